@@ -1,0 +1,120 @@
+//! The 12st mall benchmarks: the BFF and the micro-frontends measured side by side against
+//! the real system on 127.0.0.1, in one run, with targets as ratios of numbers of that run.
+//!
+//! - [`machine`]: the machine line, a process's CPU time and memory from /proc
+//! - [`stats`]: percentiles and how numbers are written
+//! - [`report`]: rows, verdicts, the table and BENCHMARKS.md
+//! - [`proxy`]: the latency-injecting (or hanging) HTTP proxy in front of each service
+//! - [`rig`]: the services (behind proxies or not) and the `mall` processes under test
+//! - [`graphql`], [`naive`]: the BFF's client and the naive resolver baseline
+//! - [`wrk`]: the load generator
+//! - [`scenario`]: one module per scenario
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Result;
+
+pub mod graphql;
+pub mod machine;
+pub mod naive;
+pub mod proxy;
+pub mod report;
+pub mod rig;
+pub mod scenario;
+pub mod stats;
+pub mod wrk;
+
+/// How many products the services seed (orders cycle through them).
+pub const PRODUCTS: u64 = mall_services::product::SEED.len() as u64;
+
+/// What every scenario shares.
+pub struct Bench {
+    pub client: reqwest::Client,
+    /// The `mall` binary, or why there is none.
+    pub mall: Result<PathBuf, String>,
+    /// Whether wrk is usable, or why not.
+    pub wrk: Result<(), String>,
+    pub report: report::Report,
+}
+
+/// A scenario: its name, and whether `--only` selected it.
+type Scenario = (&'static str, &'static str);
+
+const SCENARIOS: &[Scenario] = &[("1", scenario::composite::SCENARIO)];
+
+/// Runs the selected scenarios (all when `only` is empty), prints the table and writes
+/// BENCHMARKS.md at the repository root.
+pub async fn run(only: &[String]) -> Result<()> {
+    let started = Instant::now();
+    let machine = machine::Machine::read();
+    println!("12st mall benchmarks on {}", machine.line());
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()?;
+    let mall = rig::mall_binary().map_err(|e| format!("{e:#}"));
+    let wrk = wrk::ensure_installed().map_err(|e| format!("{e:#}"));
+    let mut bench = Bench {
+        client,
+        mall,
+        wrk,
+        report: report::Report::default(),
+    };
+    for (id, name) in SCENARIOS {
+        if !only.is_empty() && !only.iter().any(|o| o == id) {
+            continue;
+        }
+        println!("\nscenario {name}");
+        let t = Instant::now();
+        let outcome = match *id {
+            "1" => scenario::composite::run(&mut bench).await,
+            _ => Ok(()),
+        };
+        if let Err(e) = outcome {
+            eprintln!("scenario {name} failed: {e:#}");
+            bench
+                .report
+                .not_measured(name, "the whole scenario", format!("it failed: {e:#}"));
+        }
+        println!("  ({:.0} s)", t.elapsed().as_secs_f64());
+    }
+    let table = bench.report.table();
+    println!("\n{}\n{table}", machine.line());
+    let mut notes = Vec::new();
+    if machine.load_at_start > 0.5 {
+        notes.push(format!(
+            "**Contention**: the load average was {:.2} when the run started, so other work \
+             shared the {} cores; absolute numbers are noisier than on an idle machine.",
+            machine.load_at_start, machine.cores
+        ));
+    }
+    notes.push(format!(
+        "**Duration**: {:.0} s for the whole run.",
+        started.elapsed().as_secs_f64()
+    ));
+    let when = format!(
+        "{} (scenarios: {})",
+        now_utc(),
+        if only.is_empty() {
+            "all".into()
+        } else {
+            only.join(", ")
+        }
+    );
+    let md = bench.report.markdown(&machine.line(), &when, &notes);
+    let path = rig::repo_root().join("BENCHMARKS.md");
+    std::fs::write(&path, md)?;
+    println!("written to BENCHMARKS.md");
+    Ok(())
+}
+
+/// The current UTC time as `2026-11-23 17:05 UTC` (from `date`, to avoid a time crate).
+fn now_utc() -> String {
+    std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|| "unknown time".into())
+}

@@ -1,0 +1,193 @@
+//! Scenario 1, composite depth not width: the Composite lab query over N orders with every
+//! upstream answering after a delay d, through the BFF and through the naive strategy
+//! (one upstream call per field, in sequence). Targets at N = 100: BFF ≤ 3 d, and at least
+//! 50 times faster than the naive strategy.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+use serde_json::Value;
+
+use crate::graphql::{self, COMPOSITE};
+use crate::naive;
+use crate::proxy::Mode;
+use crate::report::{Report, Verdict};
+use crate::rig::{MallProcess, Rig};
+use crate::stats::{ms, Summary};
+use crate::Bench;
+
+pub const SCENARIO: &str = "1 Composite depth";
+
+/// The injected delay of every upstream answer.
+pub const DELAY: Duration = Duration::from_millis(20);
+pub const SIZES: [u64; 4] = [1, 10, 50, 100];
+/// BFF queries per size (the median is reported).
+const BFF_RUNS: usize = 5;
+
+fn naive_runs(n: u64) -> usize {
+    if n >= 50 {
+        1
+    } else {
+        3
+    }
+}
+
+fn in_d(t: Duration) -> f64 {
+    t.as_secs_f64() / DELAY.as_secs_f64()
+}
+
+pub async fn run(bench: &mut Bench) -> Result<()> {
+    let rig = Rig::start(true).await?;
+    let result = measure(bench, &rig).await;
+    rig.stop().await;
+    result
+}
+
+async fn measure(bench: &mut Bench, rig: &Rig) -> Result<()> {
+    let proxies = rig.proxies.as_ref().expect("a proxied rig");
+    let client = &bench.client;
+    let bff = match &bench.mall {
+        Ok(mall) => {
+            let p = MallProcess::bff(mall, &rig.public).await?;
+            match graphql::available(client, &p.graphql_url()).await {
+                Ok(()) => Ok(p),
+                Err(why) => {
+                    p.stop().await;
+                    Err(why)
+                }
+            }
+        }
+        Err(why) => Err(why.clone()),
+    };
+    let report = &mut bench.report;
+    let mut at_100 = (None, None);
+    for n in SIZES {
+        rig.seed_orders(n).await?;
+        proxies.set_mode(Mode::Delay(DELAY));
+        let order_root = format!("{}/", rig.public.order);
+
+        let mut naive_times = Vec::new();
+        let mut naive_calls = 0;
+        for _ in 0..naive_runs(n) {
+            let started = Instant::now();
+            let (rows, calls) = naive::composite(client, &order_root).await?;
+            naive_times.push(started.elapsed());
+            naive_calls = calls;
+            if rows.len() as u64 != n {
+                bail!("the naive strategy found {} orders, not {n}", rows.len());
+            }
+        }
+        let naive = Summary::of(&naive_times).expect("at least one naive run");
+        let params = format!("N={n}, d={}, median of {}", ms(DELAY), naive_runs(n));
+        report.row(
+            SCENARIO,
+            "naive strategy latency / d",
+            params,
+            format!(
+                "{:.1} d ({}; {naive_calls} upstream calls)",
+                in_d(naive.p50),
+                ms(naive.p50)
+            ),
+            "",
+            Verdict::Info,
+        );
+
+        let Ok(bff) = &bff else {
+            continue;
+        };
+        let url = bff.graphql_url();
+        // One warm-up query (connection pools, root documents).
+        graphql::post(client, &url, COMPOSITE).await?;
+        let before = proxies.requests();
+        let mut times = Vec::new();
+        for _ in 0..BFF_RUNS {
+            let answer = graphql::post(client, &url, COMPOSITE).await?;
+            let data = answer.expect_clean()?;
+            let rows = data
+                .get("orders")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            if rows as u64 != n {
+                bail!("the BFF returned {rows} orders, not {n}");
+            }
+            times.push(answer.took);
+        }
+        let per_query = (proxies.requests() - before) as f64 / BFF_RUNS as f64;
+        let s = Summary::of(&times).expect("BFF runs");
+        let ratio = in_d(s.p50);
+        let speedup = naive.p50.as_secs_f64() / s.p50.as_secs_f64();
+        let (target, verdict) = if n == 100 {
+            at_100 = (Some(ratio), Some(speedup));
+            ("≤ 3 d", Verdict::of(ratio <= 3.0))
+        } else {
+            ("", Verdict::Info)
+        };
+        report.row(
+            SCENARIO,
+            "BFF latency / d",
+            format!("N={n}, d={}, median of {BFF_RUNS}", ms(DELAY)),
+            format!(
+                "{ratio:.2} d ({}, max {}; {per_query:.0} upstream requests)",
+                ms(s.p50),
+                ms(s.max)
+            ),
+            target,
+            verdict,
+        );
+        let (target, verdict) = if n == 100 {
+            ("≥ 50×", Verdict::of(speedup >= 50.0))
+        } else {
+            ("", Verdict::Info)
+        };
+        report.row(
+            SCENARIO,
+            "naive / BFF",
+            format!("N={n}"),
+            format!("{speedup:.1}×"),
+            target,
+            verdict,
+        );
+    }
+    proxies.set_mode(Mode::Pass);
+    match bff {
+        Ok(p) => {
+            p.stop().await;
+            let (ratio, speedup) = at_100;
+            bench.report.reading(
+                SCENARIO,
+                format!(
+                    "Every upstream answer is delayed by d = {} in a proxy in front of each \
+                     service, and the services' links point at the proxies, so every link the \
+                     BFF or the naive strategy follows pays d. At N = 100 the BFF answers in \
+                     {} d ({}), and is {}× faster than the naive strategy ({}). A \
+                     depth-bound aggregation costs one d per level (root documents, orders, \
+                     then products and deliveries side by side), whatever N is.",
+                    ms(DELAY),
+                    ratio.map_or("?".into(), |r| format!("{r:.2}")),
+                    if ratio.is_some_and(|r| r <= 3.0) {
+                        "target ≤ 3 d met"
+                    } else {
+                        "target ≤ 3 d MISSED"
+                    },
+                    speedup.map_or("?".into(), |s| format!("{s:.0}")),
+                    if speedup.is_some_and(|s| s >= 50.0) {
+                        "target ≥ 50× met"
+                    } else {
+                        "target ≥ 50× MISSED"
+                    },
+                ),
+            );
+        }
+        Err(why) => {
+            bench.report.not_measured(SCENARIO, "BFF latency / d", &why);
+            bench.report.reading(
+                SCENARIO,
+                format!(
+                    "Only the naive baseline ran: {why}. It costs one d per upstream call \
+                     (2 N + pages + 1 calls), which is what the BFF must beat by 50× at N = 100."
+                ),
+            );
+        }
+    }
+    Ok(())
+}

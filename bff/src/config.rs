@@ -1,0 +1,337 @@
+//! The BFF's configuration: one tree of serde structs, every field defaulted.
+//!
+//! Per-upstream resilience settings follow the "`all` plus overrides" shape: `all` applies to
+//! every upstream, and an entry under `upstreams.<name>` replaces only the fields it names.
+//!
+//! ```toml
+//! static_dir = "dist"
+//!
+//! [urls]
+//! order = "http://127.0.0.1:8081"
+//!
+//! [resilience.all]
+//! timeout = "2s"
+//!
+//! [resilience.upstreams.delivery.breaker]
+//! consecutive_failures = 3
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::upstream::Upstream;
+
+/// Default root URL of the order service (the course's port).
+pub const DEFAULT_ORDER_URL: &str = "http://127.0.0.1:8081";
+/// Default root URL of the delivery service.
+pub const DEFAULT_DELIVERY_URL: &str = "http://127.0.0.1:8082";
+/// Default root URL of the product service.
+pub const DEFAULT_PRODUCT_URL: &str = "http://127.0.0.1:8083";
+/// Default root URL of the mypage service.
+pub const DEFAULT_MYPAGE_URL: &str = "http://127.0.0.1:8084";
+
+/// Everything the BFF needs to know.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BffConfig {
+    /// The root URL (`GET /` answers the HAL root document) of each upstream service. Every
+    /// other URL the BFF calls comes from the `_links` of these documents.
+    pub urls: UpstreamUrls,
+    /// Timeouts, circuit breakers, retries and stale fallbacks, per upstream.
+    pub resilience: Resilience,
+    /// Query depth, complexity and body size limits.
+    pub limits: Limits,
+    /// The directory of the built shop (`dist/`), served as the router's fallback.
+    pub static_dir: PathBuf,
+    /// Where GraphiQL's files are read from at start: a `node_modules` directory holding
+    /// the npm packages `graphiql`, `react` and `react-dom`. Unset: the repository's own
+    /// `node_modules` (filled by `npm install` at its root), found from where this crate
+    /// was built.
+    pub node_modules: Option<PathBuf>,
+    /// How often the root documents of upstreams not read yet are tried again.
+    #[serde(with = "humantime_serde")]
+    pub discovery_interval: Duration,
+}
+
+impl Default for BffConfig {
+    fn default() -> Self {
+        BffConfig {
+            urls: UpstreamUrls::default(),
+            resilience: Resilience::default(),
+            limits: Limits::default(),
+            static_dir: PathBuf::from("dist"),
+            node_modules: None,
+            discovery_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+impl BffConfig {
+    /// Reads a TOML document; unknown fields are errors so a misspelt option is reported.
+    pub fn from_toml(text: &str) -> Result<BffConfig, crate::BffError> {
+        toml::from_str(text).map_err(|e| crate::BffError::Config(e.to_string()))
+    }
+
+    /// Applies `MALL_BFF_ORDER_URL`, `MALL_BFF_DELIVERY_URL`, `MALL_BFF_PRODUCT_URL` and
+    /// `MALL_BFF_MYPAGE_URL` from `vars` (usually `std::env::vars()`).
+    pub fn with_env(mut self, vars: impl IntoIterator<Item = (String, String)>) -> BffConfig {
+        for (name, value) in vars {
+            for upstream in Upstream::ALL {
+                if name == upstream.env_var() {
+                    *self.urls.get_mut(upstream) = value.clone();
+                }
+            }
+        }
+        self
+    }
+}
+
+/// The root URL of each upstream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamUrls {
+    pub product: String,
+    pub order: String,
+    pub delivery: String,
+    pub mypage: String,
+}
+
+impl Default for UpstreamUrls {
+    fn default() -> Self {
+        UpstreamUrls {
+            product: DEFAULT_PRODUCT_URL.into(),
+            order: DEFAULT_ORDER_URL.into(),
+            delivery: DEFAULT_DELIVERY_URL.into(),
+            mypage: DEFAULT_MYPAGE_URL.into(),
+        }
+    }
+}
+
+impl UpstreamUrls {
+    pub fn get(&self, upstream: Upstream) -> &str {
+        match upstream {
+            Upstream::Product => &self.product,
+            Upstream::Order => &self.order,
+            Upstream::Delivery => &self.delivery,
+            Upstream::Mypage => &self.mypage,
+        }
+    }
+
+    pub fn get_mut(&mut self, upstream: Upstream) -> &mut String {
+        match upstream {
+            Upstream::Product => &mut self.product,
+            Upstream::Order => &mut self.order,
+            Upstream::Delivery => &mut self.delivery,
+            Upstream::Mypage => &mut self.mypage,
+        }
+    }
+}
+
+/// Resilience settings: `all`, then per-upstream overrides.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Resilience {
+    pub all: UpstreamSettings,
+    pub upstreams: BTreeMap<Upstream, UpstreamOverride>,
+}
+
+impl Resilience {
+    /// The effective settings of one upstream.
+    pub fn for_upstream(&self, upstream: Upstream) -> UpstreamSettings {
+        let mut s = self.all.clone();
+        if let Some(o) = self.upstreams.get(&upstream) {
+            o.apply(&mut s);
+        }
+        s
+    }
+}
+
+/// How one upstream is called.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamSettings {
+    /// Time allowed for one attempt (connect, headers and body).
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    pub breaker: BreakerSettings,
+    pub retry: RetrySettings,
+    pub stale: StaleSettings,
+}
+
+impl Default for UpstreamSettings {
+    fn default() -> Self {
+        UpstreamSettings {
+            timeout: Duration::from_secs(2),
+            breaker: BreakerSettings::default(),
+            retry: RetrySettings::default(),
+            stale: StaleSettings::default(),
+        }
+    }
+}
+
+/// When the circuit opens and how it recovers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BreakerSettings {
+    /// Open after this many failures in a row.
+    pub consecutive_failures: u32,
+    /// Or open when the failure rate over the last `window` calls reaches this (0.0 to 1.0).
+    pub failure_rate: f64,
+    /// How many recent calls the failure rate is computed over (it is only computed once
+    /// the window is full).
+    pub window: u32,
+    /// How long the circuit stays open before half-open probes are let through.
+    #[serde(with = "humantime_serde")]
+    pub cool_down: Duration,
+    /// How many probes may be in flight while half-open; one success closes the circuit.
+    pub half_open_probes: u32,
+}
+
+impl Default for BreakerSettings {
+    fn default() -> Self {
+        BreakerSettings {
+            consecutive_failures: 5,
+            failure_rate: 0.5,
+            window: 20,
+            cool_down: Duration::from_secs(10),
+            half_open_probes: 1,
+        }
+    }
+}
+
+/// Retries of idempotent reads (GET) only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetrySettings {
+    /// Retries after the first attempt (0 disables retries).
+    pub attempts: u32,
+    /// Backoff before the first retry; it doubles up to `max_backoff`, with jitter.
+    #[serde(with = "humantime_serde")]
+    pub min_backoff: Duration,
+    #[serde(with = "humantime_serde")]
+    pub max_backoff: Duration,
+    /// The retry budget: retries may add at most this fraction of the recent requests…
+    pub budget_ratio: f32,
+    /// …plus this many retries per second whatever the traffic.
+    pub budget_min_per_second: u32,
+}
+
+impl Default for RetrySettings {
+    fn default() -> Self {
+        RetrySettings {
+            attempts: 2,
+            min_backoff: Duration::from_millis(20),
+            max_backoff: Duration::from_millis(200),
+            budget_ratio: 0.2,
+            budget_min_per_second: 10,
+        }
+    }
+}
+
+/// Last-known-good copies served (marked stale) while an upstream fails.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StaleSettings {
+    pub enabled: bool,
+    /// At most this many copies are kept per upstream and kind of resource.
+    pub capacity: usize,
+}
+
+impl Default for StaleSettings {
+    fn default() -> Self {
+        StaleSettings {
+            enabled: true,
+            capacity: 10_000,
+        }
+    }
+}
+
+/// The fields of [`UpstreamSettings`] an override may replace.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamOverride {
+    #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+    pub breaker: Option<BreakerSettings>,
+    pub retry: Option<RetrySettings>,
+    pub stale: Option<StaleSettings>,
+}
+
+impl UpstreamOverride {
+    fn apply(&self, s: &mut UpstreamSettings) {
+        if let Some(t) = self.timeout {
+            s.timeout = t;
+        }
+        if let Some(b) = &self.breaker {
+            s.breaker = b.clone();
+        }
+        if let Some(r) = &self.retry {
+            s.retry = r.clone();
+        }
+        if let Some(st) = &self.stale {
+            s.stale = st.clone();
+        }
+    }
+}
+
+/// Limits on what one request may ask.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 10,
+            max_complexity: 500,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_replace_only_what_they_name() {
+        let config = BffConfig::from_toml(
+            r#"
+            [resilience.all]
+            timeout = "3s"
+            [resilience.upstreams.delivery]
+            timeout = "500ms"
+            "#,
+        )
+        .expect("valid config");
+        let delivery = config.resilience.for_upstream(Upstream::Delivery);
+        let product = config.resilience.for_upstream(Upstream::Product);
+        assert_eq!(delivery.timeout, Duration::from_millis(500));
+        assert_eq!(product.timeout, Duration::from_secs(3));
+        assert_eq!(delivery.breaker, BreakerSettings::default());
+    }
+
+    #[test]
+    fn a_misspelt_option_is_an_error() {
+        let err = BffConfig::from_toml("[limits]\nmax_dept = 3\n").expect_err("unknown field");
+        assert!(err.to_string().contains("max_dept"), "{err}");
+    }
+
+    #[test]
+    fn urls_come_from_the_environment() {
+        let config = BffConfig::default().with_env([(
+            "MALL_BFF_DELIVERY_URL".to_owned(),
+            "http://delivery:8080".to_owned(),
+        )]);
+        assert_eq!(config.urls.delivery, "http://delivery:8080");
+        assert_eq!(config.urls.order, DEFAULT_ORDER_URL);
+    }
+}

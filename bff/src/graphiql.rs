@@ -1,0 +1,171 @@
+//! GraphiQL, served offline: its page and the files of the npm packages `graphiql`,
+//! `react` and `react-dom`, read once at start from a `node_modules` directory. No CDN: if
+//! the files are missing, `GET /graphql` says what to run instead of rendering half a page.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use bytes::Bytes;
+
+/// Where the assets are served under.
+pub const ASSETS: &str = "/graphql/assets";
+
+/// The files the page needs: (name served under [`ASSETS`], path inside `node_modules`,
+/// content type).
+const FILES: [(&str, &str, &str); 4] = [
+    (
+        "react.production.min.js",
+        "react/umd/react.production.min.js",
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "react-dom.production.min.js",
+        "react-dom/umd/react-dom.production.min.js",
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "graphiql.min.js",
+        "graphiql/graphiql.min.js",
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "graphiql.min.css",
+        "graphiql/graphiql.min.css",
+        "text/css; charset=utf-8",
+    ),
+];
+
+/// The repository's `node_modules`, as seen from where this crate was built.
+pub fn default_node_modules() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../node_modules")
+}
+
+/// One file read: its served name, content type and bytes.
+type Asset = (&'static str, &'static str, Bytes);
+
+/// GraphiQL's files, or why they could not be read.
+#[derive(Debug, Clone)]
+pub struct Graphiql {
+    files: Result<Arc<Vec<Asset>>, String>,
+}
+
+impl Graphiql {
+    /// Reads the files from `node_modules`.
+    pub fn load(node_modules: &Path) -> Graphiql {
+        let mut files = Vec::new();
+        for (name, path, content_type) in FILES {
+            let full = node_modules.join(path);
+            match std::fs::read(&full) {
+                Ok(bytes) => files.push((name, content_type, Bytes::from(bytes))),
+                Err(e) => {
+                    let why = format!(
+                        "GraphiQL is not available: cannot read {} ({e}). Run `npm install` at the \
+                         repository root, or set the BFF's `node_modules` option to a directory \
+                         holding the npm packages graphiql, react and react-dom.",
+                        full.display()
+                    );
+                    tracing::warn!("{why}");
+                    return Graphiql { files: Err(why) };
+                }
+            }
+        }
+        Graphiql {
+            files: Ok(Arc::new(files)),
+        }
+    }
+
+    /// Whether every file was read.
+    pub fn is_available(&self) -> bool {
+        self.files.is_ok()
+    }
+
+    /// The page at `GET /graphql`.
+    pub fn page(&self, endpoint: &str) -> Response {
+        match &self.files {
+            Ok(_) => Html(page(endpoint)).into_response(),
+            Err(why) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                format!("{why}\n"),
+            )
+                .into_response(),
+        }
+    }
+
+    /// One asset by its served name.
+    pub fn asset(&self, name: &str) -> Response {
+        let found = self
+            .files
+            .as_ref()
+            .ok()
+            .and_then(|fs| fs.iter().find(|(n, _, _)| *n == name).cloned());
+        match found {
+            Some((_, content_type, bytes)) => (
+                [
+                    (header::CONTENT_TYPE, content_type),
+                    (header::CACHE_CONTROL, "public, max-age=3600"),
+                ],
+                bytes,
+            )
+                .into_response(),
+            None => (StatusCode::NOT_FOUND, "no such GraphiQL asset\n").into_response(),
+        }
+    }
+}
+
+fn page(endpoint: &str) -> String {
+    // The endpoint is ours (a constant), not user input; JSON-encode it anyway.
+    let endpoint = serde_json::to_string(endpoint).unwrap_or_else(|_| "\"/graphql\"".into());
+    format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>12st mall GraphiQL</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="{ASSETS}/graphiql.min.css">
+<style>body {{ margin: 0; height: 100vh; }} #graphiql {{ height: 100vh; }}</style>
+</head>
+<body>
+<div id="graphiql">Loading GraphiQL…</div>
+<script src="{ASSETS}/react.production.min.js"></script>
+<script src="{ASSETS}/react-dom.production.min.js"></script>
+<script src="{ASSETS}/graphiql.min.js"></script>
+<script>
+  const fetcher = GraphiQL.createFetcher({{ url: new URL({endpoint}, window.location.href).href }});
+  const root = ReactDOM.createRoot(document.getElementById('graphiql'));
+  root.render(React.createElement(GraphiQL, {{
+    fetcher,
+    defaultQuery: 'query Composite {{\n  orders {{ quantity customerId state product {{ price name }} delivery {{ deliveryAddress }} }}\n}}\n',
+  }}));
+</script>
+</body>
+</html>
+"#
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_directory_is_explained() {
+        let g = Graphiql::load(Path::new("/nonexistent/node_modules"));
+        assert!(!g.is_available());
+        let response = g.page("/graphql");
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[test]
+    fn the_page_links_no_cdn() {
+        let html = page("/graphql");
+        assert!(
+            !html.contains("http://") && !html.contains("https://"),
+            "{html}"
+        );
+        assert!(html.contains("/graphql/assets/graphiql.min.js"));
+    }
+}

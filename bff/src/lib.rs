@@ -1,0 +1,56 @@
+//! The 12st mall GraphQL BFF: the browser's single entry point. It aggregates the HAL REST
+//! domain services (product, order, delivery, mypage) by following their `_links` from their
+//! root URLs, protects each upstream with a timeout, a circuit breaker and budgeted retries,
+//! and answers partial data with typed errors (or last-known-good copies marked stale) when
+//! an upstream fails.
+//!
+//! # Embedding
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), mall_bff::BffError> {
+//! let config = mall_bff::BffConfig::default(); // or BffConfig::from_toml(..)?.with_env(std::env::vars())
+//! let router: axum::Router = mall_bff::app(config).await?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8088").await.expect("port");
+//! axum::serve(listener, router).await.expect("serve");
+//! # Ok(()) }
+//! ```
+//!
+//! The router serves `POST /graphql` (queries and mutations), `GET /graphql` (GraphiQL, from
+//! local files), `/healthz`, `/readyz` (ready once every upstream's root document was read),
+//! `/metrics` (Prometheus text), and the shop's files of `static_dir` as its fallback. A
+//! program with its own Prometheus recorder uses [`Bff::new`], [`Bff::with_metrics`] and
+//! [`Bff::router`] instead of [`app`].
+//!
+//! # Modules
+//!
+//! - [`config`]: [`BffConfig`], one serde tree (`all` plus per-upstream overrides)
+//! - [`upstream`]: the upstream clients: HAL documents, link templates, the tower stack
+//! - [`resilience`]: circuit breaker, retry policy and metrics layers
+//! - [`stale`]: last-known-good copies
+//! - [`gateway`]: the operations the schema needs, across the four upstreams
+//! - [`schema`]: the GraphQL schema (no HTTP in it), DataLoaders, stale marks
+//! - [`error`]: [`BffError`], the one error enum with `extension_code()`
+//! - [`graphiql`]: GraphiQL served offline
+//! - [`server`]: the axum wiring
+//! - [`static_files`]: the shop's files (shell, manifest, wasm bundles)
+
+pub mod config;
+pub mod error;
+pub mod gateway;
+pub mod graphiql;
+pub mod resilience;
+pub mod schema;
+pub mod server;
+pub mod stale;
+pub mod static_files;
+pub mod upstream;
+
+pub use config::BffConfig;
+pub use error::BffError;
+pub use server::Bff;
+
+/// Builds the BFF from `config` and returns its router. Never fails because an upstream is
+/// down (the BFF starts unready and keeps trying); fails on an invalid configuration.
+pub async fn app(config: BffConfig) -> Result<axum::Router, BffError> {
+    Ok(Bff::new(config).await?.router())
+}

@@ -1,0 +1,222 @@
+//! The GraphQL schema: types, queries, mutations. It knows nothing of HTTP serving; the
+//! axum wiring lives in [`crate::server`].
+//!
+//! - [`types`]: the GraphQL types, read from HAL items
+//! - [`loaders`]: per-request DataLoaders and the stale marks
+//!
+//! [`builder`] returns the schema builder so a later feature (the my-page subscription)
+//! can swap in its subscription root and add data before `finish()`.
+
+pub mod loaders;
+pub mod types;
+
+use std::sync::Arc;
+
+use async_graphql::{Context, EmptySubscription, Object, Schema, SchemaBuilder};
+
+use crate::config::Limits;
+use crate::error::{extend_errors, BffError};
+use crate::gateway::Gateway;
+use loaders::{unwrap_fetched, RequestData};
+use types::{Delivery, MyPageRow, Order, PlaceOrderInput, Product, ProductPage, UpstreamStatus};
+
+/// The schema the BFF serves.
+pub type BffSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// The largest page of products one query may ask for (the upstreams' limit).
+pub const MAX_PAGE_SIZE: i64 = 1000;
+
+pub struct Query;
+
+fn gateway<'a>(ctx: &Context<'a>) -> Result<&'a Arc<Gateway>, BffError> {
+    ctx.data::<Arc<Gateway>>()
+        .map_err(|_| BffError::Internal("the schema was built without a gateway".into()))
+}
+
+fn positive_id(name: &str, id: i64) -> Result<i64, BffError> {
+    if id < 1 {
+        return Err(BffError::bad_input(format!(
+            "{name} must be a positive id, not {id}"
+        )));
+    }
+    Ok(id)
+}
+
+fn not_blank<'a>(name: &str, value: &'a str) -> Result<&'a str, BffError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(BffError::bad_input(format!("{name} must not be blank")));
+    }
+    Ok(v)
+}
+
+#[Object]
+impl Query {
+    /// Products, paged (page is zero-based).
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 0)] page: i64,
+        #[graphql(default = 20)] size: i64,
+    ) -> Result<ProductPage, BffError> {
+        if page < 0 {
+            return Err(BffError::bad_input("page must be 0 or more"));
+        }
+        if !(1..=MAX_PAGE_SIZE).contains(&size) {
+            return Err(BffError::bad_input(format!(
+                "size must be between 1 and {MAX_PAGE_SIZE}"
+            )));
+        }
+        let fetched = gateway(ctx)?.products_page(page, size).await?;
+        Ok(unwrap_fetched(ctx, fetched))
+    }
+
+    async fn product(
+        &self,
+        ctx: &Context<'_>,
+        product_id: i64,
+    ) -> Result<Option<Product>, BffError> {
+        let id = positive_id("productId", product_id)?;
+        let fetched = gateway(ctx)?.product(id).await?;
+        Ok(Some(unwrap_fetched(ctx, fetched)))
+    }
+
+    /// Every order, or one customer's orders.
+    async fn orders(
+        &self,
+        ctx: &Context<'_>,
+        customer_id: Option<String>,
+    ) -> Result<Vec<Order>, BffError> {
+        let customer = customer_id
+            .as_deref()
+            .map(|c| not_blank("customerId", c))
+            .transpose()?;
+        let fetched = gateway(ctx)?.orders(customer).await?;
+        Ok(unwrap_fetched(ctx, fetched))
+    }
+
+    async fn order(&self, ctx: &Context<'_>, order_id: i64) -> Result<Option<Order>, BffError> {
+        let id = positive_id("orderId", order_id)?;
+        let fetched = gateway(ctx)?.order(id).await?;
+        Ok(Some(unwrap_fetched(ctx, fetched)))
+    }
+
+    /// A customer's deliveries.
+    async fn deliveries(
+        &self,
+        ctx: &Context<'_>,
+        customer_id: String,
+    ) -> Result<Vec<Delivery>, BffError> {
+        let customer = not_blank("customerId", &customer_id)?;
+        let fetched = gateway(ctx)?.deliveries(customer).await?;
+        Ok(unwrap_fetched(ctx, fetched))
+    }
+
+    /// A customer's my-page rows, from the CQRS projection.
+    async fn my_page(
+        &self,
+        ctx: &Context<'_>,
+        customer_id: String,
+    ) -> Result<Vec<MyPageRow>, BffError> {
+        let customer = not_blank("customerId", &customer_id)?;
+        let fetched = gateway(ctx)?.my_page(customer).await?;
+        Ok(unwrap_fetched(ctx, fetched))
+    }
+
+    /// Each upstream's circuit state.
+    async fn upstreams(&self, ctx: &Context<'_>) -> Result<Vec<UpstreamStatus>, BffError> {
+        Ok(gateway(ctx)?
+            .clients()
+            .iter()
+            .map(|c| UpstreamStatus {
+                name: c.upstream().as_str().to_owned(),
+                state: c.circuit_state().into(),
+                ready: c.is_discovered(),
+            })
+            .collect())
+    }
+}
+
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    /// Places an order. A retried call with the same idempotencyKey returns the first
+    /// order instead of placing another.
+    async fn place_order(
+        &self,
+        ctx: &Context<'_>,
+        input: PlaceOrderInput,
+        idempotency_key: Option<String>,
+    ) -> Result<Order, BffError> {
+        positive_id("productId", input.product_id)?;
+        if input.quantity < 1 {
+            return Err(BffError::bad_input("quantity must be at least 1"));
+        }
+        not_blank("customerId", &input.customer_id)?;
+        gateway(ctx)?
+            .place_order(&input, idempotency_key.as_deref())
+            .await
+    }
+
+    /// Cancels an order (it stays, with status CANCELLED). With an idempotencyKey, a
+    /// retried call answers the cancelled order instead of an error.
+    async fn cancel_order(
+        &self,
+        ctx: &Context<'_>,
+        order_id: i64,
+        idempotency_key: Option<String>,
+    ) -> Result<Order, BffError> {
+        let id = positive_id("orderId", order_id)?;
+        gateway(ctx)?
+            .cancel_order(id, idempotency_key.as_deref())
+            .await
+    }
+
+    /// Marks a delivery completed.
+    async fn complete_delivery(
+        &self,
+        ctx: &Context<'_>,
+        delivery_id: i64,
+    ) -> Result<Delivery, BffError> {
+        let id = positive_id("deliveryId", delivery_id)?;
+        gateway(ctx)?.complete_delivery(id).await
+    }
+}
+
+/// The schema builder with the gateway and the limits; call `finish()` (or add more first).
+pub fn builder(
+    gateway: Arc<Gateway>,
+    limits: &Limits,
+) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query, Mutation, EmptySubscription)
+        .data(gateway)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+}
+
+/// The SDL of the schema (what schema/schema.graphql holds).
+pub fn sdl() -> String {
+    Schema::build(Query, Mutation, EmptySubscription)
+        .finish()
+        .sdl()
+}
+
+/// Executes one request with fresh per-request loaders, then gives errors their codes and
+/// the response its `extensions.stale` marks.
+pub async fn execute(
+    schema: &BffSchema,
+    gateway: &Arc<Gateway>,
+    request: async_graphql::Request,
+) -> async_graphql::Response {
+    let data = RequestData::new(gateway.clone());
+    let stale = data.stale.clone();
+    let mut response = schema.execute(request.data(data)).await;
+    extend_errors(&mut response);
+    if let Some(marks) = stale.take() {
+        if let Ok(v) = async_graphql::Value::from_json(marks) {
+            response.extensions.insert("stale".to_owned(), v);
+        }
+    }
+    response
+}

@@ -1,0 +1,169 @@
+//! The axum wiring: `/graphql` (POST queries, GET GraphiQL), `/healthz`, `/readyz`,
+//! `/metrics`, and the shop's static files as the fallback.
+
+use std::sync::{Arc, OnceLock};
+
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::config::BffConfig;
+use crate::gateway::Gateway;
+use crate::graphiql::{self, Graphiql};
+use crate::schema::{self, BffSchema};
+use crate::BffError;
+
+/// The BFF's parts, built once: the gateway (upstream clients), the schema, GraphiQL's
+/// files and the metrics handle.
+#[derive(Clone)]
+pub struct Bff {
+    pub gateway: Arc<Gateway>,
+    pub schema: BffSchema,
+    graphiql: Graphiql,
+    metrics: PrometheusHandle,
+    config: Arc<BffConfig>,
+}
+
+impl std::fmt::Debug for Bff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bff").field("config", &self.config).finish()
+    }
+}
+
+/// A Prometheus recorder for this process, installed as the global recorder on first use.
+/// When the embedding program installed its own recorder first, pass that one's handle to
+/// [`Bff::with_metrics`] instead, or `/metrics` stays empty.
+pub fn prometheus() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!(
+                    "another metrics recorder is installed; the BFF's /metrics shows only what its \
+                     own handle sees (pass the program's handle to Bff::with_metrics)"
+                );
+            }
+            handle
+        })
+        .clone()
+}
+
+impl Bff {
+    /// Builds the BFF and tries to read the upstreams' root documents once; those not read
+    /// yet are tried again in the background every `discovery_interval` (until then
+    /// `/readyz` answers 503).
+    pub async fn new(config: BffConfig) -> Result<Bff, BffError> {
+        let metrics = prometheus();
+        let gateway = Arc::new(Gateway::new(&config)?);
+        let schema = schema::builder(gateway.clone(), &config.limits).finish();
+        let node_modules = config
+            .node_modules
+            .clone()
+            .unwrap_or_else(graphiql::default_node_modules);
+        let graphiql = Graphiql::load(&node_modules);
+        for (upstream, e) in gateway.discover().await {
+            tracing::warn!(%upstream, error = %e, "upstream root document not read yet");
+        }
+        if !gateway.is_ready() {
+            let weak = Arc::downgrade(&gateway);
+            let every = config
+                .discovery_interval
+                .max(std::time::Duration::from_millis(10));
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    let Some(gateway) = weak.upgrade() else {
+                        return;
+                    };
+                    if gateway.discover().await.is_empty() {
+                        tracing::info!("every upstream root document read");
+                        return;
+                    }
+                }
+            });
+        }
+        Ok(Bff {
+            gateway,
+            schema,
+            graphiql,
+            metrics,
+            config: Arc::new(config),
+        })
+    }
+
+    /// Renders `/metrics` with this handle (the embedding program's recorder).
+    pub fn with_metrics(mut self, handle: PrometheusHandle) -> Bff {
+        self.metrics = handle;
+        self
+    }
+
+    /// The router (static files of `config.static_dir` as the fallback).
+    pub fn router(self) -> Router {
+        let limit = self.config.limits.max_body_bytes;
+        let static_dir = self.config.static_dir.clone();
+        Router::new()
+            .route("/graphql", get(graphiql_page).post(graphql))
+            .route("/graphql/assets/{file}", get(graphiql_asset))
+            .route("/healthz", get(|| async { "ok\n" }))
+            .route("/readyz", get(readyz))
+            .route("/metrics", get(metrics_text))
+            .layer(RequestBodyLimitLayer::new(limit))
+            .with_state(self)
+            .fallback_service(crate::static_files::router(&static_dir))
+    }
+}
+
+async fn graphql(State(bff): State<Bff>, request: GraphQLRequest) -> GraphQLResponse {
+    schema::execute(&bff.schema, &bff.gateway, request.into_inner())
+        .await
+        .into()
+}
+
+async fn graphiql_page(State(bff): State<Bff>) -> Response {
+    bff.graphiql.page("/graphql")
+}
+
+async fn graphiql_asset(State(bff): State<Bff>, Path(file): Path<String>) -> Response {
+    bff.graphiql.asset(&file)
+}
+
+async fn readyz(State(bff): State<Bff>) -> Response {
+    let missing: Vec<&str> = bff
+        .gateway
+        .clients()
+        .iter()
+        .filter(|c| !c.is_discovered())
+        .map(|c| c.upstream().as_str())
+        .collect();
+    if missing.is_empty() {
+        "ready\n".into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "not ready: root document not read yet from {}\n",
+                missing.join(", ")
+            ),
+        )
+            .into_response()
+    }
+}
+
+async fn metrics_text(State(bff): State<Bff>) -> Response {
+    for c in bff.gateway.clients() {
+        metrics::gauge!("bff_upstream_circuit_state", "upstream" => c.upstream().as_str())
+            .set(c.circuit_state().gauge());
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        bff.metrics.render(),
+    )
+        .into_response()
+}

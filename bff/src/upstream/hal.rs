@@ -1,0 +1,219 @@
+//! Reading HAL documents the way Spring Data REST writes them, and expanding link templates
+//! (RFC 6570, through `iri-string`).
+
+use std::collections::BTreeMap;
+
+use iri_string::spec::UriSpec;
+use iri_string::template::simple_context::{SimpleContext, Value as TemplateValue};
+use iri_string::template::UriTemplateStr;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+/// One link of `_links`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Link {
+    pub href: String,
+    #[serde(default)]
+    pub templated: bool,
+}
+
+/// A variable of a link template.
+#[derive(Debug, Clone)]
+pub enum Var {
+    One(String),
+    /// Expanded as a comma-separated list (`{?ids}` with `[1,2]` gives `?ids=1,2`).
+    List(Vec<String>),
+}
+
+impl Link {
+    /// Expands the template with `vars` (variables not given are left out, as RFC 6570
+    /// says), or returns the href as it is when the link is not templated.
+    pub fn expand(&self, vars: &[(&str, Var)]) -> Result<String, String> {
+        if !self.templated {
+            return Ok(self.href.clone());
+        }
+        let template = UriTemplateStr::new(&self.href)
+            .map_err(|e| format!("bad link template `{}`: {e}", self.href))?;
+        let mut context = SimpleContext::new();
+        for (name, var) in vars {
+            let value = match var {
+                Var::One(v) => TemplateValue::String(v.clone()),
+                Var::List(vs) => TemplateValue::List(vs.clone()),
+            };
+            context.insert(*name, value);
+        }
+        template
+            .expand::<UriSpec, _>(&context)
+            .map(|e| e.to_string())
+            .map_err(|e| format!("cannot expand `{}`: {e}", self.href))
+    }
+
+    /// Whether the template has a variable of this name.
+    pub fn has_var(&self, name: &str) -> bool {
+        UriTemplateStr::new(&self.href)
+            .map(|t| t.variables().any(|v| v.as_str() == name))
+            .unwrap_or(false)
+    }
+}
+
+/// The `_links` of a document. HAL allows an array of links per relation; the first is used.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Links(pub BTreeMap<String, Link>);
+
+impl Links {
+    pub fn get(&self, rel: &str) -> Option<&Link> {
+        self.0.get(rel)
+    }
+
+    /// The `_links` of `doc`, with relative hrefs resolved against `base`.
+    pub fn of(doc: &Value, base: &str) -> Links {
+        let mut links = doc
+            .get("_links")
+            .cloned()
+            .and_then(|l| serde_json::from_value::<Links>(l).ok())
+            .unwrap_or_default();
+        for link in links.0.values_mut() {
+            link.href = resolve(base, &link.href);
+        }
+        links
+    }
+}
+
+impl<'de> Deserialize<'de> for Links {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            One(Link),
+            Many(Vec<Link>),
+        }
+        let map = BTreeMap::<String, OneOrMany>::deserialize(d)?;
+        Ok(Links(
+            map.into_iter()
+                .filter_map(|(rel, l)| match l {
+                    OneOrMany::One(l) => Some((rel, l)),
+                    OneOrMany::Many(ls) => ls.into_iter().next().map(|l| (rel, l)),
+                })
+                .collect(),
+        ))
+    }
+}
+
+/// Resolves a possibly relative href against the URL of the document it came from. Template
+/// expressions are kept as they are.
+pub fn resolve(base: &str, href: &str) -> String {
+    if href.contains("://") {
+        return href.to_owned();
+    }
+    match url::Url::parse(base) {
+        Ok(b) if href.starts_with('/') => {
+            let origin = b.origin().ascii_serialization();
+            format!("{origin}{href}")
+        }
+        Ok(b) => b
+            .join(href)
+            .map(|u| u.to_string())
+            .unwrap_or_else(|_| href.to_owned()),
+        Err(_) => href.to_owned(),
+    }
+}
+
+/// The items embedded in a collection document: `_embedded.<rel>`, or when the relation is
+/// named otherwise, the first array under `_embedded`. An empty collection may leave
+/// `_embedded` out altogether.
+pub fn embedded(doc: &Value, rel: &str) -> Vec<Value> {
+    let Some(embedded) = doc.get("_embedded").and_then(Value::as_object) else {
+        return vec![];
+    };
+    let list = embedded
+        .get(rel)
+        .or_else(|| embedded.values().find(|v| v.is_array()));
+    match list {
+        Some(Value::Array(items)) => items.clone(),
+        Some(one @ Value::Object(_)) => vec![one.clone()],
+        _ => vec![],
+    }
+}
+
+/// The `page` block of a Spring Data REST collection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PageInfo {
+    pub size: i64,
+    pub total_elements: i64,
+    pub total_pages: i64,
+    pub number: i64,
+}
+
+impl PageInfo {
+    pub fn of(doc: &Value) -> Option<PageInfo> {
+        doc.get("page")
+            .cloned()
+            .and_then(|p| serde_json::from_value(p).ok())
+    }
+}
+
+/// Deserializes an item's `_links` (for `#[serde(deserialize_with)]` in the model types).
+pub fn item_links<'de, D: Deserializer<'de>>(d: D) -> Result<Links, D::Error> {
+    Option::<Links>::deserialize(d).map(Option::unwrap_or_default)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn templates_expand_as_rfc_6570_says() {
+        let link = Link {
+            href: "http://h:1/orders{?page,size,sort}".into(),
+            templated: true,
+        };
+        assert_eq!(
+            link.expand(&[("size", Var::One("1000".into()))])
+                .expect("expands"),
+            "http://h:1/orders?size=1000"
+        );
+        assert_eq!(link.expand(&[]).expect("expands"), "http://h:1/orders");
+        let ids = Link {
+            href: "http://h:1/products/search/findByIdIn{?ids}".into(),
+            templated: true,
+        };
+        assert_eq!(
+            ids.expand(&[("ids", Var::List(vec!["1".into(), "2".into()]))])
+                .expect("expands"),
+            "http://h:1/products/search/findByIdIn?ids=1,2"
+        );
+        let customer = Link {
+            href: "http://h:1/orders/search/findByCustomerId{?customerId,page,size,sort}".into(),
+            templated: true,
+        };
+        assert_eq!(
+            customer
+                .expand(&[("customerId", Var::One("1@uengine.org".into()))])
+                .expect("expands"),
+            "http://h:1/orders/search/findByCustomerId?customerId=1%40uengine.org"
+        );
+        assert!(customer.has_var("customerId"));
+        assert!(!customer.has_var("ids"));
+    }
+
+    #[test]
+    fn links_may_be_arrays_and_relative() {
+        let doc = json!({"_links": {
+            "self": {"href": "/orders/1"},
+            "alternate": [{"href": "http://x/a"}, {"href": "http://x/b"}]
+        }});
+        let links = Links::of(&doc, "http://h:1/orders?page=0");
+        assert_eq!(links.get("self").expect("self").href, "http://h:1/orders/1");
+        assert_eq!(links.get("alternate").expect("alt").href, "http://x/a");
+    }
+
+    #[test]
+    fn embedded_items_are_found_by_rel_or_first_array() {
+        let doc = json!({"_embedded": {"orderList": [{"id": 1}]}, "page": {"size": 20, "totalElements": 1, "totalPages": 1, "number": 0}});
+        assert_eq!(embedded(&doc, "orders").len(), 1);
+        assert_eq!(embedded(&json!({}), "orders").len(), 0);
+        assert_eq!(PageInfo::of(&doc).expect("page").total_elements, 1);
+    }
+}

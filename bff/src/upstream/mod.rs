@@ -1,0 +1,60 @@
+//! The four upstream services and how they are called.
+//!
+//! - [`hal`]: HAL documents (`_links`, `_embedded`, `page`) and RFC 6570 link templates
+//! - [`stack`]: the request/response types and the per-upstream tower stack
+//! - [`client`]: one [`UpstreamClient`] per upstream: discovery from the root document,
+//!   following links, paging, stale copies
+
+pub mod client;
+pub mod hal;
+pub mod stack;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+pub use client::UpstreamClient;
+
+/// One of the domain services behind the BFF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Upstream {
+    Product,
+    Order,
+    Delivery,
+    Mypage,
+}
+
+impl Upstream {
+    pub const ALL: [Upstream; 4] = [
+        Upstream::Product,
+        Upstream::Order,
+        Upstream::Delivery,
+        Upstream::Mypage,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Upstream::Product => "product",
+            Upstream::Order => "order",
+            Upstream::Delivery => "delivery",
+            Upstream::Mypage => "mypage",
+        }
+    }
+
+    /// The environment variable that sets this upstream's root URL.
+    pub fn env_var(self) -> &'static str {
+        match self {
+            Upstream::Product => "MALL_BFF_PRODUCT_URL",
+            Upstream::Order => "MALL_BFF_ORDER_URL",
+            Upstream::Delivery => "MALL_BFF_DELIVERY_URL",
+            Upstream::Mypage => "MALL_BFF_MYPAGE_URL",
+        }
+    }
+}
+
+impl fmt::Display for Upstream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,151 @@
+//! The customer's deliveries. They follow the my-page projection live (every change there
+//! refreshes this list), and say so plainly when the delivery service cannot answer.
+
+use leptos::prelude::*;
+use mall_kit::events::{self, listen_while_mounted, DeliveryCompleted, MyPageChanged};
+use mall_kit::graphql::fetch;
+use mall_kit::mypage::{delivery_status, use_my_page};
+use mall_kit::remote::remote;
+use mall_kit::MountContext;
+
+use crate::queries::{complete_delivery, deliveries, CompleteDelivery, Deliveries};
+
+/// The list.
+#[component]
+pub fn DeliveryList(ctx: MountContext, customer: RwSignal<String>) -> impl IntoView {
+    let url = ctx.graphql_url.clone();
+    let list = remote(move || {
+        let url = url.clone();
+        let customer_id = customer.get();
+        async move {
+            fetch::<Deliveries>(&url, deliveries::Variables { customer_id })
+                .await
+                .map(|data| data.deliveries)
+        }
+    });
+    // The projection sees every delivery event: follow it (it is polled while not live).
+    let live = use_my_page(&ctx, customer);
+    Effect::new(move |_| {
+        live.rows.value.track();
+        list.refresh();
+    });
+    listen_while_mounted(move |_: MyPageChanged| list.refresh_burst());
+    // While the delivery service is down, keep asking so the list comes back by itself.
+    mall_kit::remote::poll_while(
+        move || matches!(list.value.get_untracked(), Some(Err(_))),
+        std::time::Duration::from_secs(3),
+        move || list.refresh(),
+    );
+
+    let completing = RwSignal::new(Vec::<i64>::new());
+    let problem = RwSignal::new(None::<String>);
+    let url = ctx.graphql_url.clone();
+    let complete = move |delivery_id: i64| {
+        if completing.get_untracked().contains(&delivery_id) {
+            return;
+        }
+        completing.update(|c| c.push(delivery_id));
+        problem.set(None);
+        let url = url.clone();
+        leptos::task::spawn_local(async move {
+            let answer =
+                fetch::<CompleteDelivery>(&url, complete_delivery::Variables { delivery_id }).await;
+            completing.try_update(|c| c.retain(|id| *id != delivery_id));
+            match answer {
+                Ok(data) => {
+                    events::emit(&DeliveryCompleted {
+                        delivery_id: data.complete_delivery.id,
+                        order_id: data.complete_delivery.order_id,
+                    });
+                    list.refresh();
+                }
+                Err(e) => {
+                    problem.try_set(Some(format!(
+                        "Delivery {delivery_id} was not completed: {e}"
+                    )));
+                }
+            }
+        });
+    };
+    let complete = mall_kit::SendWrapper::new(complete);
+
+    let row_view = move |d: deliveries::DeliveriesDeliveries| {
+        let id = d.id;
+        let status = delivery_status(&format!("{:?}", d.status));
+        let started = status == "DeliveryStarted";
+        let complete = complete.clone();
+        let badge = match status {
+            "DeliveryStarted" => "badge warn",
+            "DeliveryCompleted" => "badge ok",
+            _ => "badge off",
+        };
+        view! {
+            <tr data-testid="delivery-row" data-delivery-id=id data-order-id=d.order_id>
+                <td class="num">{id}</td>
+                <td class="num">{d.order_id}</td>
+                <td>{d.product_name}</td>
+                <td class="num">{d.quantity}</td>
+                <td>{d.delivery_address}</td>
+                <td data-testid="delivery-status"><span class=badge>{status}</span></td>
+                <td class="row-actions">
+                    {started
+                        .then(|| {
+                            view! {
+                                <button
+                                    type="button"
+                                    aria-label=format!("Complete delivery {id}")
+                                    disabled=move || completing.get().contains(&id)
+                                    on:click=move |_| complete(id)
+                                >
+                                    "Mark completed"
+                                </button>
+                            }
+                        })}
+                </td>
+            </tr>
+        }
+    };
+
+    view! {
+        <section aria-labelledby="deliveries-heading">
+            <h2 id="deliveries-heading">"Deliveries"</h2>
+            {move || problem.get().map(|p| view! { <p class="error" role="alert">{p}</p> })}
+            {move || match list.value.get() {
+                None => view! { <p class="muted" role="status">"Loading deliveries…"</p> }.into_any(),
+                Some(Err(e)) => view! {
+                    <p class="error unavailable" role="alert" data-testid="deliveries-unavailable">
+                        "Deliveries are unavailable right now; they will show again when the delivery service is back."
+                        <br/>
+                        <span class="muted">{e.to_string()}</span>
+                    </p>
+                }
+                .into_any(),
+                Some(Ok(rows)) if rows.is_empty() => view! {
+                    <p class="muted" data-testid="no-deliveries">"No deliveries yet."</p>
+                }
+                .into_any(),
+                Some(Ok(mut rows)) => {
+                    rows.sort_by_key(|d| std::cmp::Reverse(d.id));
+                    let row_view = row_view.clone();
+                    view! {
+                        <table>
+                            <thead>
+                                <tr>
+                                    <th scope="col" class="num">"Delivery"</th>
+                                    <th scope="col" class="num">"Order"</th>
+                                    <th scope="col">"Product"</th>
+                                    <th scope="col" class="num">"Qty"</th>
+                                    <th scope="col">"Address"</th>
+                                    <th scope="col">"Status"</th>
+                                    <th scope="col"><span class="muted">"Delivery team"</span></th>
+                                </tr>
+                            </thead>
+                            <tbody>{rows.into_iter().map(row_view).collect_view()}</tbody>
+                        </table>
+                    }
+                    .into_any()
+                }
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,157 @@
+//! The `mall:*` browser event channel: DOM CustomEvents on `window` with JSON `detail`
+//! (schema/events.md). Components never share Rust statics; any framework could join by
+//! listening to and dispatching the same events.
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use wasm_bindgen::{closure::Closure, JsCast, JsValue};
+use web_sys::{CustomEvent, CustomEventInit};
+
+/// A typed `mall:*` event: its name and its JSON detail.
+pub trait MallEvent: Serialize + DeserializeOwned + 'static {
+    /// The DOM event name, `mall:<event>`.
+    const NAME: &'static str;
+}
+
+macro_rules! mall_event {
+    ($ty:ident, $name:literal) => {
+        impl MallEvent for $ty {
+            const NAME: &'static str = $name;
+        }
+    };
+}
+
+/// A customer picked a product to order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductSelected {
+    pub product_id: i64,
+    pub name: String,
+    pub price: i64,
+    pub stock: i64,
+}
+mall_event!(ProductSelected, "mall:product-selected");
+
+/// An order was placed (the mutation answered).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderPlaced {
+    pub order_id: i64,
+    pub product_id: i64,
+    pub quantity: i64,
+    pub customer_id: String,
+}
+mall_event!(OrderPlaced, "mall:order-placed");
+
+/// An order was cancelled.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderCancelled {
+    pub order_id: i64,
+    pub product_id: i64,
+    pub customer_id: String,
+}
+mall_event!(OrderCancelled, "mall:order-cancelled");
+
+/// A delivery was marked completed by the delivery team.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryCompleted {
+    pub delivery_id: i64,
+    pub order_id: i64,
+}
+mall_event!(DeliveryCompleted, "mall:delivery-completed");
+
+/// The page now acts for another customer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerChanged {
+    pub customer_id: String,
+}
+mall_event!(CustomerChanged, "mall:customer-changed");
+
+/// A customer's my-page rows changed (a component saw it on the subscription or by query);
+/// others may refresh what depends on it (stock, deliveries).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MyPageChanged {
+    pub customer_id: String,
+}
+mall_event!(MyPageChanged, "mall:mypage-changed");
+
+/// A component failed (its panic hook says so just before its instance traps).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ComponentFailed {
+    pub component: String,
+    pub message: String,
+}
+mall_event!(ComponentFailed, "mall:component-failed");
+
+/// Dispatches `event` on `window`. Errors are logged, never raised: telling others is best
+/// effort and must not break the sender.
+pub fn emit<E: MallEvent>(event: &E) {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    let detail = match event.serialize(&serializer) {
+        Ok(detail) => detail,
+        Err(e) => {
+            web_sys::console::error_2(&JsValue::from_str(E::NAME), &JsValue::from(e));
+            return;
+        }
+    };
+    let init = CustomEventInit::new();
+    init.set_detail(&detail);
+    let Ok(dom_event) = CustomEvent::new_with_event_init_dict(E::NAME, &init) else {
+        return;
+    };
+    if let Some(window) = web_sys::window() {
+        // A listener that throws (say, a trapped component) must not stop this one.
+        let _ = window.dispatch_event(&dom_event);
+    }
+}
+
+/// A `window` listener; dropping it removes the listener.
+pub struct Listener {
+    name: &'static str,
+    closure: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        if let Some(window) = web_sys::window() {
+            let _ = window.remove_event_listener_with_callback(
+                self.name,
+                self.closure.as_ref().unchecked_ref(),
+            );
+        }
+    }
+}
+
+/// Calls `handler` with the typed detail of every `E` dispatched on `window` until the returned
+/// [`Listener`] is dropped. Events whose detail does not decode are logged and skipped.
+pub fn listen<E: MallEvent>(handler: impl Fn(E) + 'static) -> Listener {
+    let closure = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+        let Some(custom) = event.dyn_ref::<CustomEvent>() else {
+            return;
+        };
+        match serde_wasm_bindgen::from_value::<E>(custom.detail()) {
+            Ok(detail) => handler(detail),
+            Err(e) => web_sys::console::warn_2(
+                &JsValue::from_str(E::NAME),
+                &JsValue::from_str(&e.to_string()),
+            ),
+        }
+    });
+    if let Some(window) = web_sys::window() {
+        let _ = window.add_event_listener_with_callback(E::NAME, closure.as_ref().unchecked_ref());
+    }
+    Listener {
+        name: E::NAME,
+        closure,
+    }
+}
+
+/// Listens for as long as the current leptos owner lives (the component's view).
+pub fn listen_while_mounted<E: MallEvent>(handler: impl Fn(E) + 'static) {
+    let listener = crate::SendWrapper::new(listen(handler));
+    leptos::prelude::on_cleanup(move || drop(listener));
+}

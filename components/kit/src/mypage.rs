@@ -1,0 +1,148 @@
+//! The customer's my-page rows (the CQRS projection of orders and their deliveries), live:
+//! the graphql-transport-ws subscription while it is up, polling by query while it is not,
+//! and a refresh burst after every `mall:*` event that changes orders or deliveries.
+
+use std::time::Duration;
+
+use graphql_client::GraphQLQuery;
+use leptos::prelude::*;
+
+use crate::events::{
+    self, listen_while_mounted, DeliveryCompleted, MyPageChanged, OrderCancelled, OrderPlaced,
+};
+use crate::graphql::{fetch, GraphQlError};
+use crate::remote::{poll_while, remote, Remote};
+use crate::subscription::{subscribe, LinkStatus, Subscription};
+use crate::{MountContext, SendWrapper};
+
+const POLL_EVERY: Duration = Duration::from_secs(2);
+
+/// The customer's rows, once.
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../../schema/schema.graphql",
+    query_path = "src/queries/mypage.graphql",
+    response_derives = "Debug, Clone, PartialEq"
+)]
+pub struct MyPage;
+
+/// The customer's rows, then every change.
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../../schema/schema.graphql",
+    query_path = "src/queries/mypage.graphql",
+    response_derives = "Debug, Clone, PartialEq"
+)]
+pub struct MyPageUpdates;
+
+/// One order with its delivery, as the projection has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    pub order_id: i64,
+    pub product_id: i64,
+    pub product_name: String,
+    pub quantity: i64,
+    pub price: i64,
+    /// The course's names: "Ordered" or "Cancelled".
+    pub order_status: &'static str,
+    pub delivery_id: Option<i64>,
+    /// The course's names: "DeliveryStarted", "DeliveryCancelled", "DeliveryCompleted".
+    pub delivery_status: Option<&'static str>,
+}
+
+fn order_status(s: &str) -> &'static str {
+    match s {
+        "CANCELLED" => "Cancelled",
+        _ => "Ordered",
+    }
+}
+
+/// The course's name of a delivery status enum value.
+pub fn delivery_status(s: &str) -> &'static str {
+    match s {
+        "DELIVERY_STARTED" => "DeliveryStarted",
+        "DELIVERY_CANCELLED" => "DeliveryCancelled",
+        "DELIVERY_COMPLETED" => "DeliveryCompleted",
+        _ => "Unknown",
+    }
+}
+
+macro_rules! rows_from {
+    ($rows:expr) => {
+        $rows
+            .into_iter()
+            .map(|r| Row {
+                order_id: r.order_id,
+                product_id: r.product_id,
+                product_name: r.product_name,
+                quantity: r.quantity,
+                price: r.price,
+                order_status: order_status(&format!("{:?}", r.order_status)),
+                delivery_id: r.delivery_id,
+                delivery_status: r
+                    .delivery_status
+                    .map(|s| delivery_status(&format!("{:?}", s))),
+            })
+            .collect::<Vec<Row>>()
+    };
+}
+
+/// The live rows and the state of the live link.
+#[derive(Clone, Copy)]
+pub struct LiveMyPage {
+    pub rows: Remote<Vec<Row>>,
+    pub link: RwSignal<LinkStatus>,
+}
+
+/// Keeps the customer's rows live for as long as the current view lives.
+pub fn use_my_page(ctx: &MountContext, customer: RwSignal<String>) -> LiveMyPage {
+    let url = ctx.graphql_url.clone();
+    let rows = remote(move || {
+        let url = url.clone();
+        let customer_id = customer.get();
+        async move {
+            fetch::<MyPage>(&url, my_page::Variables { customer_id })
+                .await
+                .map(|data| rows_from!(data.my_page))
+        }
+    });
+    let link = RwSignal::new(LinkStatus::Connecting);
+
+    // One subscription per customer; replacing it drops (closes) the previous one.
+    let ws_url = ctx.graphql_ws_url.clone();
+    let current = StoredValue::new(None::<SendWrapper<Subscription>>);
+    Effect::new(move |_| {
+        let customer_id = customer.get();
+        let announce = customer_id.clone();
+        let sub = subscribe::<MyPageUpdates>(
+            &ws_url,
+            my_page_updates::Variables { customer_id },
+            move |answer| {
+                let Some(data) = answer.data else {
+                    return;
+                };
+                let changed = format!("{:?}", data.my_page.kind) == "CHANGE";
+                rows.set(Ok::<_, GraphQlError>(rows_from!(data.my_page.rows)));
+                if changed {
+                    events::emit(&MyPageChanged {
+                        customer_id: announce.clone(),
+                    });
+                }
+            },
+            move |status| {
+                link.try_set(status);
+            },
+        );
+        current.set_value(Some(SendWrapper::new(sub)));
+    });
+
+    poll_while(
+        move || link.get_untracked() != LinkStatus::Live,
+        POLL_EVERY,
+        move || rows.refresh(),
+    );
+    listen_while_mounted(move |_: OrderPlaced| rows.refresh_burst());
+    listen_while_mounted(move |_: OrderCancelled| rows.refresh_burst());
+    listen_while_mounted(move |_: DeliveryCompleted| rows.refresh_burst());
+    LiveMyPage { rows, link }
+}

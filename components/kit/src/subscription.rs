@@ -1,0 +1,205 @@
+//! A GraphQL subscription client speaking graphql-transport-ws (the protocol of the `graphql-ws`
+//! library and async-graphql), reconnecting with exponential backoff.
+//!
+//! One socket per subscription keeps the code small; a component holds at most one.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use graphql_client::{GraphQLQuery, Response};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use wasm_bindgen::{closure::Closure, JsCast};
+use web_sys::{CloseEvent, MessageEvent, WebSocket};
+
+use crate::graphql::{field_errors, Answer};
+
+const PROTOCOL: &str = "graphql-transport-ws";
+const FIRST_BACKOFF_MS: u32 = 500;
+const MAX_BACKOFF_MS: u32 = 10_000;
+
+/// The state of the link, for a "live" / "reconnecting" indicator and for polling meanwhile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkStatus {
+    Connecting,
+    Live,
+    Reconnecting,
+}
+
+type OnNext = Rc<dyn Fn(Value)>;
+type OnStatus = Rc<dyn Fn(LinkStatus)>;
+
+struct Inner {
+    url: String,
+    subscribe: String,
+    on_next: OnNext,
+    on_status: OnStatus,
+    socket: Option<WebSocket>,
+    handlers: Vec<Closure<dyn FnMut(web_sys::Event)>>,
+    retry: Option<gloo_timers::callback::Timeout>,
+    attempt: u32,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(socket) = self.socket.take() {
+            detach(&socket);
+            let _ = socket.close();
+        }
+    }
+}
+
+fn detach(socket: &WebSocket) {
+    socket.set_onopen(None);
+    socket.set_onmessage(None);
+    socket.set_onclose(None);
+    socket.set_onerror(None);
+}
+
+/// A running subscription; dropping it closes the socket and stops reconnecting.
+pub struct Subscription {
+    _inner: Rc<RefCell<Inner>>,
+}
+
+/// Subscribes to `Q` at `url` (ws:// or wss://), calling `on_next` with each typed result
+/// (including the first after every reconnect) and `on_status` when the link changes.
+pub fn subscribe<Q: GraphQLQuery>(
+    url: &str,
+    variables: Q::Variables,
+    on_next: impl Fn(Answer<Q::ResponseData>) + 'static,
+    on_status: impl Fn(LinkStatus) + 'static,
+) -> Subscription
+where
+    Q::ResponseData: for<'de> Deserialize<'de> + 'static,
+{
+    let body = Q::build_query(variables);
+    let subscribe = json!({"id": "1", "type": "subscribe", "payload": body}).to_string();
+    let on_next: OnNext = Rc::new(move |payload: Value| {
+        match serde_json::from_value::<Response<Q::ResponseData>>(payload) {
+            Ok(r) => on_next(Answer {
+                data: r.data,
+                errors: field_errors(r.errors),
+            }),
+            Err(e) => web_sys::console::warn_1(&format!("subscription payload: {e}").into()),
+        }
+    });
+    let inner = Rc::new(RefCell::new(Inner {
+        url: url.to_owned(),
+        subscribe,
+        on_next,
+        on_status: Rc::new(on_status),
+        socket: None,
+        handlers: Vec::new(),
+        retry: None,
+        attempt: 0,
+    }));
+    connect(&inner);
+    Subscription { _inner: inner }
+}
+
+fn connect(inner: &Rc<RefCell<Inner>>) {
+    let weak = Rc::downgrade(inner);
+    let url = inner.borrow().url.clone();
+    let status = inner.borrow().on_status.clone();
+    status(LinkStatus::Connecting);
+    let socket = match WebSocket::new_with_str(&url, PROTOCOL) {
+        Ok(socket) => socket,
+        Err(_) => {
+            schedule_reconnect(&weak);
+            return;
+        }
+    };
+    let open = {
+        let socket = socket.clone();
+        Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            let _ = socket.send_with_str(r#"{"type":"connection_init","payload":{}}"#);
+        })
+    };
+    let message = {
+        let weak = weak.clone();
+        let socket = socket.clone();
+        Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+            let Some(text) = event
+                .dyn_ref::<MessageEvent>()
+                .and_then(|m| m.data().as_string())
+            else {
+                return;
+            };
+            on_message(&weak, &socket, &text);
+        })
+    };
+    let close = {
+        let weak = weak.clone();
+        Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+            let _ = event.dyn_ref::<CloseEvent>();
+            schedule_reconnect(&weak);
+        })
+    };
+    socket.set_onopen(Some(open.as_ref().unchecked_ref()));
+    socket.set_onmessage(Some(message.as_ref().unchecked_ref()));
+    socket.set_onclose(Some(close.as_ref().unchecked_ref()));
+    let mut state = inner.borrow_mut();
+    state.socket = Some(socket);
+    state.handlers = vec![open, message, close];
+}
+
+fn on_message(weak: &Weak<RefCell<Inner>>, socket: &WebSocket, text: &str) {
+    let Some(inner) = weak.upgrade() else {
+        return;
+    };
+    let Ok(message) = serde_json::from_str::<Value>(text) else {
+        return;
+    };
+    match message.get("type").and_then(Value::as_str) {
+        Some("connection_ack") => {
+            let (subscribe, status) = {
+                let mut state = inner.borrow_mut();
+                state.attempt = 0;
+                (state.subscribe.clone(), state.on_status.clone())
+            };
+            let _ = socket.send_with_str(&subscribe);
+            status(LinkStatus::Live);
+        }
+        Some("next") => {
+            let on_next = inner.borrow().on_next.clone();
+            if let Some(payload) = message.get("payload") {
+                on_next(payload.clone());
+            }
+        }
+        Some("error") => {
+            let on_next = inner.borrow().on_next.clone();
+            on_next(
+                json!({"data": null, "errors": message.get("payload").cloned().unwrap_or(Value::Null)}),
+            );
+        }
+        Some("ping") => {
+            let _ = socket.send_with_str(r#"{"type":"pong"}"#);
+        }
+        _ => {}
+    }
+}
+
+fn schedule_reconnect(weak: &Weak<RefCell<Inner>>) {
+    let Some(inner) = weak.upgrade() else {
+        return;
+    };
+    let (delay, status) = {
+        let mut state = inner.borrow_mut();
+        if let Some(socket) = state.socket.take() {
+            detach(&socket);
+        }
+        let delay = FIRST_BACKOFF_MS
+            .saturating_mul(1 << state.attempt.min(5))
+            .min(MAX_BACKOFF_MS);
+        state.attempt += 1;
+        (delay, state.on_status.clone())
+    };
+    status(LinkStatus::Reconnecting);
+    let weak = weak.clone();
+    let timer = gloo_timers::callback::Timeout::new(delay, move || {
+        if let Some(inner) = weak.upgrade() {
+            connect(&inner);
+        }
+    });
+    inner.borrow_mut().retry = Some(timer);
+}

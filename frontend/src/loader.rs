@@ -1,0 +1,138 @@
+//! Importing a component's ES module and mounting it.
+//!
+//! Every attempt after the first imports the module under a fresh URL (`?instance=N`), so the
+//! browser evaluates it again and instantiates new wasm: an instance that trapped is never
+//! reused, and a module that failed to load is not served from the module map.
+
+use js_sys::{Function, Promise, Reflect};
+use wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::HtmlElement;
+
+use crate::manifest::{Entry, SHELL_CONTRACT};
+
+#[wasm_bindgen(inline_js = "export function importModule(url) { return import(url); }")]
+extern "C" {
+    /// `import(url)`: Rust cannot express a dynamic import, so this one line of JS does.
+    #[wasm_bindgen(js_name = importModule)]
+    fn import_module(url: &str) -> Promise;
+}
+
+/// Why a component is not on the page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LoadError {
+    Missing,
+    Contract { wanted: u32, found: u32 },
+    Import(String),
+    Init(String),
+    Mount(String),
+    Timeout(u32),
+    Crashed(String),
+    Manifest(String),
+}
+
+impl LoadError {
+    /// What the slot tells the customer.
+    pub fn summary(&self) -> &'static str {
+        match self {
+            LoadError::Missing | LoadError::Manifest(_) => "is not available right now.",
+            LoadError::Contract { .. } => "is a version this page cannot run.",
+            LoadError::Import(_) | LoadError::Init(_) | LoadError::Mount(_) => {
+                "could not be loaded."
+            }
+            LoadError::Timeout(_) => "took too long to load.",
+            LoadError::Crashed(_) => "stopped working.",
+        }
+    }
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Missing => write!(f, "not listed in components.json"),
+            LoadError::Contract { wanted, found } => write!(
+                f,
+                "incompatible contract version {found} (this shell speaks {wanted})"
+            ),
+            LoadError::Import(e) => write!(f, "import failed: {e}"),
+            LoadError::Init(e) => write!(f, "wasm initialisation failed: {e}"),
+            LoadError::Mount(e) => write!(f, "mount failed: {e}"),
+            LoadError::Timeout(ms) => write!(f, "did not load within {ms} ms"),
+            LoadError::Crashed(e) => write!(f, "panicked: {e}"),
+            LoadError::Manifest(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+fn describe(value: &JsValue) -> String {
+    if let Some(error) = value.dyn_ref::<js_sys::Error>() {
+        return String::from(error.message());
+    }
+    value.as_string().unwrap_or_else(|| format!("{value:?}"))
+}
+
+/// The module URL for this attempt.
+pub fn module_url(entry: &Entry, instance: u32) -> String {
+    let url = crate::config::absolute(&entry.entry);
+    if instance == 0 {
+        url
+    } else {
+        format!("{url}?instance={instance}")
+    }
+}
+
+/// Checks the manifest entry's contract before anything is fetched.
+pub fn check_contract(entry: &Entry) -> Result<(), LoadError> {
+    if entry.contract == SHELL_CONTRACT {
+        Ok(())
+    } else {
+        Err(LoadError::Contract {
+            wanted: SHELL_CONTRACT,
+            found: entry.contract,
+        })
+    }
+}
+
+/// Imports, initialises and mounts one instance of a component into `host`; returns the
+/// handle (`handle.unmount()`). The context is taken at the moment of mounting, so a change
+/// (say, of customer) while the module loads is not lost.
+pub async fn load(
+    entry: &Entry,
+    instance: u32,
+    host: &HtmlElement,
+    context: impl Fn() -> JsValue,
+) -> Result<JsValue, LoadError> {
+    check_contract(entry)?;
+    let url = module_url(entry, instance);
+    let module = JsFuture::from(import_module(&url))
+        .await
+        .map_err(|e| LoadError::Import(describe(&e)))?;
+    let export = |name: &str| -> Result<Function, LoadError> {
+        Reflect::get(&module, &JsValue::from_str(name))
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok())
+            .ok_or_else(|| LoadError::Import(format!("the module has no `{name}` export")))
+    };
+    let init = export("default")?;
+    let started = init
+        .call0(&JsValue::UNDEFINED)
+        .map_err(|e| LoadError::Init(describe(&e)))?;
+    JsFuture::from(Promise::resolve(&started))
+        .await
+        .map_err(|e| LoadError::Init(describe(&e)))?;
+    let found = export("contractVersion")?
+        .call0(&JsValue::UNDEFINED)
+        .ok()
+        .and_then(|v| v.as_f64())
+        .map(|v| v as u32)
+        .unwrap_or(0);
+    if found != SHELL_CONTRACT {
+        return Err(LoadError::Contract {
+            wanted: SHELL_CONTRACT,
+            found,
+        });
+    }
+    export("mount")?
+        .call2(&JsValue::UNDEFINED, host, &context())
+        .map_err(|e| LoadError::Mount(describe(&e)))
+}

@@ -1,0 +1,296 @@
+//! The one `mall` binary's library: which roles to run, on which bus and store, and
+//! starting them (the BFF and the four domain services) in this process.
+//!
+//! - [`Target`]: `all` (the default) or one role per process for scale-out
+//! - [`MallConfig`]: everything the flags decide
+//! - [`start`]: binds, starts and returns the running [`Mall`]
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use std::sync::Arc;
+
+use mall_services::bus::nats::NatsBus;
+use mall_services::bus::EventBus;
+use mall_services::{Database, Role, System, SystemConfig, Urls};
+
+/// The JetStream stream that holds the mall's event log.
+pub const NATS_STREAM: &str = "MALL";
+
+/// The port of the BFF and the static files (the course's gateway port).
+pub const BFF_PORT: u16 = 8088;
+
+/// What one process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// Every role in one process, on the embedded bus and stores.
+    All,
+    Bff,
+    Service(Role),
+}
+
+impl FromStr for Target {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "all" => Ok(Target::All),
+            "bff" => Ok(Target::Bff),
+            other => other.parse().map(Target::Service).map_err(|_| {
+                format!(
+                    "unknown target `{other}`; expected all, bff, order, delivery, product or mypage"
+                )
+            }),
+        }
+    }
+}
+
+/// Which event bus to use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BusChoice {
+    Embedded,
+    Nats(String),
+}
+
+impl FromStr for BusChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "embedded" {
+            Ok(BusChoice::Embedded)
+        } else if s.starts_with("nats://") {
+            Ok(BusChoice::Nats(s.to_owned()))
+        } else {
+            Err(format!(
+                "unknown bus `{s}`; use `embedded` or a NATS URL such as nats://127.0.0.1:4222"
+            ))
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MallError {
+    #[error(
+        "the `{0}` role alone needs an event bus that reaches the other processes, and the \
+         embedded bus lives inside one process. Run every role together with `--target all` \
+         (the default), or give a shared bus with `--bus nats://HOST:4222`"
+    )]
+    EmbeddedBusAlone(Role),
+    #[error("cannot connect to the event bus: {0}")]
+    Bus(#[from] mall_services::bus::BusError),
+    #[error(transparent)]
+    Services(#[from] mall_services::system::SystemError),
+    #[error("cannot start the BFF: {0}")]
+    Bff(String),
+}
+
+/// Everything the flags decide.
+#[derive(Debug, Clone)]
+pub struct MallConfig {
+    pub target: Target,
+    pub data_dir: PathBuf,
+    pub dist_dir: PathBuf,
+    pub host: IpAddr,
+    pub bus: BusChoice,
+    pub database: Database,
+    /// Ports of the services and the BFF; 0 for any free port (tests).
+    pub ports: Ports,
+    /// Where the services are reached; defaults to where this process listens.
+    pub urls: Option<Urls>,
+    /// The BFF's settings (timeouts, breakers, limits); its upstream URLs and static
+    /// directory come from the fields above.
+    pub bff: mall_bff::BffConfig,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Ports {
+    pub bff: u16,
+    pub order: u16,
+    pub delivery: u16,
+    pub product: u16,
+    pub mypage: u16,
+}
+
+impl Ports {
+    pub fn course() -> Ports {
+        Ports {
+            bff: BFF_PORT,
+            order: Role::Order.default_port(),
+            delivery: Role::Delivery.default_port(),
+            product: Role::Product.default_port(),
+            mypage: Role::Mypage.default_port(),
+        }
+    }
+
+    pub fn any() -> Ports {
+        Ports {
+            bff: 0,
+            order: 0,
+            delivery: 0,
+            product: 0,
+            mypage: 0,
+        }
+    }
+
+    fn of(&self, role: Role) -> u16 {
+        match role {
+            Role::Order => self.order,
+            Role::Delivery => self.delivery,
+            Role::Product => self.product,
+            Role::Mypage => self.mypage,
+        }
+    }
+}
+
+impl Default for MallConfig {
+    fn default() -> Self {
+        MallConfig {
+            target: Target::All,
+            data_dir: PathBuf::from("data"),
+            dist_dir: PathBuf::from("dist"),
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            bus: BusChoice::Embedded,
+            database: Database::Embedded,
+            ports: Ports::course(),
+            urls: None,
+            bff: mall_bff::BffConfig::default(),
+        }
+    }
+}
+
+/// A running mall process.
+pub struct Mall {
+    pub services: Option<System>,
+    /// Where the BFF (and the shop page) answers, if this process runs it.
+    pub bff_url: Option<String>,
+    bff: Option<tokio::task::JoinHandle<()>>,
+    stop_bff: tokio::sync::watch::Sender<bool>,
+}
+
+impl Mall {
+    pub async fn stop(self) {
+        let _ = self.stop_bff.send(true);
+        if let Some(b) = self.bff {
+            if tokio::time::timeout(std::time::Duration::from_secs(5), b)
+                .await
+                .is_err()
+            {
+                tracing::warn!("the BFF did not drain in time");
+            }
+        }
+        if let Some(s) = self.services {
+            s.stop().await;
+        }
+    }
+}
+
+/// Checks the combination of flags and starts what the target asks for.
+pub async fn start(config: MallConfig) -> Result<Mall, MallError> {
+    let roles: Vec<Role> = match config.target {
+        Target::All => Role::ALL.to_vec(),
+        Target::Bff => vec![],
+        Target::Service(role) => vec![role],
+    };
+    if let (BusChoice::Embedded, Target::Service(role)) = (&config.bus, config.target) {
+        return Err(MallError::EmbeddedBusAlone(role));
+    }
+    let bus: Option<Arc<dyn EventBus>> = match &config.bus {
+        BusChoice::Nats(url) => Some(Arc::new(NatsBus::connect(url, NATS_STREAM).await?)),
+        BusChoice::Embedded if roles.is_empty() => None,
+        BusChoice::Embedded => Some(mall_services::system::open_embedded_bus(&config.data_dir)?),
+    };
+    let services = if roles.is_empty() {
+        None
+    } else {
+        let mut sc = SystemConfig::all(&config.data_dir);
+        sc.roles = roles;
+        sc.host = config.host;
+        sc.ports = Role::ALL
+            .into_iter()
+            .map(|r| (r, config.ports.of(r)))
+            .collect();
+        sc.public_urls = config.urls.clone();
+        sc.database = config.database.clone();
+        let bus = bus.clone().expect("a bus is opened whenever services run");
+        Some(System::start_with_bus(sc, bus).await?)
+    };
+    let upstreams = services
+        .as_ref()
+        .map(|s| s.urls.clone())
+        .or_else(|| config.urls.clone())
+        .unwrap_or_default();
+    let (stop_bff, stop_rx) = tokio::sync::watch::channel(false);
+    let (bff, bff_url) = match config.target {
+        Target::All | Target::Bff => {
+            let (handle, url) = bff::start(&config, upstreams, stop_rx).await?;
+            (Some(handle), Some(url))
+        }
+        Target::Service(_) => (None, None),
+    };
+    Ok(Mall {
+        services,
+        bff_url,
+        bff,
+        stop_bff,
+    })
+}
+
+mod bff {
+    //! Starting the BFF on its port.
+
+    use std::net::SocketAddr;
+
+    use mall_services::Urls;
+    use tokio::net::TcpListener;
+
+    use super::{MallConfig, MallError};
+
+    pub async fn start(
+        config: &MallConfig,
+        upstreams: Urls,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) -> Result<(tokio::task::JoinHandle<()>, String), MallError> {
+        let addr = SocketAddr::new(config.host, config.ports.bff);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| MallError::Bff(format!("cannot listen on {addr}: {e}")))?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| MallError::Bff(e.to_string()))?;
+        let router = router(config, upstreams).await?;
+        let handle = tokio::spawn(async move {
+            let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "BFF server failed");
+            }
+        });
+        let host = if local.ip().is_unspecified() {
+            "127.0.0.1".to_owned()
+        } else {
+            local.ip().to_string()
+        };
+        Ok((handle, format!("http://{host}:{}", local.port())))
+    }
+
+    async fn router(config: &MallConfig, upstreams: Urls) -> Result<axum::Router, MallError> {
+        // The services' URLs are the upstreams, unless the BFF's own configuration (file or
+        // MALL_BFF_* environment) names others.
+        let mut bff = config.bff.clone();
+        bff.urls.product = upstreams.product;
+        bff.urls.order = upstreams.order;
+        bff.urls.delivery = upstreams.delivery;
+        bff.urls.mypage = upstreams.mypage;
+        bff.static_dir = config.dist_dir.clone();
+        let bff = bff.with_env(std::env::vars());
+        // One Prometheus recorder per process: the services' (installed first) renders the
+        // BFF's metrics too.
+        Ok(mall_bff::Bff::new(bff)
+            .await
+            .map_err(|e| MallError::Bff(e.to_string()))?
+            .with_metrics(mall_services::ops::prometheus().clone())
+            .router())
+    }
+}

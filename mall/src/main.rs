@@ -1,0 +1,134 @@
+//! `mall`: runs the 12st mall, every role in one process (`--target all`, the default) or
+//! one role per process.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Parser;
+use mall::{BusChoice, MallConfig, Ports, Target};
+use mall_services::{Database, Urls};
+
+#[derive(Parser)]
+#[command(
+    name = "mall",
+    version,
+    about = "The 12st mall: domain services, GraphQL BFF and shop page"
+)]
+struct Flags {
+    /// What this process runs: all, bff, order, delivery, product or mypage.
+    #[arg(long, default_value = "all", env = "MALL_TARGET")]
+    target: Target,
+    /// Where the stores and the embedded event log keep their files.
+    #[arg(long, default_value = "data", env = "MALL_DATA_DIR")]
+    data_dir: PathBuf,
+    /// The built shop page and micro-frontend bundles (`cargo xtask build` writes them).
+    #[arg(long, default_value = "dist", env = "MALL_DIST")]
+    dist: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1", env = "MALL_HOST")]
+    host: IpAddr,
+    /// Event bus: `embedded` (in this process) or `nats://HOST:PORT`.
+    #[arg(long, default_value = "embedded", env = "MALL_BUS")]
+    bus: BusChoice,
+    /// Store: `embedded` (SQLite files in the data directory) or a PostgreSQL URL
+    /// (one schema per service).
+    #[arg(long, default_value = "embedded", env = "MALL_DATABASE")]
+    database: String,
+    /// The BFF's configuration file (TOML: timeouts, circuit breakers, retries, limits;
+    /// see bff/README or `BffConfig`).
+    #[arg(long, env = "MALL_BFF_CONFIG")]
+    bff_config: Option<PathBuf>,
+    /// Listen on free ports instead of the course ports (8081-8084, 8088).
+    #[arg(long)]
+    any_port: bool,
+    /// Public URL of the order service (links, and the BFF's upstream).
+    #[arg(long, env = "MALL_ORDER_URL")]
+    order_url: Option<String>,
+    /// Public URL of the delivery service.
+    #[arg(long, env = "MALL_DELIVERY_URL")]
+    delivery_url: Option<String>,
+    /// Public URL of the product service.
+    #[arg(long, env = "MALL_PRODUCT_URL")]
+    product_url: Option<String>,
+    /// Public URL of the mypage service.
+    #[arg(long, env = "MALL_MYPAGE_URL")]
+    mypage_url: Option<String>,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .init();
+    let flags = Flags::parse();
+    let any_url = flags.order_url.is_some()
+        || flags.delivery_url.is_some()
+        || flags.product_url.is_some()
+        || flags.mypage_url.is_some();
+    let urls = any_url.then(|| {
+        let d = Urls::default();
+        Urls {
+            order: flags.order_url.unwrap_or(d.order),
+            delivery: flags.delivery_url.unwrap_or(d.delivery),
+            product: flags.product_url.unwrap_or(d.product),
+            mypage: flags.mypage_url.unwrap_or(d.mypage),
+        }
+    });
+    let database = match flags.database.as_str() {
+        "embedded" => Database::Embedded,
+        url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Database::Postgres {
+                url: url.to_owned(),
+                schema_prefix: "mall_".into(),
+            }
+        }
+        other => anyhow::bail!(
+            "unknown database `{other}`; use `embedded` or a URL such as postgres://postgres@127.0.0.1:5432/postgres"
+        ),
+    };
+    let bff = match &flags.bff_config {
+        None => mall_bff::BffConfig::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                anyhow::anyhow!("cannot read the BFF configuration {}: {e}", path.display())
+            })?;
+            mall_bff::BffConfig::from_toml(&text)?
+        }
+    };
+    let config = MallConfig {
+        bff,
+        database,
+        target: flags.target,
+        data_dir: flags.data_dir,
+        dist_dir: flags.dist,
+        host: flags.host,
+        bus: flags.bus,
+        ports: if flags.any_port {
+            Ports::any()
+        } else {
+            Ports::course()
+        },
+        urls,
+    };
+    let mall = mall::start(config).await?;
+    if let Some(url) = &mall.bff_url {
+        println!("12st mall is running: open {url}/");
+        println!("  GraphQL (and GraphiQL): {url}/graphql");
+    }
+    if let Some(s) = &mall.services {
+        let u = &s.urls;
+        println!(
+            "  services: order {}  delivery {}  product {}  mypage {}",
+            u.order, u.delivery, u.product, u.mypage
+        );
+    }
+    println!("Press Ctrl-C to stop.");
+    mall_services::system::shutdown_signal().await;
+    println!("stopping…");
+    mall.stop().await;
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! The real binary survives a crash: orders placed before `kill -9` are there after a
+//! restart, and their events are consumed exactly once.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+struct Running {
+    child: Child,
+    order: String,
+    delivery: String,
+    product: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // A failed assertion must not leave the process behind.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `mall` on free ports and reads its URLs from what it prints.
+fn spawn(data: &std::path::Path) -> Running {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mall"))
+        .args(["--any-port", "--data-dir"])
+        .arg(data)
+        .arg("--dist")
+        .arg(data.join("no-dist"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("mall starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let services = loop {
+        let line = lines
+            .next()
+            .expect("mall printed its URLs before exiting")
+            .expect("line");
+        if let Some(rest) = line.trim().strip_prefix("services:") {
+            break rest.to_owned();
+        }
+    };
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    let words: Vec<&str> = services.split_whitespace().collect();
+    let url = |name: &str| {
+        let i = words.iter().position(|w| *w == name).expect("named");
+        words[i + 1].to_owned()
+    };
+    Running {
+        order: url("order"),
+        delivery: url("delivery"),
+        product: url("product"),
+        child,
+    }
+}
+
+async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+async fn json(http: &reqwest::Client, url: String) -> Value {
+    http.get(url)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json")
+}
+
+#[tokio::test]
+async fn kill_dash_nine_loses_no_acknowledged_order() {
+    let dir = tempfile::tempdir().expect("dir");
+    let http = reqwest::Client::new();
+    let mut mall = spawn(dir.path());
+    let mut ids = vec![];
+    for _ in 0..5 {
+        let r = http
+            .post(format!("{}/orders", mall.order))
+            .json(
+                &json!({"productId": 2, "quantity": 1, "customerId": "1@uengine.org",
+                          "customerName": "Jay", "customerAddr": "Seoul"}),
+            )
+            .send()
+            .await
+            .expect("place");
+        assert_eq!(r.status(), 201);
+        let order: Value = r.json().await.expect("order");
+        ids.push(order["id"].as_i64().expect("id"));
+    }
+    // Crash right away: some events may still be in the outbox or unconsumed.
+    mall.child.kill().expect("kill -9");
+    mall.child.wait().expect("reaped");
+
+    let mall = spawn(dir.path());
+    for id in &ids {
+        let order = json(&http, format!("{}/orders/{id}", mall.order)).await;
+        assert_eq!(order["status"], "Ordered", "order {id} survived the crash");
+    }
+    eventually("every order has exactly one delivery", || async {
+        let d = json(&http, format!("{}/deliveries", mall.delivery)).await;
+        (d["page"]["totalElements"] == 5).then_some(())
+    })
+    .await;
+    eventually("stock dropped once per order", || async {
+        let p = json(&http, format!("{}/products/2", mall.product)).await;
+        (p["stock"] == 5).then_some(())
+    })
+    .await;
+    drop(mall);
+}

@@ -1,0 +1,186 @@
+//! The delivery service's REST API.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::routing::get;
+use axum::Router;
+use serde_json::{json, Value};
+
+use super::{DeliveryPatch, RESOURCE};
+use crate::context::Ctx;
+use crate::hal::{self, Hal, Params};
+use crate::order::http::{encode, to_value};
+use crate::problem::{AppError, Body};
+use crate::product::http::join;
+use crate::resource::{where_eq, where_in, Render};
+use crate::store;
+
+pub fn router(ctx: Ctx) -> Router {
+    Router::new()
+        .route("/", get(root))
+        .route("/profile", get(profile_index))
+        .route("/profile/deliveries", get(profile))
+        .route("/deliveries", get(list))
+        .route("/deliveries/search", get(search_index))
+        .route("/deliveries/search/findByOrderId", get(find_by_order))
+        .route("/deliveries/search/findByOrderIdIn", get(find_by_order_in))
+        .route("/deliveries/search/findByCustomerId", get(find_by_customer))
+        .route("/deliveries/search/findByIdIn", get(find_by_id_in))
+        .route("/deliveries/{id}", get(item).patch(complete))
+        .with_state(ctx)
+}
+
+fn render(ctx: &Ctx) -> Render {
+    let urls = Arc::clone(&ctx.urls);
+    Arc::new(move |doc: Value| {
+        let id = doc["id"].as_i64().unwrap_or_default();
+        let order = doc["orderId"].as_i64().unwrap_or_default();
+        let href = RESOURCE.item_href(&urls.delivery, id);
+        hal::with_links(
+            doc,
+            vec![
+                ("self", hal::link(&href)),
+                ("delivery", hal::link(&href)),
+                ("order", hal::link(format!("{}/orders/{order}", urls.order))),
+            ],
+        )
+    })
+}
+
+async fn root(State(ctx): State<Ctx>) -> Hal {
+    RESOURCE.root(&ctx.urls.delivery)
+}
+
+async fn profile_index(State(ctx): State<Ctx>) -> Hal {
+    let base = &ctx.urls.delivery;
+    Hal(json!({"_links": {
+        "self": hal::link(format!("{base}/profile")),
+        "deliveries": hal::link(RESOURCE.profile_href(base)),
+    }}))
+}
+
+async fn profile(State(ctx): State<Ctx>) -> Hal {
+    RESOURCE.profile(&ctx.urls.delivery)
+}
+
+async fn search_index(State(ctx): State<Ctx>) -> Hal {
+    RESOURCE.search_index(&ctx.urls.delivery)
+}
+
+async fn list(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<Hal, AppError> {
+    let params = Params::parse(q.as_deref());
+    let base = &ctx.urls.delivery;
+    RESOURCE
+        .list(
+            &ctx.store,
+            base,
+            RESOURCE.href(base),
+            &params,
+            Default::default(),
+            render(&ctx),
+        )
+        .await
+}
+
+async fn find_by_order(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<Hal, AppError> {
+    let params = Params::parse(q.as_deref());
+    let order = params.require_id("orderId")?;
+    let base = &ctx.urls.delivery;
+    let href = format!(
+        "{}/findByOrderId?orderId={order}",
+        RESOURCE.search_href(base)
+    );
+    RESOURCE
+        .list(
+            &ctx.store,
+            base,
+            href,
+            &params,
+            where_eq("orderId", json!(order)),
+            render(&ctx),
+        )
+        .await
+}
+
+async fn find_by_order_in(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<Hal, AppError> {
+    let params = Params::parse(q.as_deref());
+    let ids = params.ids("orderIds")?;
+    let base = &ctx.urls.delivery;
+    let href = format!(
+        "{}/findByOrderIdIn?orderIds={}",
+        RESOURCE.search_href(base),
+        join(&ids)
+    );
+    RESOURCE
+        .list(
+            &ctx.store,
+            base,
+            href,
+            &params,
+            where_in("orderId", ids),
+            render(&ctx),
+        )
+        .await
+}
+
+async fn find_by_customer(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<Hal, AppError> {
+    let params = Params::parse(q.as_deref());
+    let customer = params.require("customerId")?.to_owned();
+    let base = &ctx.urls.delivery;
+    let href = format!(
+        "{}/findByCustomerId?customerId={}",
+        RESOURCE.search_href(base),
+        encode(&customer)
+    );
+    RESOURCE
+        .list(
+            &ctx.store,
+            base,
+            href,
+            &params,
+            where_eq("customerId", json!(customer)),
+            render(&ctx),
+        )
+        .await
+}
+
+async fn find_by_id_in(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<Hal, AppError> {
+    let params = Params::parse(q.as_deref());
+    let ids = params.ids("ids")?;
+    let base = &ctx.urls.delivery;
+    let href = format!(
+        "{}/findByIdIn?ids={}",
+        RESOURCE.search_href(base),
+        join(&ids)
+    );
+    RESOURCE
+        .list(
+            &ctx.store,
+            base,
+            href,
+            &params,
+            where_in("id", ids),
+            render(&ctx),
+        )
+        .await
+}
+
+async fn item(State(ctx): State<Ctx>, Path(id): Path<String>) -> Result<Hal, AppError> {
+    RESOURCE.get(&ctx.store, &id, render(&ctx)).await
+}
+
+async fn complete(
+    State(ctx): State<Ctx>,
+    Path(id): Path<String>,
+    body: Body<DeliveryPatch>,
+) -> Result<Hal, AppError> {
+    let id = hal::parse_id(&id, "id")?;
+    let patch = body.0;
+    let delivery = store::transact(&ctx.store, move |tx| {
+        super::complete(tx, id, patch).map_err(AppError::from)
+    })
+    .await?;
+    ctx.committed();
+    Ok(Hal(render(&ctx)(to_value(&delivery)?)))
+}

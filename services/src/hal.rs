@@ -1,0 +1,279 @@
+//! HAL documents in the Spring Data REST style: links, collections, pages, query parameters.
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Map, Value};
+
+use crate::problem::AppError;
+use crate::store::Sort;
+
+pub const HAL_JSON: &str = "application/hal+json";
+pub const MAX_PAGE_SIZE: u64 = 1000;
+pub const DEFAULT_PAGE_SIZE: u64 = 20;
+pub const MAX_BATCH: usize = 1000;
+
+/// A `application/hal+json` response.
+pub struct Hal(pub Value);
+
+impl IntoResponse for Hal {
+    fn into_response(self) -> Response {
+        ([(header::CONTENT_TYPE, HAL_JSON)], self.0.to_string()).into_response()
+    }
+}
+
+pub fn link(href: impl Into<String>) -> Value {
+    json!({ "href": href.into() })
+}
+
+pub fn templated(href: impl Into<String>) -> Value {
+    json!({ "href": href.into(), "templated": true })
+}
+
+/// The query string as ordered pairs (repeated names allowed: `?ids=1&ids=2`).
+#[derive(Debug, Default, Clone)]
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    pub fn parse(raw: Option<&str>) -> Params {
+        Params(
+            url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+                .into_owned()
+                .collect(),
+        )
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A required, non-empty parameter.
+    pub fn require(&self, name: &str) -> Result<&str, AppError> {
+        match self.get(name).map(str::trim) {
+            Some(v) if !v.is_empty() => Ok(v),
+            _ => Err(AppError::BadRequest(format!(
+                "query parameter `{name}` is required"
+            ))),
+        }
+    }
+
+    /// A required positive integer id.
+    pub fn require_id(&self, name: &str) -> Result<i64, AppError> {
+        parse_id(self.require(name)?, name)
+    }
+
+    /// A list of ids, given comma-separated and/or repeated.
+    pub fn ids(&self, name: &str) -> Result<Vec<i64>, AppError> {
+        let mut out = Vec::new();
+        for (_, v) in self.0.iter().filter(|(k, _)| k == name) {
+            for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                out.push(parse_id(part, name)?);
+            }
+        }
+        if out.is_empty() {
+            return Err(AppError::BadRequest(format!(
+                "query parameter `{name}` needs at least one id (e.g. `?{name}=1,2`)"
+            )));
+        }
+        if out.len() > MAX_BATCH {
+            return Err(AppError::BadRequest(format!(
+                "query parameter `{name}` takes at most {MAX_BATCH} ids"
+            )));
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+}
+
+pub fn parse_id(raw: &str, what: &str) -> Result<i64, AppError> {
+    match raw.trim().parse::<i64>() {
+        Ok(id) if id > 0 => Ok(id),
+        _ => Err(AppError::BadRequest(format!(
+            "`{what}` must be a positive integer id, got `{raw}`"
+        ))),
+    }
+}
+
+/// Validated paging: `page` (zero-based), `size` and `sort` (`field` or `field,desc`).
+#[derive(Debug, Clone)]
+pub struct Paging {
+    pub page: u64,
+    pub size: u64,
+    pub sort: Option<Sort>,
+    raw_sort: Option<String>,
+}
+
+impl Paging {
+    pub fn from_params(params: &Params, sortable: &[&str]) -> Result<Paging, AppError> {
+        let page = match params.get("page") {
+            None => 0,
+            Some(p) => p
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|p| *p <= 1_000_000)
+                .ok_or_else(|| {
+                    AppError::BadRequest(format!(
+                        "`page` must be a whole number from 0 to 1000000, got `{p}`"
+                    ))
+                })?,
+        };
+        let size = match params.get("size") {
+            None => DEFAULT_PAGE_SIZE,
+            Some(s) => s
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|s| (1..=MAX_PAGE_SIZE).contains(s))
+                .ok_or_else(|| {
+                    AppError::BadRequest(format!(
+                        "`size` must be a whole number from 1 to {MAX_PAGE_SIZE}, got `{s}`"
+                    ))
+                })?,
+        };
+        let sort = match params.get("sort") {
+            None => None,
+            Some(raw) => {
+                let mut parts = raw.split(',').map(str::trim);
+                let field = parts.next().unwrap_or_default();
+                if !sortable.contains(&field) {
+                    return Err(AppError::BadRequest(format!(
+                        "cannot sort by `{field}`; sortable fields are: {}",
+                        sortable.join(", ")
+                    )));
+                }
+                let descending = match parts.next() {
+                    None => false,
+                    Some(d) if d.eq_ignore_ascii_case("asc") => false,
+                    Some(d) if d.eq_ignore_ascii_case("desc") => true,
+                    Some(d) => {
+                        return Err(AppError::BadRequest(format!(
+                            "sort direction must be `asc` or `desc`, got `{d}`"
+                        )))
+                    }
+                };
+                Some(Sort {
+                    field: field.to_owned(),
+                    descending,
+                })
+            }
+        };
+        Ok(Paging {
+            page,
+            size,
+            sort,
+            raw_sort: params.get("sort").map(str::to_owned),
+        })
+    }
+}
+
+/// Builds a collection document with `_embedded`, `page` and the paging links.
+///
+/// `href` is the absolute URL of the listing without paging parameters (it may carry a
+/// query of its own, e.g. a search's `?customerId=…`).
+pub fn collection(
+    rel: &str,
+    href: &str,
+    profile: &str,
+    search: Option<&str>,
+    items: Vec<Value>,
+    paging: &Paging,
+    total: u64,
+) -> Value {
+    let total_pages = total.div_ceil(paging.size);
+    let page_href = |n: u64| {
+        let sep = if href.contains('?') { '&' } else { '?' };
+        let mut h = format!("{href}{sep}page={n}&size={}", paging.size);
+        if let Some(s) = &paging.raw_sort {
+            h.push_str("&sort=");
+            h.push_str(&url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>());
+        }
+        h
+    };
+    let mut links = Map::new();
+    links.insert("first".into(), link(page_href(0)));
+    if paging.page > 0 {
+        links.insert(
+            "prev".into(),
+            link(page_href(
+                (paging.page - 1).min(total_pages.saturating_sub(1)),
+            )),
+        );
+    }
+    links.insert("self".into(), link(page_href(paging.page)));
+    if paging.page + 1 < total_pages {
+        links.insert("next".into(), link(page_href(paging.page + 1)));
+    }
+    links.insert(
+        "last".into(),
+        link(page_href(total_pages.saturating_sub(1))),
+    );
+    links.insert("profile".into(), link(profile));
+    if let Some(search) = search {
+        links.insert("search".into(), link(search));
+    }
+    json!({
+        "_embedded": { rel: items },
+        "_links": links,
+        "page": {
+            "size": paging.size,
+            "totalElements": total,
+            "totalPages": total_pages,
+            "number": paging.page,
+        }
+    })
+}
+
+/// Adds `_links` to an item document.
+pub fn with_links(mut doc: Value, links: Vec<(&str, Value)>) -> Value {
+    if let Value::Object(map) = &mut doc {
+        let links: Map<String, Value> = links.into_iter().map(|(k, v)| (k.into(), v)).collect();
+        map.insert("_links".into(), Value::Object(links));
+    }
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paging_links_follow_spring_data_rest() {
+        let params = Params::parse(Some("page=1&size=2&sort=price,desc"));
+        let paging = Paging::from_params(&params, &["price"]).expect("valid");
+        let doc = collection(
+            "products",
+            "http://h/products",
+            "http://h/profile/products",
+            Some("http://h/products/search"),
+            vec![],
+            &paging,
+            5,
+        );
+        assert_eq!(doc["page"]["totalPages"], 3);
+        assert_eq!(
+            doc["_links"]["next"]["href"],
+            "http://h/products?page=2&size=2&sort=price%2Cdesc"
+        );
+        assert!(doc["_links"]["prev"].is_object());
+        assert!(doc["_embedded"]["products"].is_array());
+    }
+
+    #[test]
+    fn bad_paging_is_explained() {
+        for q in [
+            "page=-1",
+            "size=0",
+            "size=5000",
+            "page=x",
+            "sort=nope",
+            "sort=price,up",
+        ] {
+            let err = Paging::from_params(&Params::parse(Some(q)), &["price"]).expect_err(q);
+            assert!(matches!(err, AppError::BadRequest(_)), "{q}");
+        }
+    }
+}

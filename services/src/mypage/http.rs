@@ -1,0 +1,103 @@
+//! The mypage service's REST API (read-only).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::routing::get;
+use axum::Router;
+use serde_json::{json, Value};
+
+use super::RESOURCE;
+use crate::context::Ctx;
+use crate::hal::{self, Hal, Params};
+use crate::order::http::encode;
+use crate::problem::AppError;
+use crate::resource::{where_eq, Render};
+
+pub fn router(ctx: Ctx) -> Router {
+    Router::new()
+        .route("/", get(root))
+        .route("/profile", get(profile_index))
+        .route("/profile/myPages", get(profile))
+        .route("/myPages", get(list))
+        .route("/myPages/search", get(search_index))
+        .route("/myPages/search/findByCustomerId", get(find_by_customer))
+        .route("/myPages/{id}", get(item))
+        .with_state(ctx)
+}
+
+fn render(ctx: &Ctx) -> Render {
+    let urls = Arc::clone(&ctx.urls);
+    Arc::new(move |doc: Value| {
+        let id = doc["id"].as_i64().unwrap_or_default();
+        let href = RESOURCE.item_href(&urls.mypage, id);
+        hal::with_links(
+            doc,
+            vec![
+                ("self", hal::link(&href)),
+                ("myPage", hal::link(&href)),
+                ("order", hal::link(format!("{}/orders/{id}", urls.order))),
+            ],
+        )
+    })
+}
+
+async fn root(State(ctx): State<Ctx>) -> Hal {
+    RESOURCE.root(&ctx.urls.mypage)
+}
+
+async fn profile_index(State(ctx): State<Ctx>) -> Hal {
+    let base = &ctx.urls.mypage;
+    Hal(json!({"_links": {
+        "self": hal::link(format!("{base}/profile")),
+        "myPages": hal::link(RESOURCE.profile_href(base)),
+    }}))
+}
+
+async fn profile(State(ctx): State<Ctx>) -> Hal {
+    RESOURCE.profile(&ctx.urls.mypage)
+}
+
+async fn search_index(State(ctx): State<Ctx>) -> Hal {
+    RESOURCE.search_index(&ctx.urls.mypage)
+}
+
+async fn list(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<Hal, AppError> {
+    let params = Params::parse(q.as_deref());
+    let base = &ctx.urls.mypage;
+    RESOURCE
+        .list(
+            &ctx.store,
+            base,
+            RESOURCE.href(base),
+            &params,
+            Default::default(),
+            render(&ctx),
+        )
+        .await
+}
+
+async fn find_by_customer(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<Hal, AppError> {
+    let params = Params::parse(q.as_deref());
+    let customer = params.require("customerId")?.to_owned();
+    let base = &ctx.urls.mypage;
+    let href = format!(
+        "{}/findByCustomerId?customerId={}",
+        RESOURCE.search_href(base),
+        encode(&customer)
+    );
+    RESOURCE
+        .list(
+            &ctx.store,
+            base,
+            href,
+            &params,
+            where_eq("customerId", json!(customer)),
+            render(&ctx),
+        )
+        .await
+}
+
+async fn item(State(ctx): State<Ctx>, Path(id): Path<String>) -> Result<Hal, AppError> {
+    RESOURCE.get(&ctx.store, &id, render(&ctx)).await
+}

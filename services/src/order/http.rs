@@ -1,0 +1,208 @@
+//! The order service's REST API.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde_json::{json, Value};
+
+use super::catalog::Catalog;
+use super::{PlaceOrder, RESOURCE};
+use crate::context::Ctx;
+use crate::hal::{self, Hal, Params};
+use crate::problem::{AppError, Body};
+use crate::resource::{where_eq, where_in, Render};
+use crate::store;
+
+#[derive(Clone)]
+struct OrderState {
+    ctx: Ctx,
+    catalog: Catalog,
+}
+
+pub fn router(ctx: Ctx) -> Router {
+    let catalog = Catalog::new(ctx.urls.product.clone());
+    Router::new()
+        .route("/", get(root))
+        .route("/profile", get(profile_index))
+        .route("/profile/orders", get(profile))
+        .route("/orders", get(list).post(place))
+        .route("/orders/search", get(search_index))
+        .route("/orders/search/findByCustomerId", get(find_by_customer))
+        .route("/orders/search/findByIdIn", get(find_by_id_in))
+        .route("/orders/{id}", get(item).delete(cancel))
+        .with_state(OrderState { ctx, catalog })
+}
+
+fn render(ctx: &Ctx) -> Render {
+    let urls = Arc::clone(&ctx.urls);
+    Arc::new(move |doc: Value| {
+        let id = doc["id"].as_i64().unwrap_or_default();
+        let product = doc["productId"].as_i64().unwrap_or_default();
+        let href = RESOURCE.item_href(&urls.order, id);
+        hal::with_links(
+            doc,
+            vec![
+                ("self", hal::link(&href)),
+                ("order", hal::link(&href)),
+                (
+                    "product",
+                    hal::link(format!("{}/products/{product}", urls.product)),
+                ),
+                (
+                    "delivery",
+                    hal::link(format!(
+                        "{}/deliveries/search/findByOrderId?orderId={id}",
+                        urls.delivery
+                    )),
+                ),
+            ],
+        )
+    })
+}
+
+async fn root(State(s): State<OrderState>) -> Hal {
+    RESOURCE.root(&s.ctx.urls.order)
+}
+
+async fn profile_index(State(s): State<OrderState>) -> Hal {
+    let base = &s.ctx.urls.order;
+    Hal(json!({"_links": {
+        "self": hal::link(format!("{base}/profile")),
+        "orders": hal::link(RESOURCE.profile_href(base)),
+    }}))
+}
+
+async fn profile(State(s): State<OrderState>) -> Hal {
+    RESOURCE.profile(&s.ctx.urls.order)
+}
+
+async fn search_index(State(s): State<OrderState>) -> Hal {
+    RESOURCE.search_index(&s.ctx.urls.order)
+}
+
+async fn list(State(s): State<OrderState>, RawQuery(q): RawQuery) -> Result<Hal, AppError> {
+    let params = Params::parse(q.as_deref());
+    let base = &s.ctx.urls.order;
+    RESOURCE
+        .list(
+            &s.ctx.store,
+            base,
+            RESOURCE.href(base),
+            &params,
+            Default::default(),
+            render(&s.ctx),
+        )
+        .await
+}
+
+async fn find_by_customer(
+    State(s): State<OrderState>,
+    RawQuery(q): RawQuery,
+) -> Result<Hal, AppError> {
+    let params = Params::parse(q.as_deref());
+    let customer = params.require("customerId")?.to_owned();
+    let base = &s.ctx.urls.order;
+    let href = format!(
+        "{}/findByCustomerId?customerId={}",
+        RESOURCE.search_href(base),
+        encode(&customer)
+    );
+    RESOURCE
+        .list(
+            &s.ctx.store,
+            base,
+            href,
+            &params,
+            where_eq("customerId", json!(customer)),
+            render(&s.ctx),
+        )
+        .await
+}
+
+async fn find_by_id_in(
+    State(s): State<OrderState>,
+    RawQuery(q): RawQuery,
+) -> Result<Hal, AppError> {
+    let params = Params::parse(q.as_deref());
+    let ids = params.ids("ids")?;
+    let base = &s.ctx.urls.order;
+    let href = format!(
+        "{}/findByIdIn?ids={}",
+        RESOURCE.search_href(base),
+        crate::product::http::join(&ids)
+    );
+    RESOURCE
+        .list(
+            &s.ctx.store,
+            base,
+            href,
+            &params,
+            where_in("id", ids),
+            render(&s.ctx),
+        )
+        .await
+}
+
+async fn item(State(s): State<OrderState>, Path(id): Path<String>) -> Result<Hal, AppError> {
+    RESOURCE.get(&s.ctx.store, &id, render(&s.ctx)).await
+}
+
+async fn place(
+    State(s): State<OrderState>,
+    headers: HeaderMap,
+    body: Body<PlaceOrder>,
+) -> Result<Response, AppError> {
+    let cmd = body.0;
+    cmd.validate()?;
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => {
+            let k = v
+                .to_str()
+                .map_err(|_| {
+                    AppError::BadRequest("`Idempotency-Key` must be visible ASCII".into())
+                })?
+                .to_owned();
+            super::validate_key(&k)?;
+            Some(k)
+        }
+    };
+    let product = s.catalog.product(cmd.product_id).await?;
+    let (order, created) = store::transact(&s.ctx.store, move |tx| {
+        super::place(tx, cmd, product, key.as_deref()).map_err(AppError::from)
+    })
+    .await?;
+    if created {
+        s.ctx.committed();
+    }
+    let href = RESOURCE.item_href(&s.ctx.urls.order, order.id);
+    let doc = render(&s.ctx)(to_value(&order)?);
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, [(header::LOCATION, href)], Hal(doc)).into_response())
+}
+
+async fn cancel(State(s): State<OrderState>, Path(id): Path<String>) -> Result<Hal, AppError> {
+    let id = hal::parse_id(&id, "id")?;
+    let order = store::transact(&s.ctx.store, move |tx| {
+        super::cancel(tx, id).map_err(AppError::from)
+    })
+    .await?;
+    s.ctx.committed();
+    Ok(Hal(render(&s.ctx)(to_value(&order)?)))
+}
+
+pub(crate) fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, AppError> {
+    serde_json::to_value(v).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+pub(crate) fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

@@ -1,0 +1,207 @@
+//! The order service: customers place and cancel orders.
+//!
+//! Placing an order records it and an OrderPlaced event in one transaction; it never waits
+//! for the delivery or mypage services. Cancelling keeps the order, status Cancelled, and
+//! records OrderCancelled.
+
+pub mod catalog;
+pub mod http;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain_error::{require_text, DomainError};
+use crate::event::{Event, EventType};
+use crate::resource::Resource;
+use crate::store::{Tx, TxExt};
+
+pub const RESOURCE: Resource = Resource {
+    collection: "orders",
+    item_rel: "order",
+    sortable: &[
+        "id",
+        "productId",
+        "quantity",
+        "price",
+        "customerId",
+        "status",
+    ],
+    searches: &[
+        ("findByCustomerId", "customerId,page,size,sort"),
+        ("findByIdIn", "ids"),
+    ],
+};
+
+/// The most one order may ask for.
+pub const MAX_QUANTITY: i64 = 10_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OrderStatus {
+    Ordered,
+    Cancelled,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Order {
+    pub id: i64,
+    pub product_id: i64,
+    pub product_name: String,
+    pub quantity: i64,
+    pub price: i64,
+    pub customer_id: String,
+    pub customer_name: String,
+    pub customer_addr: String,
+    pub status: OrderStatus,
+}
+
+/// `POST /orders` body.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlaceOrder {
+    pub product_id: i64,
+    pub quantity: i64,
+    pub customer_id: String,
+    pub customer_name: String,
+    pub customer_addr: String,
+}
+
+/// What the catalogue says about the ordered product.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductFacts {
+    pub name: String,
+    pub price: i64,
+}
+
+/// The order events' payload: the order's fields, with the id as `orderId`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OrderFacts<'a> {
+    order_id: i64,
+    product_id: i64,
+    product_name: &'a str,
+    quantity: i64,
+    price: i64,
+    customer_id: &'a str,
+    customer_name: &'a str,
+    customer_addr: &'a str,
+    status: OrderStatus,
+}
+
+impl Order {
+    fn event(&self, kind: EventType) -> Result<Event, DomainError> {
+        Event::new(
+            kind,
+            &OrderFacts {
+                order_id: self.id,
+                product_id: self.product_id,
+                product_name: &self.product_name,
+                quantity: self.quantity,
+                price: self.price,
+                customer_id: &self.customer_id,
+                customer_name: &self.customer_name,
+                customer_addr: &self.customer_addr,
+                status: self.status,
+            },
+        )
+        .map_err(|e| DomainError::Invalid(e.to_string()))
+    }
+}
+
+impl PlaceOrder {
+    /// Checks everything that does not need the catalogue.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        if self.product_id <= 0 {
+            return Err(DomainError::Invalid(
+                "`productId` must be a positive integer id".into(),
+            ));
+        }
+        if !(1..=MAX_QUANTITY).contains(&self.quantity) {
+            return Err(DomainError::Invalid(format!(
+                "`quantity` must be from 1 to {MAX_QUANTITY}, got {}",
+                self.quantity
+            )));
+        }
+        require_text("customerId", &self.customer_id, 200)?;
+        require_text("customerName", &self.customer_name, 200)?;
+        require_text("customerAddr", &self.customer_addr, 500)?;
+        Ok(())
+    }
+}
+
+/// Checks an `Idempotency-Key`: 1 to 200 visible ASCII characters.
+pub fn validate_key(key: &str) -> Result<(), DomainError> {
+    if key.is_empty() || key.len() > 200 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(DomainError::Invalid(
+            "`Idempotency-Key` must be 1 to 200 visible ASCII characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Places an order; with an idempotency key already used for this same order, returns the
+/// first order and `false` instead of placing another.
+pub fn place(
+    tx: &mut dyn Tx,
+    cmd: PlaceOrder,
+    product: ProductFacts,
+    key: Option<&str>,
+) -> Result<(Order, bool), DomainError> {
+    cmd.validate()?;
+    let key_name = key.map(|k| format!("order.idempotency.{k}"));
+    if let Some(name) = &key_name {
+        if let Some(existing) = tx.get_key(name)? {
+            let id: i64 = existing.parse().map_err(|_| {
+                DomainError::Store(crate::store::StoreError::Backend(format!(
+                    "idempotency record {name} is corrupt"
+                )))
+            })?;
+            let order: Order = tx.get(RESOURCE.collection, id)?.ok_or_else(|| {
+                DomainError::NotFound(format!("order {id} of this idempotency key is gone"))
+            })?;
+            let same = order.product_id == cmd.product_id
+                && order.quantity == cmd.quantity
+                && order.customer_id == cmd.customer_id;
+            if !same {
+                return Err(DomainError::Conflict(
+                    "this `Idempotency-Key` was already used for a different order; use a new key"
+                        .into(),
+                ));
+            }
+            return Ok((order, false));
+        }
+    }
+    let id = tx.next_id(RESOURCE.collection)?;
+    let order = Order {
+        id,
+        product_id: cmd.product_id,
+        product_name: product.name,
+        quantity: cmd.quantity,
+        price: product.price,
+        customer_id: cmd.customer_id.trim().to_owned(),
+        customer_name: cmd.customer_name.trim().to_owned(),
+        customer_addr: cmd.customer_addr.trim().to_owned(),
+        status: OrderStatus::Ordered,
+    };
+    tx.put(RESOURCE.collection, id, &order)?;
+    tx.push_event(&order.event(EventType::OrderPlaced)?)?;
+    if let Some(name) = &key_name {
+        tx.put_key(name, &id.to_string())?;
+    }
+    Ok((order, true))
+}
+
+/// Cancels an order: it stays, with status Cancelled.
+pub fn cancel(tx: &mut dyn Tx, id: i64) -> Result<Order, DomainError> {
+    let mut order: Order = tx
+        .get(RESOURCE.collection, id)?
+        .ok_or_else(|| DomainError::NotFound(format!("order {id} does not exist")))?;
+    if order.status == OrderStatus::Cancelled {
+        return Err(DomainError::Conflict(format!(
+            "order {id} is already cancelled"
+        )));
+    }
+    order.status = OrderStatus::Cancelled;
+    tx.put(RESOURCE.collection, id, &order)?;
+    tx.push_event(&order.event(EventType::OrderCancelled)?)?;
+    Ok(order)
+}

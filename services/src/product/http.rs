@@ -1,0 +1,118 @@
+//! The product service's REST API.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde_json::Value;
+
+use super::{NewProduct, RESOURCE};
+use crate::context::Ctx;
+use crate::hal::{self, Hal, Params};
+use crate::problem::{AppError, Body};
+use crate::resource::{where_in, Render};
+use crate::store;
+
+pub fn router(ctx: Ctx) -> Router {
+    Router::new()
+        .route("/", get(root))
+        .route("/profile", get(profile_index))
+        .route("/profile/products", get(profile))
+        .route("/products", get(list).post(create))
+        .route("/products/search", get(search_index))
+        .route("/products/search/findByIdIn", get(find_by_id_in))
+        .route("/products/{id}", get(item))
+        .with_state(ctx)
+}
+
+fn render(ctx: &Ctx) -> Render {
+    let base = ctx.urls.product.clone();
+    Arc::new(move |doc: Value| {
+        let id = doc["id"].as_i64().unwrap_or_default();
+        let href = RESOURCE.item_href(&base, id);
+        hal::with_links(
+            doc,
+            vec![("self", hal::link(&href)), ("product", hal::link(&href))],
+        )
+    })
+}
+
+async fn root(State(ctx): State<Ctx>) -> Hal {
+    RESOURCE.root(&ctx.urls.product)
+}
+
+async fn profile_index(State(ctx): State<Ctx>) -> Hal {
+    let base = &ctx.urls.product;
+    Hal(serde_json::json!({"_links": {
+        "self": hal::link(format!("{base}/profile")),
+        "products": hal::link(RESOURCE.profile_href(base)),
+    }}))
+}
+
+async fn profile(State(ctx): State<Ctx>) -> Hal {
+    RESOURCE.profile(&ctx.urls.product)
+}
+
+async fn search_index(State(ctx): State<Ctx>) -> Hal {
+    RESOURCE.search_index(&ctx.urls.product)
+}
+
+async fn list(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<Hal, AppError> {
+    let params = Params::parse(q.as_deref());
+    let base = &ctx.urls.product;
+    RESOURCE
+        .list(
+            &ctx.store,
+            base,
+            RESOURCE.href(base),
+            &params,
+            Default::default(),
+            render(&ctx),
+        )
+        .await
+}
+
+async fn find_by_id_in(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<Hal, AppError> {
+    let params = Params::parse(q.as_deref());
+    let ids = params.ids("ids")?;
+    let base = &ctx.urls.product;
+    let href = format!(
+        "{}/findByIdIn?ids={}",
+        RESOURCE.search_href(base),
+        join(&ids)
+    );
+    RESOURCE
+        .list(
+            &ctx.store,
+            base,
+            href,
+            &params,
+            where_in("id", ids),
+            render(&ctx),
+        )
+        .await
+}
+
+async fn item(State(ctx): State<Ctx>, Path(id): Path<String>) -> Result<Hal, AppError> {
+    RESOURCE.get(&ctx.store, &id, render(&ctx)).await
+}
+
+async fn create(State(ctx): State<Ctx>, body: Body<NewProduct>) -> Result<Response, AppError> {
+    let new = body.0;
+    let product = store::transact(&ctx.store, move |tx| {
+        super::create(tx, new).map_err(AppError::from)
+    })
+    .await?;
+    let href = RESOURCE.item_href(&ctx.urls.product, product.id);
+    let doc = render(&ctx)(
+        serde_json::to_value(&product).map_err(|e| AppError::Internal(e.to_string()))?,
+    );
+    Ok((StatusCode::CREATED, [(header::LOCATION, href)], Hal(doc)).into_response())
+}
+
+pub(crate) fn join(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}

@@ -1,0 +1,199 @@
+//! The storage port: a transaction over JSON documents grouped in collections, with the
+//! outbox, the processed-event ledger and idempotency keys in the same transaction.
+//!
+//! The domain code only sees [`Tx`]; the adapters are [`sqlite`] (the embedded default) and
+//! [`postgres`] (the scale-out mode). Keeping the outbox and the ledger in the same transaction
+//! as the change is what makes "an event is published if and only if its change committed" and
+//! "every consumer is idempotent by eventId" hold.
+
+#[cfg(test)]
+pub(crate) mod conformance;
+pub mod postgres;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use serde::{de::DeserializeOwned, Serialize};
+use serde_json::Value;
+
+use crate::event::Event;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage failed: {0}")]
+    Backend(String),
+    #[error("stored document {collection}/{id} is corrupt: {reason}")]
+    Corrupt {
+        collection: String,
+        id: i64,
+        reason: String,
+    },
+    #[error("storage task failed: {0}")]
+    Task(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+/// Sort order of a listing: a document field, ascending or descending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sort {
+    pub field: String,
+    pub descending: bool,
+}
+
+/// A listing: equality and membership filters on document fields, sort and page.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    pub equals: Vec<(String, Value)>,
+    /// `field IN (values)`; the field `id` means the document id.
+    pub within: Option<(String, Vec<Value>)>,
+    pub sort: Option<Sort>,
+    pub page: u64,
+    pub size: u64,
+}
+
+/// One page of a listing and the total number of matching documents.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+}
+
+/// A pending outbox entry: the event and its position in this store's outbox.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub position: i64,
+    pub event: Event,
+}
+
+/// One open transaction. Dropping it without [`Tx::commit`] rolls it back.
+pub trait Tx {
+    /// The next id of a collection (1, 2, 3, …), never reused.
+    fn next_id(&mut self, collection: &str) -> Result<i64, StoreError>;
+    fn get_raw(&mut self, collection: &str, id: i64) -> Result<Option<Value>, StoreError>;
+    fn put_raw(&mut self, collection: &str, id: i64, doc: &Value) -> Result<(), StoreError>;
+    fn list_raw(&mut self, collection: &str, query: &Query) -> Result<Page<Value>, StoreError>;
+    /// Records an event to publish once this transaction commits.
+    fn push_event(&mut self, event: &Event) -> Result<(), StoreError>;
+    /// Marks an incoming event as processed by `consumer`; false if it already was.
+    fn mark_processed(&mut self, consumer: &str, event_id: &str) -> Result<bool, StoreError>;
+    fn get_key(&mut self, key: &str) -> Result<Option<String>, StoreError>;
+    fn put_key(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
+    fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+/// A store: where one service keeps its documents.
+pub trait Store: Send + Sync + 'static {
+    fn begin(&self) -> Result<Box<dyn Tx + '_>, StoreError>;
+    /// A transaction that only reads (no row locks where the adapter has them).
+    fn begin_read(&self) -> Result<Box<dyn Tx + '_>, StoreError> {
+        self.begin()
+    }
+    /// Up to `limit` outbox events not yet published, oldest first.
+    fn pending_events(&self, limit: usize) -> Result<Vec<Pending>, StoreError>;
+    fn mark_published(&self, positions: &[i64]) -> Result<(), StoreError>;
+    /// Whether the store answers (readiness).
+    fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Typed access on top of the raw document methods.
+pub trait TxExt {
+    fn get<T: DeserializeOwned>(
+        &mut self,
+        collection: &str,
+        id: i64,
+    ) -> Result<Option<T>, StoreError>;
+    fn put<T: Serialize>(&mut self, collection: &str, id: i64, doc: &T) -> Result<(), StoreError>;
+    fn list<T: DeserializeOwned>(
+        &mut self,
+        collection: &str,
+        query: &Query,
+    ) -> Result<Page<T>, StoreError>;
+}
+
+impl<X: Tx + ?Sized> TxExt for X {
+    fn get<T: DeserializeOwned>(
+        &mut self,
+        collection: &str,
+        id: i64,
+    ) -> Result<Option<T>, StoreError> {
+        self.get_raw(collection, id)?
+            .map(|v| decode(collection, id, v))
+            .transpose()
+    }
+
+    fn put<T: Serialize>(&mut self, collection: &str, id: i64, doc: &T) -> Result<(), StoreError> {
+        let v = serde_json::to_value(doc).map_err(|e| StoreError::Corrupt {
+            collection: collection.into(),
+            id,
+            reason: e.to_string(),
+        })?;
+        self.put_raw(collection, id, &v)
+    }
+
+    fn list<T: DeserializeOwned>(
+        &mut self,
+        collection: &str,
+        query: &Query,
+    ) -> Result<Page<T>, StoreError> {
+        let page = self.list_raw(collection, query)?;
+        let items = page
+            .items
+            .into_iter()
+            .map(|v| {
+                let id = v.get("id").and_then(Value::as_i64).unwrap_or_default();
+                decode(collection, id, v)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Page {
+            items,
+            total: page.total,
+        })
+    }
+}
+
+fn decode<T: DeserializeOwned>(collection: &str, id: i64, v: Value) -> Result<T, StoreError> {
+    serde_json::from_value(v).map_err(|e| StoreError::Corrupt {
+        collection: collection.into(),
+        id,
+        reason: e.to_string(),
+    })
+}
+
+/// Runs `work` in one transaction on a blocking thread and commits it if `work` succeeds.
+pub async fn transact<R, E, F>(store: &Arc<dyn Store>, work: F) -> Result<R, E>
+where
+    R: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+    F: FnOnce(&mut dyn Tx) -> Result<R, E> + Send + 'static,
+{
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || {
+        let mut tx = store.begin()?;
+        let out = work(&mut *tx)?;
+        tx.commit()?;
+        Ok(out)
+    })
+    .await
+    .map_err(|e| E::from(StoreError::Task(e.to_string())))?
+}
+
+/// Runs a read-only closure on a blocking thread (the transaction is rolled back).
+pub async fn read<R, E, F>(store: &Arc<dyn Store>, work: F) -> Result<R, E>
+where
+    R: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+    F: FnOnce(&mut dyn Tx) -> Result<R, E> + Send + 'static,
+{
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || {
+        let mut tx = store.begin_read()?;
+        work(&mut *tx)
+    })
+    .await
+    .map_err(|e| E::from(StoreError::Task(e.to_string())))?
+}

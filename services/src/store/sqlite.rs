@@ -1,0 +1,297 @@
+//! The embedded store: one SQLite file per service, documents as JSON.
+//!
+//! A std `Mutex<Connection>` is enough: every transaction is short and runs on a blocking
+//! thread, and SQLite serialises writers anyway.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+use serde_json::Value;
+
+use super::{Page, Pending, Query, Store, StoreError, Tx};
+use crate::event::Event;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS documents (
+    collection TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (collection, id)
+);
+CREATE TABLE IF NOT EXISTS sequences (collection TEXT PRIMARY KEY, last INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    position INTEGER PRIMARY KEY AUTOINCREMENT,
+    event TEXT NOT NULL,
+    published INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (published, position);
+CREATE TABLE IF NOT EXISTS processed (
+    consumer TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    PRIMARY KEY (consumer, event_id)
+);
+CREATE TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+";
+
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store file.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let conn = Connection::open(path)?;
+        Self::init(conn)
+    }
+
+    /// A store that lives in memory only (projection rebuilds, tests).
+    pub fn in_memory() -> Result<SqliteStore, StoreError> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<SqliteStore, StoreError> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a half-done transaction behind
+        // (SqliteTx rolls back on drop), so a poisoned lock is still usable.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+struct SqliteTx<'a> {
+    conn: MutexGuard<'a, Connection>,
+    open: bool,
+}
+
+impl Drop for SqliteTx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+fn path_of(field: &str) -> String {
+    format!("$.{field}")
+}
+
+impl Tx for SqliteTx<'_> {
+    fn next_id(&mut self, collection: &str) -> Result<i64, StoreError> {
+        let last: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT last FROM sequences WHERE collection = ?1",
+                [collection],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let next = last.unwrap_or(0) + 1;
+        self.conn.execute(
+            "INSERT INTO sequences (collection, last) VALUES (?1, ?2)
+             ON CONFLICT (collection) DO UPDATE SET last = excluded.last",
+            params![collection, next],
+        )?;
+        Ok(next)
+    }
+
+    fn get_raw(&mut self, collection: &str, id: i64) -> Result<Option<Value>, StoreError> {
+        let body: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT body FROM documents WHERE collection = ?1 AND id = ?2",
+                params![collection, id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        body.map(|b| parse(collection, id, &b)).transpose()
+    }
+
+    fn put_raw(&mut self, collection: &str, id: i64, doc: &Value) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO documents (collection, id, body) VALUES (?1, ?2, ?3)
+             ON CONFLICT (collection, id) DO UPDATE SET body = excluded.body",
+            params![collection, id, doc.to_string()],
+        )?;
+        Ok(())
+    }
+
+    fn list_raw(&mut self, collection: &str, query: &Query) -> Result<Page<Value>, StoreError> {
+        let mut filter = String::from("collection = ?");
+        let mut args: Vec<rusqlite::types::Value> = vec![collection.to_owned().into()];
+        for (field, value) in &query.equals {
+            filter.push_str(" AND json_extract(body, ?) = ?");
+            args.push(path_of(field).into());
+            args.push(sql_value(value));
+        }
+        if let Some((field, values)) = &query.within {
+            if values.is_empty() {
+                return Ok(Page {
+                    items: vec![],
+                    total: 0,
+                });
+            }
+            let marks = vec!["?"; values.len()].join(",");
+            if field == "id" {
+                filter.push_str(&format!(" AND id IN ({marks})"));
+            } else {
+                filter.push_str(&format!(" AND json_extract(body, ?) IN ({marks})"));
+                args.push(path_of(field).into());
+            }
+            args.extend(values.iter().map(sql_value));
+        }
+        let total: i64 = self.conn.query_row(
+            &format!("SELECT COUNT(*) FROM documents WHERE {filter}"),
+            params_from_iter(args.iter()),
+            |r| r.get(0),
+        )?;
+        let order = match &query.sort {
+            Some(s) if s.field != "id" => {
+                args.push(path_of(&s.field).into());
+                format!(
+                    "json_extract(body, ?) {}, id",
+                    if s.descending { "DESC" } else { "ASC" }
+                )
+            }
+            Some(s) if s.descending => "id DESC".to_owned(),
+            _ => "id ASC".to_owned(),
+        };
+        args.push((query.size.min(i64::MAX as u64) as i64).into());
+        args.push((query.page.saturating_mul(query.size).min(i64::MAX as u64) as i64).into());
+        let sql = format!(
+            "SELECT id, body FROM documents WHERE {filter} ORDER BY {order} LIMIT ? OFFSET ?"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut items = Vec::new();
+        for row in rows {
+            let (id, body) = row?;
+            items.push(parse(collection, id, &body)?);
+        }
+        Ok(Page {
+            items,
+            total: total.max(0) as u64,
+        })
+    }
+
+    fn push_event(&mut self, event: &Event) -> Result<(), StoreError> {
+        self.conn
+            .execute("INSERT INTO outbox (event) VALUES (?1)", [event.to_json()])?;
+        Ok(())
+    }
+
+    fn mark_processed(&mut self, consumer: &str, event_id: &str) -> Result<bool, StoreError> {
+        let n = self.conn.execute(
+            "INSERT OR IGNORE INTO processed (consumer, event_id) VALUES (?1, ?2)",
+            params![consumer, event_id],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn get_key(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM keys WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn put_key(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO keys (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
+        self.conn.execute_batch("COMMIT")?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+fn sql_value(v: &Value) -> rusqlite::types::Value {
+    match v {
+        Value::Null => rusqlite::types::Value::Null,
+        Value::Bool(b) => (*b as i64).into(),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => i.into(),
+            None => n.as_f64().unwrap_or_default().into(),
+        },
+        Value::String(s) => s.clone().into(),
+        other => other.to_string().into(),
+    }
+}
+
+fn parse(collection: &str, id: i64, body: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(body).map_err(|e| StoreError::Corrupt {
+        collection: collection.into(),
+        id,
+        reason: e.to_string(),
+    })
+}
+
+impl Store for SqliteStore {
+    fn begin(&self) -> Result<Box<dyn Tx + '_>, StoreError> {
+        let conn = self.lock();
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(Box::new(SqliteTx { conn, open: true }))
+    }
+
+    fn pending_events(&self, limit: usize) -> Result<Vec<Pending>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(
+            "SELECT position, event FROM outbox WHERE published = 0 ORDER BY position LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (position, json) = row?;
+            let event = serde_json::from_str(&json).map_err(|e| StoreError::Corrupt {
+                collection: "outbox".into(),
+                id: position,
+                reason: e.to_string(),
+            })?;
+            out.push(Pending { position, event });
+        }
+        Ok(out)
+    }
+
+    fn mark_published(&self, positions: &[i64]) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        for p in positions {
+            tx.execute("UPDATE outbox SET published = 1 WHERE position = ?1", [p])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn ping(&self) -> Result<(), StoreError> {
+        self.lock().query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_store_keeps_the_store_contract() {
+        crate::store::conformance::check(&SqliteStore::in_memory().expect("store"));
+    }
+}

@@ -1,0 +1,140 @@
+//! Our documents have the Spring Data REST shapes the BFF (and any HAL client) relies on.
+
+mod common;
+
+use common::{eventually, start};
+use serde_json::Value;
+
+fn href(v: &Value) -> &str {
+    v["href"].as_str().expect("href")
+}
+
+#[tokio::test]
+async fn documents_follow_spring_data_rest_conventions() {
+    let mall = start().await;
+    let u = mall.system.urls.clone();
+
+    for (base, rel) in [
+        (&u.order, "orders"),
+        (&u.delivery, "deliveries"),
+        (&u.product, "products"),
+        (&u.mypage, "myPages"),
+    ] {
+        let r = mall
+            .http
+            .get(format!("{base}/"))
+            .send()
+            .await
+            .expect("root");
+        assert_eq!(r.headers()["content-type"], "application/hal+json");
+        let root: Value = r.json().await.expect("json");
+        let link = &root["_links"][rel];
+        assert_eq!(href(link), format!("{base}/{rel}{{?page,size,sort}}"));
+        assert_eq!(link["templated"], true);
+        assert!(root["_links"]["profile"]["href"].is_string());
+        let (_, search) = mall.get(&format!("{base}/{rel}/search")).await;
+        assert!(
+            search["_links"]["self"]["href"].is_string(),
+            "{rel} search index"
+        );
+    }
+
+    // A paged collection with next/prev only where they exist.
+    let (_, first) = mall
+        .get(&format!("{}/products?page=0&size=2", u.product))
+        .await;
+    assert_eq!(
+        first["_embedded"]["products"]
+            .as_array()
+            .expect("items")
+            .len(),
+        2
+    );
+    assert_eq!(first["page"]["size"], 2);
+    assert_eq!(first["page"]["number"], 0);
+    assert_eq!(first["page"]["totalElements"], 6);
+    assert_eq!(first["page"]["totalPages"], 3);
+    assert!(first["_links"]["prev"].is_null());
+    assert_eq!(
+        href(&first["_links"]["next"]),
+        format!("{}/products?page=1&size=2", u.product)
+    );
+    assert_eq!(
+        href(&first["_links"]["search"]),
+        format!("{}/products/search", u.product)
+    );
+    assert!(first["_links"]["profile"]["href"].is_string());
+    let (_, last) = mall.get(href(&first["_links"]["last"])).await;
+    assert!(last["_links"]["next"].is_null());
+    assert!(last["_links"]["prev"].is_object());
+
+    // Items link themselves and, across services, with absolute URLs.
+    let order = mall.place(2, 1, "1@uengine.org").await;
+    let id = order["id"].as_i64().expect("id");
+    assert_eq!(
+        href(&order["_links"]["self"]),
+        format!("{}/orders/{id}", u.order)
+    );
+    assert_eq!(
+        href(&order["_links"]["order"]),
+        format!("{}/orders/{id}", u.order)
+    );
+    assert_eq!(
+        href(&order["_links"]["product"]),
+        format!("{}/products/2", u.product)
+    );
+    let delivery_link = href(&order["_links"]["delivery"]).to_owned();
+    assert_eq!(
+        delivery_link,
+        format!(
+            "{}/deliveries/search/findByOrderId?orderId={id}",
+            u.delivery
+        )
+    );
+    let (_, product) = mall.get(href(&order["_links"]["product"])).await;
+    assert_eq!(product["name"], "MASK");
+    let found = eventually("delivery link answers the delivery", || async {
+        let (_, d) = mall.get(&delivery_link).await;
+        d["_embedded"]["deliveries"]
+            .as_array()
+            .filter(|a| !a.is_empty())
+            .cloned()
+    })
+    .await;
+    assert_eq!(
+        href(&found[0]["_links"]["order"]),
+        format!("{}/orders/{id}", u.order)
+    );
+
+    // Searches are listed as templates and answer collections.
+    let (_, searches) = mall.get(&format!("{}/orders/search", u.order)).await;
+    assert_eq!(
+        href(&searches["_links"]["findByCustomerId"]),
+        format!(
+            "{}/orders/search/findByCustomerId{{?customerId,page,size,sort}}",
+            u.order
+        )
+    );
+    assert_eq!(searches["_links"]["findByIdIn"]["templated"], true);
+    let (_, batch) = mall
+        .get(&format!(
+            "{}/products/search/findByIdIn?ids=1,3&ids=5",
+            u.product
+        ))
+        .await;
+    let names: Vec<&str> = batch["_embedded"]["products"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(names, ["TV", "NOTEBOOK", "CAMERA"]);
+    let (_, mine) = mall
+        .get(&format!(
+            "{}/orders/search/findByCustomerId?customerId=1@uengine.org",
+            u.order
+        ))
+        .await;
+    assert_eq!(mine["page"]["totalElements"], 1);
+    mall.system.stop().await;
+}

@@ -1,0 +1,199 @@
+//! Runs the Playwright suite (e2e/) in Debian's Chromium against the real mall binary.
+//!
+//! 1. builds the test-only variant of the order bundle (`test-hooks`, never in components.json)
+//!    that the isolation suite swaps in to make the order component panic;
+//! 2. starts `target/release/mall --target all --dist dist --data-dir <fresh temp dir>` and
+//!    runs the `shop` project (journey, isolation matrix);
+//! 3. deploys only the product component under a new version, runs the `deploy` project, and
+//!    puts the manifest back;
+//! 4. restarts the mall with the BFF's delivery upstream pointing at a closed port
+//!    (`--delivery-url`) and runs the `delivery-down` project.
+//!
+//! The mall is stopped (SIGTERM, then SIGKILL) whatever happens.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+
+use crate::wasm::{self, DIST};
+use crate::{mall_binary, step};
+
+/// How long the mall may take to print its URL.
+const START_TIMEOUT: Duration = Duration::from_secs(90);
+/// A port nothing listens on: the BFF's delivery upstream in the delivery-down run.
+const CLOSED_DELIVERY_URL: &str = "http://127.0.0.1:9";
+
+/// Runs the whole browser suite.
+pub fn run() -> Result<()> {
+    let order_version = wasm::crate_version(wasm::component("order")?.dir)?;
+    let hooks = wasm::build_variant(
+        "order",
+        &["test-hooks"],
+        &format!("{order_version}-test-hooks"),
+    )?;
+    let hooks_env = ("MALL_TEST_HOOKS_ORDER_ENTRY", hooks.entry);
+
+    {
+        let mall = Mall::start(&[])?;
+        playwright("shop", &mall.url, &[hooks_env])?;
+
+        let before = snapshot()?;
+        let snapshot_file = Path::new("target").join("e2e-before-deploy.json");
+        std::fs::write(&snapshot_file, serde_json::to_string_pretty(&before)?)?;
+        let stamp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+        let product_version = wasm::crate_version(wasm::component("product")?.dir)?;
+        let deployed = format!("{product_version}-deploy.{stamp}");
+        step(&format!(
+            "deploying only the product component as {deployed}"
+        ));
+        let previous = wasm::deploy("product", &deployed)?;
+        let result = playwright(
+            "deploy",
+            &mall.url,
+            &[
+                ("MALL_DEPLOYED_VERSION", deployed.clone()),
+                (
+                    "MALL_DEPLOY_SNAPSHOT",
+                    absolute(&snapshot_file)?.display().to_string(),
+                ),
+            ],
+        );
+        if let Some(entry) = previous {
+            step("putting the product entry of components.json back");
+            wasm::restore("product", entry)?;
+        }
+        let _ = std::fs::remove_dir_all(Path::new(DIST).join("components/product").join(&deployed));
+        result?;
+    }
+
+    let mall = Mall::start(&["--delivery-url", CLOSED_DELIVERY_URL])?;
+    playwright("delivery-down", &mall.url, &[])
+}
+
+fn absolute(path: &Path) -> Result<PathBuf> {
+    Ok(std::env::current_dir()?.join(path))
+}
+
+/// Size and modification time (ns) of every file of the shell and the bundles, so the deploy
+/// test can show which files a deploy touched.
+fn snapshot() -> Result<BTreeMap<String, (u64, String)>> {
+    let mut files = BTreeMap::new();
+    collect(Path::new(DIST), &mut files)?;
+    Ok(files)
+}
+
+fn collect(dir: &Path, files: &mut BTreeMap<String, (u64, String)>) -> Result<()> {
+    for item in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let item = item?;
+        let path = item.path();
+        if item.file_type()?.is_dir() {
+            collect(&path, files)?;
+        } else {
+            let meta = item.metadata()?;
+            let modified = meta
+                .modified()?
+                .duration_since(UNIX_EPOCH)?
+                .as_nanos()
+                .to_string();
+            let relative = path
+                .strip_prefix(DIST)?
+                .to_string_lossy()
+                .replace('\\', "/");
+            files.insert(relative, (meta.len(), modified));
+        }
+    }
+    Ok(())
+}
+
+fn playwright(project: &str, url: &str, envs: &[(&str, String)]) -> Result<()> {
+    step(&format!(
+        "running the Playwright project {project} against {url} (Chromium)"
+    ));
+    let status = Command::new("npx")
+        .args(["playwright", "test", "--project", project])
+        .current_dir("e2e")
+        .env("MALL_URL", url)
+        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
+        .status()
+        .context("running npx playwright test (npm ci installs it)")?;
+    if !status.success() {
+        bail!("the Playwright project {project} failed ({status})");
+    }
+    Ok(())
+}
+
+/// The mall binary running for a test run, stopped on drop.
+struct Mall {
+    child: Child,
+    url: String,
+    data_dir: PathBuf,
+}
+
+impl Mall {
+    fn start(extra: &[&str]) -> Result<Mall> {
+        let stamp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos();
+        let data_dir =
+            std::env::temp_dir().join(format!("mall-e2e-{}-{stamp}", std::process::id()));
+        std::fs::create_dir_all(&data_dir)?;
+        let mut args = vec!["--target", "all", "--dist", DIST, "--data-dir"];
+        let data = data_dir.to_string_lossy().into_owned();
+        args.push(&data);
+        args.extend_from_slice(extra);
+        step(&format!(
+            "starting {} {}",
+            mall_binary().display(),
+            args.join(" ")
+        ));
+        let mut child = Command::new(mall_binary())
+            .args(&args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting {}", mall_binary().display()))?;
+        let stdout = child.stdout.take().context("the mall's stdout")?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                println!("[mall] {line}");
+                if let Some(url) = line.split("open ").nth(1) {
+                    let _ = tx.send(url.trim().trim_end_matches('/').to_owned());
+                }
+            }
+        });
+        let mut mall = Mall {
+            child,
+            url: String::new(),
+            data_dir,
+        };
+        match rx.recv_timeout(START_TIMEOUT) {
+            Ok(url) => mall.url = url,
+            Err(_) => bail!("the mall did not print its URL within {START_TIMEOUT:?}"),
+        }
+        Ok(mall)
+    }
+}
+
+impl Drop for Mall {
+    fn drop(&mut self) {
+        step(&format!("stopping the mall (pid {})", self.child.id()));
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        for _ in 0..100 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}

@@ -1,0 +1,105 @@
+//! `cargo xtask`: the project's own build, run, test and bench commands.
+//!
+//! - `setup`: installs what the build needs (rustup target, wasm-bindgen CLI, npm packages, chromium)
+//! - `wasm`: builds the shell and the component bundles into `dist/` and writes `dist/components.json`
+//! - `e2e`: runs the Playwright suite against a running mall
+
+mod e2e;
+mod setup;
+mod wasm;
+
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "Build, run and test the 12st mall")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build the mall binary (release) and every wasm bundle into dist/.
+    Build {
+        /// Build only these components (repeatable); the others and the shell are left as they are.
+        #[arg(long = "component")]
+        components: Vec<String>,
+    },
+    /// Build everything, then run the whole system on embedded defaults.
+    Run {
+        /// Extra arguments passed to `mall`.
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+    /// Run every test: unit and integration tests, lints, then the Playwright suite in Chromium.
+    Test,
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Cmd::Build { components } => {
+            setup::ensure_all()?;
+            if std::env::var_os("LOCAL_SKIP_NATIVE").is_none() {
+                build_native()?;
+            }
+            wasm::build(&components)
+        }
+        Cmd::Run { args } => {
+            setup::ensure_all()?;
+            build_native()?;
+            wasm::build(&[])?;
+            step("starting the mall (every role in one process); Ctrl-C stops it");
+            let status = Command::new(mall_binary())
+                .args(["--target", "all", "--dist", "dist"])
+                .args(args)
+                .status()
+                .context("starting target/release/mall")?;
+            if !status.success() {
+                bail!("mall exited with {status}");
+            }
+            Ok(())
+        }
+        Cmd::Test => {
+            setup::ensure_all()?;
+            step("checking formatting (cargo fmt --check)");
+            cargo(&["fmt", "--all", "--check"])?;
+            step("linting native crates (cargo clippy --all-targets -D warnings)");
+            cargo(&["clippy", "--all-targets", "--", "-D", "warnings"])?;
+            step("running unit and integration tests (cargo test)");
+            cargo(&["test", "--workspace"])?;
+            build_native()?;
+            wasm::build(&[])?;
+            e2e::run()
+        }
+    }
+}
+
+/// Prints what the command is doing, so a new user can follow along.
+pub fn step(what: &str) {
+    println!("\n==> {what}");
+}
+
+fn build_native() -> Result<()> {
+    step("building the mall binary (cargo build --release -p mall)");
+    cargo(&["build", "--release", "-p", "mall"])
+}
+
+pub fn mall_binary() -> std::path::PathBuf {
+    std::path::Path::new("target").join("release").join("mall")
+}
+
+/// Runs cargo with these arguments in the workspace root, failing on a non-zero exit.
+pub fn cargo(args: &[&str]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(args)
+        .status()
+        .with_context(|| format!("running cargo {}", args.join(" ")))?;
+    if !status.success() {
+        bail!("cargo {} failed ({status})", args.join(" "));
+    }
+    Ok(())
+}

@@ -1,0 +1,394 @@
+//! Builds the shell and the component bundles into `dist/`.
+//!
+//! For each bundle: `cargo build --profile wasm-release --target wasm32-unknown-unknown -p CRATE`,
+//! then the wasm-bindgen CLI (`--target web`), then `wasm-opt -Oz` from the npm `binaryen`
+//! package (Debian's breaks wasm-bindgen's externref table), laid out as
+//! `dist/components/<name>/<version>/` (the shell as `dist/shell/<version>/` plus
+//! `dist/index.html`), and the component's entry written into `dist/components.json`.
+//! Building some components leaves the shell, the other bundles and their entries untouched.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, ensure, Context, Result};
+
+pub mod manifest;
+pub mod sizes;
+
+use crate::step;
+use manifest::Entry;
+
+/// The mount contract version the bundles built from this tree implement (mall-kit's
+/// `CONTRACT_VERSION`).
+pub const CONTRACT: u32 = 1;
+
+/// Where the built site goes.
+pub const DIST: &str = "dist";
+
+/// A crate built into one wasm bundle.
+#[derive(Clone, Copy, Debug)]
+pub struct Bundle {
+    /// The name in components.json (and in `--component`).
+    pub name: &'static str,
+    /// The cargo package.
+    pub package: &'static str,
+    /// The crate's directory, relative to the workspace root.
+    pub dir: &'static str,
+}
+
+impl Bundle {
+    /// The module name wasm-bindgen gives the output files.
+    pub fn out_name(&self) -> String {
+        self.package.replace('-', "_")
+    }
+}
+
+/// The shell.
+pub const SHELL: Bundle = Bundle {
+    name: "shell",
+    package: "mall-shell",
+    dir: "frontend",
+};
+
+/// The micro-frontends, in page order.
+pub const COMPONENTS: [Bundle; 3] = [
+    Bundle {
+        name: "product",
+        package: "product-component",
+        dir: "components/product",
+    },
+    Bundle {
+        name: "order",
+        package: "order-component",
+        dir: "components/order",
+    },
+    Bundle {
+        name: "delivery",
+        package: "delivery-component",
+        dir: "components/delivery",
+    },
+];
+
+/// Finds a component by its manifest name.
+pub fn component(name: &str) -> Result<Bundle> {
+    COMPONENTS
+        .iter()
+        .copied()
+        .find(|b| b.name == name)
+        .with_context(|| {
+            let known: Vec<_> = COMPONENTS.iter().map(|b| b.name).collect();
+            format!("unknown component {name:?}; the components are {known:?}")
+        })
+}
+
+/// Builds the named components (all of them and the shell when `only` is empty).
+pub fn build(only: &[String]) -> Result<()> {
+    let bundles: Vec<Bundle> = if only.is_empty() {
+        COMPONENTS.to_vec()
+    } else {
+        only.iter().map(|n| component(n)).collect::<Result<_>>()?
+    };
+    let wasm_opt = wasm_opt()?;
+    let dist = Path::new(DIST);
+    let mut report = Vec::new();
+    let mut manifest = if only.is_empty() {
+        manifest::Manifest::default()
+    } else {
+        manifest::read(&dist.join(manifest::FILE))?
+    };
+    for bundle in &bundles {
+        let version = crate_version(bundle.dir)?;
+        let out = dist.join("components").join(bundle.name).join(&version);
+        build_bundle(bundle, &[], &out, &wasm_opt)?;
+        let entry = format!(
+            "components/{}/{}/{}.js",
+            bundle.name,
+            version,
+            bundle.out_name()
+        );
+        manifest.insert(
+            bundle.name.to_owned(),
+            Entry {
+                version,
+                entry,
+                contract: CONTRACT,
+            },
+        );
+        report.push((bundle.name.to_owned(), out, bundle.out_name()));
+    }
+    if only.is_empty() {
+        let version = crate_version(SHELL.dir)?;
+        let out = dist.join("shell").join(&version);
+        build_bundle(&SHELL, &[], &out, &wasm_opt)?;
+        write_index(dist, &format!("shell/{version}/{}.js", SHELL.out_name()))?;
+        report.push(("shell".to_owned(), out, SHELL.out_name()));
+    }
+    let path = dist.join(manifest::FILE);
+    manifest::write(&path, &manifest)?;
+    step(&format!("wrote {}", path.display()));
+    sizes::print(&report)
+}
+
+/// Builds one component with extra cargo features into `dist/components/<name>/<version>/`
+/// without touching components.json; returns its manifest entry (for test-only variants).
+pub fn build_variant(name: &str, features: &[&str], version: &str) -> Result<Entry> {
+    let bundle = component(name)?;
+    let wasm_opt = wasm_opt()?;
+    let out = Path::new(DIST)
+        .join("components")
+        .join(bundle.name)
+        .join(version);
+    build_bundle(&bundle, features, &out, &wasm_opt)?;
+    sizes::print(&[(format!("{name} ({version})"), out, bundle.out_name())])?;
+    Ok(Entry {
+        version: version.to_owned(),
+        entry: format!(
+            "components/{}/{}/{}.js",
+            bundle.name,
+            version,
+            bundle.out_name()
+        ),
+        contract: CONTRACT,
+    })
+}
+
+/// Deploys one component on its own: builds it as `version` into
+/// `dist/components/<name>/<version>/` and points its components.json entry there, touching
+/// nothing else. Returns the entry it replaced.
+pub fn deploy(name: &str, version: &str) -> Result<Option<Entry>> {
+    let bundle = component(name)?;
+    let wasm_opt = wasm_opt()?;
+    let dist = Path::new(DIST);
+    let out = dist.join("components").join(bundle.name).join(version);
+    build_bundle_as(&bundle, &[], Some(version), &out, &wasm_opt)?;
+    let path = dist.join(manifest::FILE);
+    let mut current = manifest::read(&path)?;
+    let previous = current.insert(
+        name.to_owned(),
+        Entry {
+            version: version.to_owned(),
+            entry: format!(
+                "components/{}/{}/{}.js",
+                bundle.name,
+                version,
+                bundle.out_name()
+            ),
+            contract: CONTRACT,
+        },
+    );
+    manifest::write(&path, &current)?;
+    step(&format!(
+        "deployed {name} {version}: {} updated",
+        path.display()
+    ));
+    Ok(previous)
+}
+
+/// Puts a component's components.json entry back (after a test deploy).
+pub fn restore(name: &str, entry: Entry) -> Result<()> {
+    let path = Path::new(DIST).join(manifest::FILE);
+    let mut current = manifest::read(&path)?;
+    current.insert(name.to_owned(), entry);
+    manifest::write(&path, &current)
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target"))
+}
+
+fn build_bundle(bundle: &Bundle, features: &[&str], out: &Path, wasm_opt: &Path) -> Result<()> {
+    build_bundle_as(bundle, features, None, out, wasm_opt)
+}
+
+/// Builds a bundle; `version` (when given) is compiled in as `MALL_BUNDLE_VERSION`, which the
+/// component reports instead of its crate version.
+fn build_bundle_as(
+    bundle: &Bundle,
+    features: &[&str],
+    version: Option<&str>,
+    out: &Path,
+    wasm_opt: &Path,
+) -> Result<()> {
+    let mut args = vec![
+        "build",
+        "--profile",
+        "wasm-release",
+        "--target",
+        "wasm32-unknown-unknown",
+        "-p",
+        bundle.package,
+    ];
+    let joined = features.join(",");
+    if !features.is_empty() {
+        args.extend(["--features", joined.as_str()]);
+    }
+    step(&format!(
+        "building {} (cargo {})",
+        bundle.name,
+        args.join(" ")
+    ));
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.args(&args).env_remove("MALL_BUNDLE_VERSION");
+    if let Some(version) = version {
+        command.env("MALL_BUNDLE_VERSION", version);
+    }
+    run(&mut command)?;
+    let wasm = target_dir()
+        .join("wasm32-unknown-unknown")
+        .join("wasm-release")
+        .join(format!("{}.wasm", bundle.out_name()));
+    ensure!(wasm.exists(), "cargo did not produce {}", wasm.display());
+
+    let staging = target_dir().join("wasm-bindgen").join(bundle.name);
+    if staging.exists() {
+        fs::remove_dir_all(&staging).with_context(|| format!("clearing {}", staging.display()))?;
+    }
+    step(&format!("wasm-bindgen --target web {}", bundle.name));
+    run(Command::new("wasm-bindgen")
+        .args(["--target", "web", "--no-typescript", "--out-dir"])
+        .arg(&staging)
+        .args(["--out-name", &bundle.out_name()])
+        .arg(&wasm))?;
+
+    let bg = staging.join(format!("{}_bg.wasm", bundle.out_name()));
+    step(&format!("wasm-opt -Oz {}", bg.display()));
+    run(Command::new(wasm_opt)
+        .arg("-Oz")
+        .args(WASM_FEATURES)
+        .arg(&bg)
+        .arg("-o")
+        .arg(&bg))?;
+
+    if out.exists() {
+        fs::remove_dir_all(out).with_context(|| format!("clearing {}", out.display()))?;
+    }
+    copy_dir(&staging, out)?;
+    sizes::precompress(out)
+}
+
+/// The wasm features rustc's wasm32-unknown-unknown target emits (and every current browser
+/// runs); wasm-opt must accept them and may use no others.
+const WASM_FEATURES: &[&str] = &[
+    "--enable-bulk-memory",
+    "--enable-mutable-globals",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-reference-types",
+    "--enable-multivalue",
+];
+
+/// The npm binaryen's wasm-opt, checked to be version 132.
+pub fn wasm_opt() -> Result<PathBuf> {
+    let path = Path::new("node_modules").join(".bin").join("wasm-opt");
+    ensure!(
+        path.exists(),
+        "{} is missing: run `npm ci` (cargo xtask does it in setup)",
+        path.display()
+    );
+    let output = Command::new(&path)
+        .arg("--version")
+        .output()
+        .with_context(|| format!("running {} --version", path.display()))?;
+    let version = String::from_utf8_lossy(&output.stdout);
+    ensure!(
+        version.contains("version 132"),
+        "{} says {:?}; the build needs binaryen 132 from npm (older ones break wasm-bindgen output)",
+        path.display(),
+        version.trim()
+    );
+    Ok(path)
+}
+
+/// The `version` of a crate's Cargo.toml `[package]`.
+pub fn crate_version(dir: impl AsRef<Path>) -> Result<String> {
+    let path = dir.as_ref().join("Cargo.toml");
+    let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut in_package = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_package = line == "[package]";
+        } else if in_package {
+            if let Some(value) = line.strip_prefix("version") {
+                let value = value.trim_start();
+                if let Some(value) = value.strip_prefix('=') {
+                    let v = value.trim().trim_matches('"');
+                    ensure!(
+                        !v.is_empty() && !value.contains("workspace"),
+                        "{} must give its own version",
+                        path.display()
+                    );
+                    return Ok(v.to_owned());
+                }
+            }
+        }
+    }
+    bail!("no [package] version in {}", path.display())
+}
+
+fn write_index(dist: &Path, shell_entry: &str) -> Result<()> {
+    let template = Path::new(SHELL.dir).join("index.html");
+    let html =
+        fs::read_to_string(&template).with_context(|| format!("reading {}", template.display()))?;
+    ensure!(
+        html.contains("{{SHELL_ENTRY}}"),
+        "{} lacks the {{{{SHELL_ENTRY}}}} placeholder",
+        template.display()
+    );
+    let path = dist.join("index.html");
+    fs::write(&path, html.replace("{{SHELL_ENTRY}}", shell_entry))
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    for item in fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let item = item?;
+        let target = to.join(item.file_name());
+        if item.file_type()?.is_dir() {
+            copy_dir(&item.path(), &target)?;
+        } else {
+            fs::copy(item.path(), &target)
+                .with_context(|| format!("copying to {}", target.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn run(command: &mut Command) -> Result<()> {
+    let status = command
+        .status()
+        .with_context(|| format!("running {command:?}"))?;
+    ensure!(status.success(), "{command:?} failed ({status})");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_component_crate_has_its_own_version() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for bundle in COMPONENTS.iter().chain([&SHELL]) {
+            let version = crate_version(root.join(bundle.dir)).expect("a version");
+            assert!(version.split('.').count() == 3, "{version}");
+        }
+    }
+
+    #[test]
+    fn unknown_components_are_refused_by_name() {
+        let error = component("basket").expect_err("no basket component");
+        assert!(error.to_string().contains("product"));
+    }
+
+    #[test]
+    fn the_contract_matches_the_kit() {
+        let kit = include_str!("../../components/kit/src/contract.rs");
+        assert!(kit.contains(&format!("pub const CONTRACT_VERSION: u32 = {CONTRACT};")));
+    }
+}
