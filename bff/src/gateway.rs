@@ -2,7 +2,7 @@
 //! clients and the operations the schema resolves through them. No GraphQL and no HTTP
 //! serving here.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use futures::future::join_all;
@@ -534,9 +534,11 @@ fn parse_all<T: serde::de::DeserializeOwned>(
     Ok(Fetched { value, stale })
 }
 
+/// The distinct ids, sorted: the same set of ids always gives the same batch URL (the
+/// DataLoaders hand keys over in no particular order), so its last-known-good copy is found.
 fn unique(ids: impl Iterator<Item = i64>) -> Vec<i64> {
-    let mut seen = HashSet::new();
-    ids.filter(|id| seen.insert(*id)).collect()
+    let set: BTreeSet<i64> = ids.collect();
+    set.into_iter().collect()
 }
 
 fn recall<T: Clone>(copies: &StaleCache<i64, T>, id: i64, e: &BffError) -> Loaded<T> {

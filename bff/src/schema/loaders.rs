@@ -1,13 +1,19 @@
 //! The per-request DataLoaders of the fields that cross upstreams (`Order.product`,
 //! `Order.delivery`), and the record of stale copies served during the request.
 //!
-//! A fresh [`RequestData`] goes into every request, so batches and their de-duplication
-//! are per request: nothing is cached across requests but the stale copies.
+//! A fresh [`RequestData`] goes into every request, so batches, their de-duplication and
+//! the loaders' caches are per request: nothing is kept across requests but the stale
+//! copies.
+//!
+//! A list of orders loads its rows' products and deliveries with [`prefetch`], all keys
+//! at once, rather than leaving the batching to the DataLoaders' timer alone: their batch
+//! window is 1 ms, and async-graphql yields to the runtime every couple of list items, so
+//! in a slow (debug, loaded) process a long list was cut into many small batches.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use async_graphql::Context;
 use serde_json::json;
 
@@ -72,16 +78,24 @@ impl StaleMarks {
 
 /// What every request carries.
 pub struct RequestData {
-    pub products: DataLoader<ProductLoader>,
-    pub deliveries: DataLoader<DeliveryLoader>,
+    pub products: DataLoader<ProductLoader, HashMapCache>,
+    pub deliveries: DataLoader<DeliveryLoader, HashMapCache>,
     pub stale: StaleMarks,
 }
 
 impl RequestData {
     pub fn new(gateway: Arc<Gateway>) -> RequestData {
         RequestData {
-            products: DataLoader::new(ProductLoader(gateway.clone()), tokio::spawn),
-            deliveries: DataLoader::new(DeliveryLoader(gateway), tokio::spawn),
+            products: DataLoader::with_cache(
+                ProductLoader(gateway.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            deliveries: DataLoader::with_cache(
+                DeliveryLoader(gateway),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
             stale: StaleMarks::default(),
         }
     }
@@ -107,11 +121,51 @@ fn request_data<'a>(ctx: &Context<'a>) -> Result<&'a RequestData, BffError> {
         .map_err(|_| BffError::Internal("the request carries no loaders".into()))
 }
 
-pub async fn product_of(ctx: &Context<'_>, order: &Order) -> Result<Option<Product>, BffError> {
-    let key = ProductRef {
+fn product_key(order: &Order) -> ProductRef {
+    ProductRef {
         id: order.product_id,
         href: order.links.get("product").map(|l| l.href.clone()),
+    }
+}
+
+fn delivery_key(order: &Order) -> DeliveryRef {
+    DeliveryRef {
+        order_id: order.id,
+        href: order.links.get("delivery").map(|l| l.href.clone()),
+    }
+}
+
+/// Loads the products and the deliveries of `orders` (those the query selects) in one
+/// batch each, concurrently, into the request's loaders, where the rows' `product` and
+/// `delivery` fields then find them: a level of the query costs one round trip per
+/// upstream whatever its number of rows. Failures are kept in the loaders too and come
+/// out at the fields.
+pub async fn prefetch(ctx: &Context<'_>, orders: &[Order]) {
+    let Ok(data) = ctx.data::<RequestData>() else {
+        return;
     };
+    let look = ctx.look_ahead();
+    let products = async {
+        if look.field("product").exists() {
+            let _ = data
+                .products
+                .load_many(orders.iter().map(product_key))
+                .await;
+        }
+    };
+    let deliveries = async {
+        if look.field("delivery").exists() {
+            let _ = data
+                .deliveries
+                .load_many(orders.iter().map(delivery_key))
+                .await;
+        }
+    };
+    futures::join!(products, deliveries);
+}
+
+pub async fn product_of(ctx: &Context<'_>, order: &Order) -> Result<Option<Product>, BffError> {
+    let key = product_key(order);
     let loaded = request_data(ctx)?.products.load_one(key).await?;
     match loaded {
         Some(Ok(f)) => Ok(unwrap_fetched(ctx, f)),
@@ -121,10 +175,7 @@ pub async fn product_of(ctx: &Context<'_>, order: &Order) -> Result<Option<Produ
 }
 
 pub async fn delivery_of(ctx: &Context<'_>, order: &Order) -> Result<Option<Delivery>, BffError> {
-    let key = DeliveryRef {
-        order_id: order.id,
-        href: order.links.get("delivery").map(|l| l.href.clone()),
-    };
+    let key = delivery_key(order);
     let loaded = request_data(ctx)?.deliveries.load_one(key).await?;
     match loaded {
         Some(Ok(f)) => Ok(unwrap_fetched(ctx, f)),

@@ -91,8 +91,9 @@ impl Query {
             .as_deref()
             .map(|c| not_blank("customerId", c))
             .transpose()?;
-        let fetched = gateway(ctx)?.orders(customer).await?;
-        Ok(unwrap_fetched(ctx, fetched))
+        let orders = unwrap_fetched(ctx, gateway(ctx)?.orders(customer).await?);
+        loaders::prefetch(ctx, &orders).await;
+        Ok(orders)
     }
 
     async fn order(&self, ctx: &Context<'_>, order_id: i64) -> Result<Option<Order>, BffError> {

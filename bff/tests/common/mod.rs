@@ -1,0 +1,164 @@
+//! Shared helpers of the BFF's integration tests: the BFF built in-process against real
+//! HTTP upstreams on `127.0.0.1:0` (the real domain services, or small axum upstreams
+//! serving HAL documents), and ways to query it.
+
+#![allow(dead_code)]
+
+pub mod shop;
+pub mod upstream;
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::Router;
+use http::{Request, StatusCode};
+use mall_bff::upstream::Upstream;
+use mall_bff::{Bff, BffConfig};
+use mall_services::{System, SystemConfig};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+/// The four real domain services on free ports, with their data in a temporary directory.
+pub struct Services {
+    pub system: System,
+    pub dir: tempfile::TempDir,
+}
+
+impl Services {
+    pub async fn start() -> Services {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let system = System::start(SystemConfig::ephemeral(dir.path()))
+            .await
+            .expect("services start");
+        Services { system, dir }
+    }
+
+    /// A BFF configuration pointing at these services.
+    pub fn config(&self) -> BffConfig {
+        let u = &self.system.urls;
+        config_for([
+            (Upstream::Product, u.product.clone()),
+            (Upstream::Order, u.order.clone()),
+            (Upstream::Delivery, u.delivery.clone()),
+            (Upstream::Mypage, u.mypage.clone()),
+        ])
+    }
+}
+
+/// A configuration with these root URLs; GraphiQL and the static files point nowhere (the
+/// tests do not need them).
+pub fn config_for(urls: impl IntoIterator<Item = (Upstream, String)>) -> BffConfig {
+    let mut config = BffConfig {
+        node_modules: Some("does-not-exist".into()),
+        static_dir: "does-not-exist".into(),
+        discovery_interval: Duration::from_millis(20),
+        ..BffConfig::default()
+    };
+    for (u, url) in urls {
+        *config.urls.get_mut(u) = url;
+    }
+    config
+}
+
+/// A BFF built in-process: GraphQL is executed on its schema, HTTP requests go through its
+/// router without a socket; its upstream calls are real HTTP.
+pub struct TestBff {
+    pub bff: Bff,
+    router: Router,
+}
+
+impl TestBff {
+    pub async fn start(config: BffConfig) -> TestBff {
+        let bff = Bff::new(config).await.expect("valid BFF config");
+        let router = bff.clone().router();
+        TestBff { bff, router }
+    }
+
+    /// Executes a query (or mutation) and answers the response as JSON
+    /// (`data`, `errors`, `extensions`).
+    pub async fn query(&self, query: &str) -> Value {
+        self.query_with(query, json!({})).await
+    }
+
+    pub async fn query_with(&self, query: &str, variables: Value) -> Value {
+        let request = async_graphql::Request::new(query)
+            .variables(async_graphql::Variables::from_json(variables));
+        let response =
+            mall_bff::schema::execute(&self.bff.schema, &self.bff.gateway, request).await;
+        serde_json::to_value(&response).expect("a response is JSON")
+    }
+
+    /// Sends an HTTP request through the router; the status and the body as text.
+    pub async fn http(&self, request: Request<Body>) -> (StatusCode, String) {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router is infallible");
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, String) {
+        self.http(Request::get(path).body(Body::empty()).expect("request"))
+            .await
+    }
+
+    /// POSTs a GraphQL request body to `/graphql`.
+    pub async fn post_graphql(&self, body: String) -> (StatusCode, String) {
+        self.http(
+            Request::post("/graphql")
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body))
+                .expect("request"),
+        )
+        .await
+    }
+}
+
+/// The `errors` of a response (empty when there are none).
+pub fn errors(response: &Value) -> Vec<Value> {
+    response["errors"].as_array().cloned().unwrap_or_default()
+}
+
+/// Fails with the errors when the response has any.
+pub fn assert_no_errors(response: &Value) {
+    assert!(
+        errors(response).is_empty(),
+        "unexpected errors: {:#}",
+        response["errors"]
+    );
+}
+
+/// The `extensions.code` of every error.
+pub fn codes(response: &Value) -> Vec<String> {
+    errors(response)
+        .iter()
+        .map(|e| e["extensions"]["code"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+/// Polls `check` until it answers `Some`, failing after 20 s (a bound that only stops a
+/// broken build from hanging; the awaited I/O takes milliseconds).
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
