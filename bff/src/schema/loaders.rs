@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use async_graphql::Context;
+use async_graphql::{Context, ErrorExtensions};
 use serde_json::json;
 
 use crate::error::BffError;
@@ -167,19 +167,27 @@ pub async fn prefetch(ctx: &Context<'_>, orders: &[Order]) {
 pub async fn product_of(ctx: &Context<'_>, order: &Order) -> Result<Option<Product>, BffError> {
     let key = product_key(order);
     let loaded = request_data(ctx)?.products.load_one(key).await?;
-    match loaded {
-        Some(Ok(f)) => Ok(unwrap_fetched(ctx, f)),
-        Some(Err(e)) => Err(e),
-        None => Ok(None),
-    }
+    Ok(null_on_error(ctx, loaded))
 }
 
 pub async fn delivery_of(ctx: &Context<'_>, order: &Order) -> Result<Option<Delivery>, BffError> {
     let key = delivery_key(order);
     let loaded = request_data(ctx)?.deliveries.load_one(key).await?;
+    Ok(null_on_error(ctx, loaded))
+}
+
+/// The value of a nullable field that crosses upstreams: a failure becomes `null` plus an
+/// error (with its `code` and `upstream`) at the field's path, as the GraphQL spec handles
+/// field errors. (Returning the error instead would make async-graphql leave the key out
+/// of its object altogether.)
+fn null_on_error<T>(ctx: &Context<'_>, loaded: Option<Loaded<T>>) -> Option<T> {
     match loaded {
-        Some(Ok(f)) => Ok(unwrap_fetched(ctx, f)),
-        Some(Err(e)) => Err(e),
-        None => Ok(None),
+        Some(Ok(f)) => unwrap_fetched(ctx, f),
+        Some(Err(e)) => {
+            let error = e.extend().into_server_error(ctx.item.pos);
+            ctx.add_error(ctx.set_error_path(error));
+            None
+        }
+        None => None,
     }
 }
