@@ -54,7 +54,8 @@ impl Loader<DeliveryRef> for DeliveryLoader {
 pub struct StaleMarks(Arc<Mutex<Vec<serde_json::Value>>>);
 
 impl StaleMarks {
-    pub fn record(&self, path: Vec<String>, staleness: &Staleness) {
+    /// Records a stale value at `path` (a GraphQL response path: names and list indexes).
+    pub fn record(&self, path: serde_json::Value, staleness: &Staleness) {
         let age = staleness
             .fetched_at
             .elapsed()
@@ -108,8 +109,8 @@ pub fn unwrap_fetched<T>(ctx: &Context<'_>, fetched: Fetched<T>) -> T {
             let path = ctx
                 .path_node
                 .as_ref()
-                .map(|p| p.to_string_vec())
-                .unwrap_or_default();
+                .and_then(|p| serde_json::to_value(p).ok())
+                .unwrap_or_else(|| json!([]));
             data.stale.record(path, s);
         }
     }
