@@ -114,6 +114,7 @@ impl TestBff {
         self.http(
             Request::post("/graphql")
                 .header(http::header::CONTENT_TYPE, "application/json")
+                .header(http::header::CONTENT_LENGTH, body.len())
                 .body(Body::from(body))
                 .expect("request"),
         )
