@@ -36,6 +36,8 @@ enum Cmd {
     },
     /// Run every test: unit and integration tests, lints, then the Playwright suite in Chromium.
     Test,
+    /// Run only the Playwright suite against what `cargo xtask build` left in dist/ and target/.
+    E2e,
 }
 
 fn main() -> Result<()> {
@@ -69,9 +71,13 @@ fn main() -> Result<()> {
             step("linting native crates (cargo clippy --all-targets -D warnings)");
             cargo(&["clippy", "--all-targets", "--", "-D", "warnings"])?;
             step("running unit and integration tests (cargo test)");
-            cargo(&["test", "--workspace"])?;
+            cargo(&["test"])?;
             build_native()?;
             wasm::build(&[])?;
+            e2e::run()
+        }
+        Cmd::E2e => {
+            setup::ensure_all()?;
             e2e::run()
         }
     }
