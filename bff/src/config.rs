@@ -14,6 +14,9 @@
 //!
 //! [resilience.upstreams.delivery.breaker]
 //! consecutive_failures = 3
+//!
+//! [subscriptions]
+//! ping_interval = "15s"
 //! ```
 
 use std::collections::BTreeMap;
@@ -54,6 +57,8 @@ pub struct BffConfig {
     /// How often the root documents of upstreams not read yet are tried again.
     #[serde(with = "humantime_serde")]
     pub discovery_interval: Duration,
+    /// The WebSocket connections of GraphQL subscriptions.
+    pub subscriptions: SubscriptionSettings,
 }
 
 impl Default for BffConfig {
@@ -65,6 +70,7 @@ impl Default for BffConfig {
             static_dir: PathBuf::from("dist"),
             node_modules: None,
             discovery_interval: Duration::from_secs(1),
+            subscriptions: SubscriptionSettings::default(),
         }
     }
 }
@@ -86,6 +92,33 @@ impl BffConfig {
             }
         }
         self
+    }
+}
+
+/// How the BFF keeps the WebSocket connections of subscriptions healthy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SubscriptionSettings {
+    /// How often the BFF sends each connection a graphql-transport-ws `ping` (clients answer
+    /// `pong`); it keeps proxies from closing quiet connections and finds dead ones.
+    #[serde(with = "humantime_serde")]
+    pub ping_interval: Duration,
+    /// A connection from which nothing arrived for this long (not even a `pong`) is closed.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// A client that has not taken a message within this long (it stopped reading its
+    /// socket) is disconnected, which releases everything its subscriptions held.
+    #[serde(with = "humantime_serde")]
+    pub send_timeout: Duration,
+}
+
+impl Default for SubscriptionSettings {
+    fn default() -> Self {
+        SubscriptionSettings {
+            ping_interval: Duration::from_secs(15),
+            idle_timeout: Duration::from_secs(60),
+            send_timeout: Duration::from_secs(10),
+        }
     }
 }
 

@@ -30,6 +30,11 @@ pub enum BffError {
         upstream: Option<Upstream>,
         message: String,
     },
+    #[error(
+        "live updates are not available: this BFF runs without an event bus. Run every role in \
+         one process (`mall --target all`), or give the BFF the shared bus (`--bus nats://HOST:4222`)"
+    )]
+    LiveUnavailable,
     #[error("invalid BFF configuration: {0}")]
     Config(String),
     #[error("{0}")]
@@ -45,6 +50,7 @@ impl BffError {
             BffError::CircuitOpen { .. } => "CIRCUIT_OPEN",
             BffError::NotFound { .. } => "NOT_FOUND",
             BffError::BadUserInput { .. } => "BAD_USER_INPUT",
+            BffError::LiveUnavailable => "SUBSCRIPTIONS_UNAVAILABLE",
             BffError::Config(_) | BffError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -58,7 +64,7 @@ impl BffError {
             BffError::NotFound { upstream, .. } | BffError::BadUserInput { upstream, .. } => {
                 *upstream
             }
-            BffError::Config(_) | BffError::Internal(_) => None,
+            BffError::LiveUnavailable | BffError::Config(_) | BffError::Internal(_) => None,
         }
     }
 

@@ -16,10 +16,13 @@
 //! ```
 //!
 //! The router serves `POST /graphql` (queries and mutations), `GET /graphql` (GraphiQL, from
-//! local files), `/healthz`, `/readyz` (ready once every upstream's root document was read),
+//! local files; with a WebSocket upgrade, subscriptions), `GET /graphql/ws` (subscriptions,
+//! graphql-transport-ws), `/healthz`, `/readyz` (ready once every upstream's root document was read),
 //! `/metrics` (Prometheus text), and the shop's files of `static_dir` as its fallback. A
 //! program with its own Prometheus recorder uses [`Bff::new`], [`Bff::with_metrics`] and
-//! [`Bff::router`] instead of [`app`].
+//! [`Bff::router`] instead of [`app`]. The `myPage` subscription needs a feed of my-page
+//! changes ([`live::LiveFeed`], given with [`Bff::with_live_feed`]); without one it answers
+//! SUBSCRIPTIONS_UNAVAILABLE.
 //!
 //! # Modules
 //!
@@ -28,22 +31,26 @@
 //! - [`resilience`]: circuit breaker, retry policy and metrics layers
 //! - [`stale`]: last-known-good copies
 //! - [`gateway`]: the operations the schema needs, across the four upstreams
+//! - [`live`]: the live my-page: the feed port and the SNAPSHOT-then-CHANGE stream
 //! - [`schema`]: the GraphQL schema (no HTTP in it), DataLoaders, stale marks
 //! - [`error`]: [`BffError`], the one error enum with `extension_code()`
 //! - [`graphiql`]: GraphiQL served offline
 //! - [`server`]: the axum wiring
+//! - [`websocket`]: subscriptions over WebSocket (graphql-transport-ws, pings, slow readers)
 //! - [`static_files`]: the shop's files (shell, manifest, wasm bundles)
 
 pub mod config;
 pub mod error;
 pub mod gateway;
 pub mod graphiql;
+pub mod live;
 pub mod resilience;
 pub mod schema;
 pub mod server;
 pub mod stale;
 pub mod static_files;
 pub mod upstream;
+pub mod websocket;
 
 pub use config::BffConfig;
 pub use error::BffError;

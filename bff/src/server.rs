@@ -1,11 +1,14 @@
-//! The axum wiring: `/graphql` (POST queries, GET GraphiQL), `/healthz`, `/readyz`,
-//! `/metrics`, and the shop's static files as the fallback.
+//! The axum wiring: `/graphql` (POST queries, GET GraphiQL, GET with a WebSocket upgrade
+//! subscriptions), `/graphql/ws` (subscriptions), `/healthz`, `/readyz`, `/metrics`, and the
+//! shop's static files as the fallback.
 
 use std::sync::{Arc, OnceLock};
 
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -15,7 +18,9 @@ use tower_http::limit::RequestBodyLimitLayer;
 use crate::config::BffConfig;
 use crate::gateway::Gateway;
 use crate::graphiql::{self, Graphiql};
+use crate::live::{Live, LiveFeed};
 use crate::schema::{self, BffSchema};
+use crate::websocket::Subscriptions;
 use crate::BffError;
 
 /// The BFF's parts, built once: the gateway (upstream clients), the schema, GraphiQL's
@@ -27,6 +32,8 @@ pub struct Bff {
     graphiql: Graphiql,
     metrics: PrometheusHandle,
     config: Arc<BffConfig>,
+    /// Set to true to close every subscription connection (shutdown).
+    closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl std::fmt::Debug for Bff {
@@ -95,7 +102,25 @@ impl Bff {
             graphiql,
             metrics,
             config: Arc::new(config),
+            closing: Arc::new(tokio::sync::watch::channel(false).0),
         })
+    }
+
+    /// Feeds the `myPage` subscription from `feed` (one bus subscription for the whole
+    /// process). Without a feed the subscription answers SUBSCRIPTIONS_UNAVAILABLE.
+    pub fn with_live_feed(mut self, feed: Arc<dyn LiveFeed>) -> Bff {
+        self.schema = schema::builder(self.gateway.clone(), &self.config.limits)
+            .data(Live(feed))
+            .finish();
+        self
+    }
+
+    /// Closes every subscription connection with 1001 (going away) so that clients
+    /// reconnect elsewhere, now and for any connection opened later: call it when shutting
+    /// down, before the server drains (a graceful shutdown does not wait for upgraded
+    /// connections, nor end them).
+    pub fn close_subscriptions(&self) {
+        self.closing.send_replace(true);
     }
 
     /// Renders `/metrics` with this handle (the embedding program's recorder).
@@ -109,7 +134,8 @@ impl Bff {
         let limit = self.config.limits.max_body_bytes;
         let static_dir = self.config.static_dir.clone();
         Router::new()
-            .route("/graphql", get(graphiql_page).post(graphql))
+            .route("/graphql", get(graphiql_or_subscriptions).post(graphql))
+            .route("/graphql/ws", get(subscriptions))
             .route("/graphql/assets/{file}", get(graphiql_asset))
             .route("/healthz", get(|| async { "ok\n" }))
             .route("/readyz", get(readyz))
@@ -126,8 +152,44 @@ async fn graphql(State(bff): State<Bff>, request: GraphQLRequest) -> GraphQLResp
         .into()
 }
 
-async fn graphiql_page(State(bff): State<Bff>) -> Response {
-    bff.graphiql.page("/graphql")
+fn subscriptions_of(bff: &Bff) -> Subscriptions {
+    Subscriptions::new(
+        bff.schema.clone(),
+        bff.gateway.clone(),
+        bff.config.subscriptions.clone(),
+        bff.closing.subscribe(),
+    )
+}
+
+/// `GET /graphql`: a WebSocket upgrade is a subscription connection, anything else gets
+/// GraphiQL.
+async fn graphiql_or_subscriptions(
+    State(bff): State<Bff>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    match upgrade {
+        Ok(upgrade) => subscriptions_of(&bff).upgrade(&headers, upgrade),
+        Err(_) => bff.graphiql.page("/graphql"),
+    }
+}
+
+/// `GET /graphql/ws`: subscription connections only.
+async fn subscriptions(
+    State(bff): State<Bff>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    match upgrade {
+        Ok(upgrade) => subscriptions_of(&bff).upgrade(&headers, upgrade),
+        Err(_) => (
+            StatusCode::UPGRADE_REQUIRED,
+            [(header::UPGRADE, "websocket")],
+            "this is the GraphQL subscription endpoint: connect with a WebSocket speaking \
+             graphql-transport-ws (queries and mutations: POST /graphql)\n",
+        )
+            .into_response(),
+    }
 }
 
 async fn graphiql_asset(State(bff): State<Bff>, Path(file): Path<String>) -> Response {

@@ -4,6 +4,8 @@
 //! - [`Target`]: `all` (the default) or one role per process for scale-out
 //! - [`MallConfig`]: everything the flags decide
 //! - [`start`]: binds, starts and returns the running [`Mall`]
+//! - [`start_bff`]: the BFF alone on a given bus (what `start` runs for the BFF role)
+//! - [`live`]: the services' my-page feed, handed to the BFF's subscriptions
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
@@ -14,6 +16,8 @@ use std::sync::Arc;
 use mall_services::bus::nats::NatsBus;
 use mall_services::bus::EventBus;
 use mall_services::{Database, Role, System, SystemConfig, Urls};
+
+pub use bff::{start_bff, BffProcess};
 
 /// The JetStream stream that holds the mall's event log.
 pub const NATS_STREAM: &str = "MALL";
@@ -164,20 +168,14 @@ pub struct Mall {
     pub services: Option<System>,
     /// Where the BFF (and the shop page) answers, if this process runs it.
     pub bff_url: Option<String>,
-    bff: Option<tokio::task::JoinHandle<()>>,
-    stop_bff: tokio::sync::watch::Sender<bool>,
+    /// The BFF, if this process runs it.
+    pub bff: Option<BffProcess>,
 }
 
 impl Mall {
     pub async fn stop(self) {
-        let _ = self.stop_bff.send(true);
         if let Some(b) = self.bff {
-            if tokio::time::timeout(std::time::Duration::from_secs(5), b)
-                .await
-                .is_err()
-            {
-                tracing::warn!("the BFF did not drain in time");
-            }
+            b.stop().await;
         }
         if let Some(s) = self.services {
             s.stop().await;
@@ -220,37 +218,105 @@ pub async fn start(config: MallConfig) -> Result<Mall, MallError> {
         .map(|s| s.urls.clone())
         .or_else(|| config.urls.clone())
         .unwrap_or_default();
-    let (stop_bff, stop_rx) = tokio::sync::watch::channel(false);
-    let (bff, bff_url) = match config.target {
-        Target::All | Target::Bff => {
-            let (handle, url) = bff::start(&config, upstreams, stop_rx).await?;
-            (Some(handle), Some(url))
-        }
-        Target::Service(_) => (None, None),
+    let bff = match config.target {
+        Target::All | Target::Bff => Some(start_bff(&config, upstreams, bus).await?),
+        Target::Service(_) => None,
     };
     Ok(Mall {
         services,
-        bff_url,
+        bff_url: bff.as_ref().map(|b| b.url.clone()),
         bff,
-        stop_bff,
     })
+}
+
+pub mod live {
+    //! The services' [`MyPageFeed`] as the BFF's [`LiveFeed`] port: the one place that knows
+    //! both crates' my-page rows.
+
+    use futures::stream::BoxStream;
+    use futures::StreamExt;
+    use mall_bff::live::{LiveFeed, LiveItem};
+    use mall_bff::schema::types::MyPageRow;
+    use mall_services::mypage::feed::{FeedItem, MyPageFeed};
+
+    /// Adapts the feed; cheap to clone, like the feed.
+    #[derive(Clone)]
+    pub struct FeedPort(pub MyPageFeed);
+
+    impl LiveFeed for FeedPort {
+        fn subscribe(&self, customer_id: &str) -> BoxStream<'static, LiveItem> {
+            self.0
+                .subscribe(customer_id)
+                .map(|item| match item {
+                    FeedItem::Changed(change) => LiveItem::Changed(row(change.row)),
+                    FeedItem::Lagged => LiveItem::Lagged,
+                })
+                .boxed()
+        }
+    }
+
+    fn row(r: mall_services::mypage::MyPageRow) -> MyPageRow {
+        MyPageRow {
+            order_id: r.order_id,
+            customer_id: r.customer_id,
+            product_id: r.product_id,
+            product_name: r.product_name,
+            quantity: r.quantity,
+            price: r.price,
+            order_status_text: r.order_status.unwrap_or_default(),
+            delivery_id: r.delivery_id,
+            delivery_status_text: r.delivery_status,
+        }
+    }
 }
 
 mod bff {
     //! Starting the BFF on its port.
 
     use std::net::SocketAddr;
+    use std::sync::Arc;
+    use std::time::Duration;
 
+    use mall_services::bus::EventBus;
+    use mall_services::mypage::feed::MyPageFeed;
     use mall_services::Urls;
     use tokio::net::TcpListener;
 
     use super::{MallConfig, MallError};
 
-    pub async fn start(
+    /// A running BFF.
+    pub struct BffProcess {
+        /// Where it answers (`http://HOST:PORT`).
+        pub url: String,
+        /// The my-page feed of its subscriptions (one bus subscription), when it has a bus.
+        pub feed: Option<MyPageFeed>,
+        bff: mall_bff::Bff,
+        handle: tokio::task::JoinHandle<()>,
+        stop: tokio::sync::watch::Sender<bool>,
+    }
+
+    impl BffProcess {
+        /// Closes the subscription connections (1001, so clients reconnect), then drains
+        /// the requests in flight.
+        pub async fn stop(self) {
+            self.bff.close_subscriptions();
+            let _ = self.stop.send(true);
+            if tokio::time::timeout(Duration::from_secs(5), self.handle)
+                .await
+                .is_err()
+            {
+                tracing::warn!("the BFF did not drain in time");
+            }
+        }
+    }
+
+    /// Starts the BFF on `config.ports.bff` in front of `upstreams`. With a bus, its
+    /// `myPage` subscription is fed by one bus subscription for the whole process.
+    pub async fn start_bff(
         config: &MallConfig,
         upstreams: Urls,
-        mut stop: tokio::sync::watch::Receiver<bool>,
-    ) -> Result<(tokio::task::JoinHandle<()>, String), MallError> {
+        bus: Option<Arc<dyn EventBus>>,
+    ) -> Result<BffProcess, MallError> {
         let addr = SocketAddr::new(config.host, config.ports.bff);
         let listener = TcpListener::bind(addr)
             .await
@@ -258,10 +324,19 @@ mod bff {
         let local = listener
             .local_addr()
             .map_err(|e| MallError::Bff(e.to_string()))?;
-        let router = router(config, upstreams).await?;
+        let feed = match bus {
+            Some(bus) => Some(MyPageFeed::start(bus).await?),
+            None => None,
+        };
+        let mut bff = build(config, upstreams).await?;
+        if let Some(feed) = &feed {
+            bff = bff.with_live_feed(Arc::new(super::live::FeedPort(feed.clone())));
+        }
+        let router = bff.clone().router();
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
         let handle = tokio::spawn(async move {
             let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
+                let _ = stopped.wait_for(|s| *s).await;
             });
             if let Err(e) = serve.await {
                 tracing::error!(error = %e, "BFF server failed");
@@ -272,10 +347,16 @@ mod bff {
         } else {
             local.ip().to_string()
         };
-        Ok((handle, format!("http://{host}:{}", local.port())))
+        Ok(BffProcess {
+            url: format!("http://{host}:{}", local.port()),
+            feed,
+            bff,
+            handle,
+            stop,
+        })
     }
 
-    async fn router(config: &MallConfig, upstreams: Urls) -> Result<axum::Router, MallError> {
+    async fn build(config: &MallConfig, upstreams: Urls) -> Result<mall_bff::Bff, MallError> {
         // The services' URLs are the upstreams, unless the BFF's own configuration (file or
         // MALL_BFF_* environment) names others.
         let mut bff = config.bff.clone();
@@ -285,12 +366,12 @@ mod bff {
         bff.urls.mypage = upstreams.mypage;
         bff.static_dir = config.dist_dir.clone();
         let bff = bff.with_env(std::env::vars());
-        // One Prometheus recorder per process: the services' (installed first) renders the
-        // BFF's metrics too.
+        // One Prometheus recorder per process: the services' (installed first, also when
+        // this process runs the BFF alone) renders the BFF's metrics too.
+        let metrics = mall_services::ops::prometheus().clone();
         Ok(mall_bff::Bff::new(bff)
             .await
             .map_err(|e| MallError::Bff(e.to_string()))?
-            .with_metrics(mall_services::ops::prometheus().clone())
-            .router())
+            .with_metrics(metrics))
     }
 }

@@ -3,25 +3,30 @@
 //!
 //! - [`types`]: the GraphQL types, read from HAL items
 //! - [`loaders`]: per-request DataLoaders and the stale marks
+//! - [`subscription`]: the `myPage` subscription, fed by [`crate::live`]
 //!
-//! [`builder`] returns the schema builder so a later feature (the my-page subscription)
-//! can swap in its subscription root and add data before `finish()`.
+//! [`builder`] returns the schema builder so more data can be added before `finish()`
+//! (the live feed: [`crate::live::Live`]).
 
 pub mod loaders;
+pub mod subscription;
 pub mod types;
 
 use std::sync::Arc;
 
-use async_graphql::{Context, EmptySubscription, Object, Schema, SchemaBuilder};
+use async_graphql::{Context, Object, Schema, SchemaBuilder};
+use futures::stream::BoxStream;
+use futures::StreamExt;
 
 use crate::config::Limits;
 use crate::error::{extend_errors, BffError};
 use crate::gateway::Gateway;
 use loaders::{unwrap_fetched, RequestData};
+pub use subscription::Subscription;
 use types::{Delivery, MyPageRow, Order, PlaceOrderInput, Product, ProductPage, UpstreamStatus};
 
 /// The schema the BFF serves.
-pub type BffSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type BffSchema = Schema<Query, Mutation, Subscription>;
 
 /// The largest page of products one query may ask for (the upstreams' limit).
 pub const MAX_PAGE_SIZE: i64 = 1000;
@@ -189,8 +194,8 @@ impl Mutation {
 pub fn builder(
     gateway: Arc<Gateway>,
     limits: &Limits,
-) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query, Mutation, EmptySubscription)
+) -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query, Mutation, Subscription)
         .data(gateway)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
@@ -198,9 +203,7 @@ pub fn builder(
 
 /// The SDL of the schema (what schema/schema.graphql holds).
 pub fn sdl() -> String {
-    Schema::build(Query, Mutation, EmptySubscription)
-        .finish()
-        .sdl()
+    Schema::build(Query, Mutation, Subscription).finish().sdl()
 }
 
 /// Executes one request with fresh per-request loaders, then gives errors their codes and
@@ -220,4 +223,28 @@ pub async fn execute(
         }
     }
     response
+}
+
+/// Runs one request of a WebSocket (a subscription, or a query sent over the socket): its
+/// responses, with fresh per-request loaders and each error with its code, as [`execute`]
+/// gives them to queries.
+pub fn execute_stream(
+    schema: &BffSchema,
+    gateway: &Arc<Gateway>,
+    request: async_graphql::Request,
+    session: Option<Arc<async_graphql::Data>>,
+) -> BoxStream<'static, async_graphql::Response> {
+    let request = request.data(RequestData::new(gateway.clone()));
+    let responses = match session {
+        Some(data) => schema
+            .execute_stream_with_session_data(request, data)
+            .boxed(),
+        None => schema.execute_stream(request).boxed(),
+    };
+    responses
+        .map(|mut response| {
+            extend_errors(&mut response);
+            response
+        })
+        .boxed()
 }

@@ -243,3 +243,23 @@ pub fn from_item<T: DeserializeOwned>(upstream: Upstream, mut doc: Value) -> Res
     }
     serde_json::from_value(doc).map_err(|e| BffError::protocol(upstream, e))
 }
+
+// What a my-page subscription update is: SNAPSHOT, the customer's rows as the projection
+// has them now (the first update, and again whenever the subscriber fell behind: a resync),
+// or CHANGE, one row changed. (Plain comments: schema/schema.graphql has no descriptions
+// for these two types.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum MyPageUpdateKind {
+    Snapshot,
+    Change,
+}
+
+// One update of a my-page subscription.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct MyPageUpdate {
+    pub kind: MyPageUpdateKind,
+    /// The customer's rows after this update.
+    pub rows: Vec<MyPageRow>,
+    /// The row that changed (CHANGE only).
+    pub row: Option<MyPageRow>,
+}

@@ -7,7 +7,9 @@
 //!   from a fresh snapshot. Memory per subscriber is bounded whatever the reader does.
 //! - Dropping a [`FeedSubscription`] unregisters it at once: nothing is left behind.
 //! - If the bus subscription breaks, the pump resubscribes and marks everyone lagged (they
-//!   may have missed updates).
+//!   may have missed updates), waking readers that wait so they resynchronise at once.
+//! - When the last [`MyPageFeed`] clone is dropped, the pump stops and drops its bus
+//!   subscription, and every open [`FeedSubscription`] ends.
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -18,7 +20,7 @@ use std::time::Duration;
 
 use futures::Stream;
 use serde::Deserialize;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::MyPageRow;
 use crate::bus::{EventBus, Start};
@@ -43,14 +45,15 @@ pub enum FeedItem {
 }
 
 struct Subscriber {
-    tx: mpsc::Sender<MyPageChange>,
+    tx: mpsc::Sender<FeedItem>,
     lagged: Arc<AtomicBool>,
 }
 
-#[derive(Default)]
 struct Inner {
     by_customer: Mutex<HashMap<String, HashMap<u64, Subscriber>>>,
     next_id: AtomicU64,
+    /// Dropped with the last feed handle: that tells the pump to stop.
+    _stop: oneshot::Sender<()>,
 }
 
 impl Inner {
@@ -79,9 +82,21 @@ impl MyPageFeed {
     /// Subscribes to the bus (new events only) and starts the pump. Every MyPageChanged
     /// published after this returns reaches the feed.
     pub async fn start(bus: Arc<dyn EventBus>) -> Result<MyPageFeed, crate::bus::BusError> {
-        let inner = Arc::new(Inner::default());
+        let (stop, stopped) = oneshot::channel();
+        let inner = Arc::new(Inner {
+            by_customer: Mutex::default(),
+            next_id: AtomicU64::new(0),
+            _stop: stop,
+        });
         let first = bus.subscribe(Start::New).await?;
-        tokio::spawn(pump(bus, first, Arc::downgrade(&inner)));
+        let weak = Arc::downgrade(&inner);
+        tokio::spawn(async move {
+            // The pump ends when the last handle is gone, even if no event ever comes again.
+            tokio::select! {
+                () = pump(bus, first, weak) => {}
+                _ = stopped => {}
+            }
+        });
         Ok(MyPageFeed { inner })
     }
 
@@ -122,7 +137,7 @@ impl MyPageFeed {
             return;
         };
         for sub in subs.values() {
-            match sub.tx.try_send(change.clone()) {
+            match sub.tx.try_send(FeedItem::Changed(change.clone())) {
                 Ok(()) => metrics::counter!("mypage_updates_delivered_total").increment(1),
                 Err(mpsc::error::TrySendError::Full(_)) => {
                     if !sub.lagged.swap(true, Ordering::Relaxed) {
@@ -138,6 +153,9 @@ impl MyPageFeed {
         for subs in inner.lock().values() {
             for sub in subs.values() {
                 sub.lagged.store(true, Ordering::Relaxed);
+                // Wakes a reader waiting for its next item; when its buffer is full it is
+                // not waiting, and the flag alone is enough.
+                let _ = sub.tx.try_send(FeedItem::Lagged);
             }
         }
     }
@@ -195,7 +213,7 @@ async fn pump(
 
 /// One subscriber's stream. Dropping it unsubscribes.
 pub struct FeedSubscription {
-    rx: mpsc::Receiver<MyPageChange>,
+    rx: mpsc::Receiver<FeedItem>,
     lagged: Arc<AtomicBool>,
     id: u64,
     customer: String,
@@ -212,7 +230,7 @@ impl Stream for FeedSubscription {
             while this.rx.try_recv().is_ok() {}
             return Poll::Ready(Some(FeedItem::Lagged));
         }
-        this.rx.poll_recv(cx).map(|c| c.map(FeedItem::Changed))
+        this.rx.poll_recv(cx)
     }
 }
 
@@ -305,5 +323,25 @@ mod tests {
         );
         assert_eq!(slow.next().await, Some(FeedItem::Lagged));
         assert!(slow.rx.is_empty(), "stale updates discarded for the resync");
+    }
+
+    #[tokio::test]
+    async fn dropping_the_feed_stops_the_pump_and_ends_every_subscription() {
+        let bus: Arc<dyn EventBus> = Arc::new(EmbeddedBus::in_memory().expect("bus"));
+        let feed = MyPageFeed::start(Arc::clone(&bus)).await.expect("feed");
+        let mut a = feed.subscribe("a");
+        assert_eq!(Arc::strong_count(&bus), 2, "the pump holds the bus");
+        drop(feed);
+        let end = tokio::time::timeout(Duration::from_secs(5), a.next())
+            .await
+            .expect("the subscription ends without waiting for another event");
+        assert_eq!(end, None);
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while Arc::strong_count(&bus) > 1 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the pump let go of the bus");
     }
 }

@@ -1,0 +1,255 @@
+//! GraphQL subscriptions over WebSocket: the graphql-transport-ws protocol (what the
+//! `graphql-ws` npm client and the components' client speak; the older `graphql-ws`
+//! subprotocol of subscriptions-transport-ws is accepted too, as async-graphql speaks both).
+//!
+//! async-graphql runs the protocol; this module adds what a long-lived connection needs:
+//!
+//! - a `ping` every `subscriptions.ping_interval` (clients answer `pong`), and a close after
+//!   `subscriptions.idle_timeout` without any message from the client;
+//! - a client that does not take a message within `subscriptions.send_timeout` is
+//!   disconnected, so a reader that stopped reading holds its socket buffers and its feed
+//!   registration for that long at most (its feed buffer is bounded meanwhile and it is
+//!   resynchronised if it catches up);
+//! - the protocol's close codes: 4400 with the parse error for a malformed message, 4401 for
+//!   a `subscribe` before `connection_init`;
+//! - 1001 (going away) to every connection when the BFF shuts down, so clients reconnect;
+//! - `bff_websocket_connections_active` and `bff_websocket_disconnects_total{reason}` in
+//!   `/metrics`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::http::{
+    WebSocket as ProtocolSocket, WebSocketProtocols as Protocols, WsMessage,
+};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures::{SinkExt, StreamExt};
+use tokio::sync::watch;
+
+use crate::config::SubscriptionSettings;
+use crate::gateway::Gateway;
+use crate::schema::{self, BffSchema};
+
+/// Open WebSocket connections (gauge).
+pub const METRIC_CONNECTIONS: &str = "bff_websocket_connections_active";
+/// Connections the BFF closed, by `reason` (slow_reader, idle, invalid_message, shutdown).
+pub const METRIC_DISCONNECTS: &str = "bff_websocket_disconnects_total";
+
+/// The longest close reason a close frame may carry (RFC 6455: 125 bytes minus the code).
+const MAX_REASON: usize = 123;
+
+/// What the connections of one BFF share: the schema and gateway they execute against, the
+/// settings, and the shutdown signal.
+#[derive(Clone)]
+pub struct Subscriptions {
+    schema: BffSchema,
+    gateway: Arc<Gateway>,
+    settings: SubscriptionSettings,
+    closing: watch::Receiver<bool>,
+}
+
+impl Subscriptions {
+    pub fn new(
+        schema: BffSchema,
+        gateway: Arc<Gateway>,
+        settings: SubscriptionSettings,
+        closing: watch::Receiver<bool>,
+    ) -> Subscriptions {
+        Subscriptions {
+            schema,
+            gateway,
+            settings,
+            closing,
+        }
+    }
+
+    /// Accepts the upgrade if the client asked for a GraphQL subprotocol, and serves it.
+    pub fn upgrade(self, headers: &HeaderMap, upgrade: WebSocketUpgrade) -> Response {
+        let Some(protocol) = requested_protocol(headers) else {
+            return (
+                StatusCode::BAD_REQUEST,
+                "GraphQL subscriptions need the WebSocket subprotocol graphql-transport-ws \
+                 (Sec-WebSocket-Protocol: graphql-transport-ws), as the graphql-ws client sends\n",
+            )
+                .into_response();
+        };
+        upgrade
+            .protocols([protocol.sec_websocket_protocol()])
+            .on_upgrade(move |socket| self.serve(socket, protocol))
+    }
+
+    async fn serve(mut self, socket: WebSocket, protocol: Protocols) {
+        metrics::gauge!(METRIC_CONNECTIONS).increment(1.0);
+        let _open = Defer(|| metrics::gauge!(METRIC_CONNECTIONS).decrement(1.0));
+        let settings = self.settings.clone();
+        let (mut sink, incoming) = socket.split();
+        let incoming = incoming
+            .take_while(|m| futures::future::ready(m.is_ok()))
+            .filter_map(|m| {
+                futures::future::ready(match m {
+                    Ok(m @ (Message::Text(_) | Message::Binary(_))) => Some(m.into_data()),
+                    _ => None,
+                })
+            });
+        let executor = Executor {
+            schema: self.schema.clone(),
+            gateway: self.gateway.clone(),
+        };
+        let mut graphql = ProtocolSocket::new(executor, incoming, protocol)
+            .keepalive_timeout(settings.idle_timeout);
+        let mut ping = tokio::time::interval_at(
+            tokio::time::Instant::now() + settings.ping_interval,
+            settings.ping_interval.max(Duration::from_millis(10)),
+        );
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let (message, last) = tokio::select! {
+                biased;
+                _ = self.closing.wait_for(|c| *c) => {
+                    metrics::counter!(METRIC_DISCONNECTS, "reason" => "shutdown").increment(1);
+                    (close(1001, "the server is shutting down; reconnect"), true)
+                }
+                _ = ping.tick() => (Message::Text(ping_message(protocol).into()), false),
+                next = graphql.next() => match next {
+                    Some(WsMessage::Text(text)) => (Message::Text(text.into()), false),
+                    Some(WsMessage::Close(code, reason)) => {
+                        let (code, reason, why) = close_code(code, reason);
+                        metrics::counter!(METRIC_DISCONNECTS, "reason" => why).increment(1);
+                        (close(code, &reason), true)
+                    }
+                    None => break,
+                },
+            };
+            match tokio::time::timeout(settings.send_timeout, sink.send(message)).await {
+                Ok(Ok(())) if !last => {}
+                Ok(_) => break,
+                Err(_) => {
+                    metrics::counter!(METRIC_DISCONNECTS, "reason" => "slow_reader").increment(1);
+                    tracing::debug!("a subscriber stopped reading its socket; disconnected");
+                    break;
+                }
+            }
+        }
+        // Dropping `graphql` drops every subscription stream of this connection, and with
+        // them their feed registrations.
+    }
+}
+
+/// Runs the schema for the protocol: every operation gets its per-request loaders, every
+/// error its code.
+#[derive(Clone)]
+struct Executor {
+    schema: BffSchema,
+    gateway: Arc<Gateway>,
+}
+
+impl async_graphql::Executor for Executor {
+    async fn execute(&self, request: async_graphql::Request) -> async_graphql::Response {
+        schema::execute(&self.schema, &self.gateway, request).await
+    }
+
+    fn execute_stream(
+        &self,
+        request: async_graphql::Request,
+        session: Option<Arc<async_graphql::Data>>,
+    ) -> futures::stream::BoxStream<'static, async_graphql::Response> {
+        schema::execute_stream(&self.schema, &self.gateway, request, session)
+    }
+}
+
+/// The GraphQL subprotocol the client asked for, if any.
+fn requested_protocol(headers: &HeaderMap) -> Option<Protocols> {
+    headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|p| p.trim().parse::<Protocols>().ok())
+        // The current protocol wins when a client offers both.
+        .max_by_key(|p| *p == Protocols::GraphQLWS)
+}
+
+fn ping_message(protocol: Protocols) -> &'static str {
+    match protocol {
+        Protocols::GraphQLWS => r#"{"type":"ping"}"#,
+        Protocols::SubscriptionsTransportWS => r#"{"type":"ka"}"#,
+    }
+}
+
+/// The protocol's close codes for what async-graphql closes with, and why (for metrics).
+fn close_code(code: u16, reason: String) -> (u16, String, &'static str) {
+    match code {
+        // async-graphql closes with 1002 when a message cannot be parsed.
+        1002 => (
+            4400,
+            format!("invalid message: {reason}"),
+            "invalid_message",
+        ),
+        // ... and with 1011 on a subscribe before connection_init.
+        1011 => (
+            4401,
+            "Unauthorized: send connection_init and wait for connection_ack first".to_owned(),
+            "invalid_message",
+        ),
+        3008 => (
+            4408,
+            "nothing received from the client for too long (no pong)".to_owned(),
+            "idle",
+        ),
+        other => (other, reason, "protocol"),
+    }
+}
+
+fn close(code: u16, reason: &str) -> Message {
+    let mut end = reason.len().min(MAX_REASON);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason[..end].into(),
+    }))
+}
+
+/// Runs a closure when dropped (however the connection ends).
+struct Defer<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for Defer<F> {
+    fn drop(&mut self) {
+        (self.0)()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_current_protocol_is_preferred_and_none_is_none() {
+        let mut h = HeaderMap::new();
+        assert_eq!(requested_protocol(&h), None);
+        h.insert(
+            header::SEC_WEBSOCKET_PROTOCOL,
+            "graphql-ws, graphql-transport-ws".parse().expect("header"),
+        );
+        assert_eq!(requested_protocol(&h), Some(Protocols::GraphQLWS));
+        h.insert(
+            header::SEC_WEBSOCKET_PROTOCOL,
+            "chat".parse().expect("header"),
+        );
+        assert_eq!(requested_protocol(&h), None);
+    }
+
+    #[test]
+    fn close_reasons_fit_a_close_frame() {
+        let long = "é".repeat(200);
+        let Message::Close(Some(frame)) = close(4400, &long) else {
+            panic!("a close frame");
+        };
+        assert!(frame.reason.as_str().len() <= MAX_REASON);
+        assert_eq!(close_code(1002, "x".into()).0, 4400);
+        assert_eq!(close_code(1011, "x".into()).0, 4401);
+    }
+}
