@@ -70,6 +70,13 @@ fn main() -> Result<()> {
             cargo(&["fmt", "--all", "--check"])?;
             step("linting native crates (cargo clippy --all-targets -D warnings)");
             cargo(&["clippy", "--all-targets", "--", "-D", "warnings"])?;
+            step("linting the wasm crates (cargo clippy --target wasm32-unknown-unknown -D warnings)");
+            let mut wasm_lint = vec!["clippy", "--target", "wasm32-unknown-unknown"];
+            for bundle in std::iter::once(&wasm::SHELL).chain(wasm::COMPONENTS.iter()) {
+                wasm_lint.extend(["-p", bundle.package]);
+            }
+            wasm_lint.extend(["-p", "mall-kit", "--", "-D", "warnings"]);
+            cargo(&wasm_lint)?;
             step("running unit and integration tests (cargo test)");
             cargo(&["test"])?;
             build_native()?;
