@@ -69,7 +69,7 @@ impl Bff {
     pub async fn new(config: BffConfig) -> Result<Bff, BffError> {
         let metrics = prometheus();
         let gateway = Arc::new(Gateway::new(&config)?);
-        let schema = schema::builder(gateway.clone(), &config.limits).finish();
+        let schema = build_schema(&gateway, &config, None);
         let node_modules = config
             .node_modules
             .clone()
@@ -109,9 +109,7 @@ impl Bff {
     /// Feeds the `myPage` subscription from `feed` (one bus subscription for the whole
     /// process). Without a feed the subscription answers SUBSCRIPTIONS_UNAVAILABLE.
     pub fn with_live_feed(mut self, feed: Arc<dyn LiveFeed>) -> Bff {
-        self.schema = schema::builder(self.gateway.clone(), &self.config.limits)
-            .data(Live(feed))
-            .finish();
+        self.schema = build_schema(&self.gateway, &self.config, Some(feed));
         self
     }
 
@@ -150,6 +148,19 @@ async fn graphql(State(bff): State<Bff>, request: GraphQLRequest) -> GraphQLResp
     schema::execute(&bff.schema, &bff.gateway, request.into_inner())
         .await
         .into()
+}
+
+/// The one place the served schema is built: with the live feed when there is one.
+fn build_schema(
+    gateway: &Arc<Gateway>,
+    config: &BffConfig,
+    live: Option<Arc<dyn LiveFeed>>,
+) -> BffSchema {
+    let mut builder = schema::builder(gateway.clone(), &config.limits);
+    if let Some(feed) = live {
+        builder = builder.data(Live(feed));
+    }
+    builder.finish()
 }
 
 fn subscriptions_of(bff: &Bff) -> Subscriptions {
