@@ -10,7 +10,9 @@
 //! 1. register with the feed first, then read the customer's rows from the mypage service
 //!    (through the gateway) and send them as a SNAPSHOT: a change committed while the
 //!    snapshot is read is in the snapshot, in the feed, or in both, never in neither;
-//! 2. then one CHANGE per feed item, with the row that changed and all rows after it;
+//! 2. then one CHANGE per feed item, with the row that changed and all rows after it (an
+//!    item that changes nothing the subscriber has, such as a change the snapshot already
+//!    held, is skipped);
 //! 3. when the feed says the subscriber fell behind ([`LiveItem::Lagged`]), read a fresh
 //!    SNAPSHOT instead of catching up (a resync), so a slow client never grows memory;
 //! 4. when the snapshot cannot be read, send the error and try again with backoff.
@@ -146,7 +148,12 @@ async fn step(mut s: State) -> Option<(Result<MyPageUpdate, BffError>, State)> {
             }
             LiveItem::Changed(row) => {
                 let rows = s.rows.get_or_insert_with(Vec::new);
-                apply(rows, row.clone());
+                if !apply(rows, row.clone()) {
+                    // The subscriber has this row already: a change the snapshot included
+                    // (its event reached the bus after the snapshot was read), or a
+                    // redelivered event.
+                    continue;
+                }
                 metrics::counter!(METRIC_DELIVERED, "kind" => "change").increment(1);
                 let update = MyPageUpdate {
                     kind: MyPageUpdateKind::Change,
@@ -175,11 +182,19 @@ async fn snapshot(gateway: &Gateway, customer: &str) -> Result<Vec<MyPageRow>, B
     Ok(rows)
 }
 
-/// Replaces the row of the same order, or adds it (rows stay ordered by order id).
-fn apply(rows: &mut Vec<MyPageRow>, row: MyPageRow) {
+/// Replaces the row of the same order, or adds it (rows stay ordered by order id); false
+/// when the rows had it already, as it is.
+fn apply(rows: &mut Vec<MyPageRow>, row: MyPageRow) -> bool {
     match rows.binary_search_by_key(&row.order_id, |r| r.order_id) {
-        Ok(i) => rows[i] = row,
-        Err(i) => rows.insert(i, row),
+        Ok(i) if rows[i] == row => false,
+        Ok(i) => {
+            rows[i] = row;
+            true
+        }
+        Err(i) => {
+            rows.insert(i, row);
+            true
+        }
     }
 }
 
@@ -203,8 +218,12 @@ mod tests {
     #[test]
     fn a_change_replaces_its_order_row_or_is_added_in_order() {
         let mut rows = vec![row(1, "Ordered"), row(3, "Ordered")];
-        apply(&mut rows, row(2, "Ordered"));
-        apply(&mut rows, row(3, "Cancelled"));
+        assert!(apply(&mut rows, row(2, "Ordered")));
+        assert!(apply(&mut rows, row(3, "Cancelled")));
+        assert!(
+            !apply(&mut rows, row(3, "Cancelled")),
+            "a row the subscriber has is no change"
+        );
         let got: Vec<(i64, &str)> = rows
             .iter()
             .map(|r| (r.order_id, r.order_status_text.as_str()))

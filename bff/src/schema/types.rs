@@ -150,7 +150,7 @@ impl Delivery {
 }
 
 /// One row of the my-page projection.
-#[derive(Debug, Clone, Default, Deserialize, SimpleObject)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, SimpleObject)]
 #[graphql(complex)]
 #[serde(rename_all = "camelCase", default)]
 pub struct MyPageRow {

@@ -261,6 +261,21 @@ impl Client {
         }
     }
 
+    /// Answers pings until `n` have come; anything else (a close) fails.
+    pub async fn await_pings(&mut self, n: usize) {
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        while self.pings < n {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "only {} pings within {DEADLINE:?}",
+                self.pings
+            );
+            if let Some(seen) = self.next_within(Duration::from_millis(100)).await {
+                panic!("only pings expected, got {seen:?}");
+            }
+        }
+    }
+
     /// The next update's `myPage` (panics on errors or anything else).
     pub async fn update(&mut self) -> Value {
         match self.next().await {
