@@ -81,18 +81,103 @@ impl BffConfig {
         toml::from_str(text).map_err(|e| crate::BffError::Config(e.to_string()))
     }
 
-    /// Applies `MALL_BFF_ORDER_URL`, `MALL_BFF_DELIVERY_URL`, `MALL_BFF_PRODUCT_URL` and
-    /// `MALL_BFF_MYPAGE_URL` from `vars` (usually `std::env::vars()`).
-    pub fn with_env(mut self, vars: impl IntoIterator<Item = (String, String)>) -> BffConfig {
+    /// Reads a TOML document, then applies the environment's settings (see
+    /// [`BffConfig::with_env`]) over it.
+    pub fn load(
+        text: Option<&str>,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<BffConfig, crate::BffError> {
+        let config = match text {
+            Some(text) => BffConfig::from_toml(text)?,
+            None => BffConfig::default(),
+        };
+        config.with_env(vars)
+    }
+
+    /// Applies settings from `vars` (usually `std::env::vars()`):
+    ///
+    /// - `MALL_BFF_ORDER_URL`, `MALL_BFF_DELIVERY_URL`, `MALL_BFF_PRODUCT_URL` and
+    ///   `MALL_BFF_MYPAGE_URL`: the upstreams' root URLs;
+    /// - `MALL_BFF__<PATH>`: any setting of the file, its path written in capitals with `__`
+    ///   between keys, such as `MALL_BFF__RESILIENCE__UPSTREAMS__DELIVERY__TIMEOUT=500ms` or
+    ///   `MALL_BFF__RESILIENCE__ALL__BREAKER__CONSECUTIVE_FAILURES=3`. Values are read as TOML
+    ///   (numbers, booleans) and otherwise taken as strings.
+    ///
+    /// An unknown path or a value of the wrong type is an error that names the variable.
+    /// An upstream's override section from the file already holds `all`'s other values, so
+    /// an environment change of that section under `all` does not reach that upstream; set
+    /// it under the upstream instead.
+    pub fn with_env(
+        mut self,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<BffConfig, crate::BffError> {
+        let mut layered = toml::Table::new();
+        let mut names = Vec::new();
         for (name, value) in vars {
             for upstream in Upstream::ALL {
                 if name == upstream.env_var() {
                     *self.urls.get_mut(upstream) = value.clone();
                 }
             }
+            if let Some(path) = name.strip_prefix(ENV_PREFIX) {
+                let keys: Vec<String> = path.split("__").map(str::to_lowercase).collect();
+                if keys.iter().any(String::is_empty) {
+                    return Err(crate::BffError::Config(format!(
+                        "{name}: a setting's path is its keys joined by `__`, such as \
+                         {ENV_PREFIX}RESILIENCE__ALL__TIMEOUT"
+                    )));
+                }
+                set_path(&mut layered, &keys, env_value(&value));
+                names.push(name);
+            }
         }
-        self
+        if layered.is_empty() {
+            return Ok(self);
+        }
+        let mut base = toml::Table::try_from(&self)
+            .map_err(|e| crate::BffError::Config(format!("cannot layer the environment: {e}")))?;
+        merge(&mut base, &layered);
+        toml::Value::Table(base)
+            .try_into()
+            .map_err(|e: toml::de::Error| {
+                crate::BffError::Config(format!(
+                    "in the environment ({}): {}",
+                    names.join(", "),
+                    e.message()
+                ))
+            })
     }
+}
+
+/// Environment variables starting with this set any setting (see [`BffConfig::with_env`]).
+pub const ENV_PREFIX: &str = "MALL_BFF__";
+
+/// An environment value as TOML: a number, a boolean or else the string itself.
+fn env_value(raw: &str) -> toml::Value {
+    match raw.parse::<toml::Value>() {
+        Ok(v @ (toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_))) => v,
+        _ => toml::Value::String(raw.to_owned()),
+    }
+}
+
+fn set_path(table: &mut toml::Table, keys: &[String], value: toml::Value) {
+    let Some((last, parents)) = keys.split_last() else {
+        return;
+    };
+    let mut at = table;
+    for key in parents {
+        let entry = at
+            .entry(key.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if !entry.is_table() {
+            *entry = toml::Value::Table(toml::Table::new());
+        }
+        let toml::Value::Table(next) = entry else {
+            return;
+        };
+        at = next;
+    }
+    at.insert(last.clone(), value);
 }
 
 /// How the BFF keeps the WebSocket connections of subscriptions healthy.
@@ -164,11 +249,67 @@ impl UpstreamUrls {
 }
 
 /// Resilience settings: `all`, then per-upstream overrides.
+///
+/// An override names only what differs from `all`, at any depth: `[resilience.upstreams.
+/// delivery.breaker] cool_down = "30s"` keeps every other breaker setting of `all`. Reading
+/// merges each override table into `all` before typing it, so the typed
+/// [`UpstreamOverride`] holds whole sections that already carry `all`'s other values.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields, default, try_from = "RawResilience")]
 pub struct Resilience {
     pub all: UpstreamSettings,
     pub upstreams: BTreeMap<Upstream, UpstreamOverride>,
+}
+
+/// [`Resilience`] as written, before the overrides are merged into `all`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawResilience {
+    all: toml::Table,
+    upstreams: BTreeMap<Upstream, toml::Table>,
+}
+
+impl TryFrom<RawResilience> for Resilience {
+    type Error = String;
+
+    fn try_from(raw: RawResilience) -> Result<Self, Self::Error> {
+        let all: UpstreamSettings = toml::Value::Table(raw.all)
+            .try_into()
+            .map_err(|e| format!("in resilience.all: {e}"))?;
+        let all_table = toml::Table::try_from(&all)
+            .map_err(|e| format!("resilience.all cannot be merged: {e}"))?;
+        let mut upstreams = BTreeMap::new();
+        for (upstream, written) in raw.upstreams {
+            let mut merged = all_table.clone();
+            merge(&mut merged, &written);
+            let full: UpstreamSettings = toml::Value::Table(merged)
+                .try_into()
+                .map_err(|e| format!("in resilience.upstreams.{}: {e}", upstream.as_str()))?;
+            let named = |key: &str| written.contains_key(key);
+            upstreams.insert(
+                upstream,
+                UpstreamOverride {
+                    timeout: named("timeout").then_some(full.timeout),
+                    breaker: named("breaker").then_some(full.breaker),
+                    retry: named("retry").then_some(full.retry),
+                    stale: named("stale").then_some(full.stale),
+                },
+            );
+        }
+        Ok(Resilience { all, upstreams })
+    }
+}
+
+/// Merges `overlay` into `base`: tables key by key, at any depth; anything else replaces.
+fn merge(base: &mut toml::Table, overlay: &toml::Table) {
+    for (key, value) in overlay {
+        match (base.get_mut(key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            _ => {
+                base.insert(key.clone(), value.clone());
+            }
+        }
+    }
 }
 
 impl Resilience {
@@ -360,11 +501,96 @@ mod tests {
 
     #[test]
     fn urls_come_from_the_environment() {
-        let config = BffConfig::default().with_env([(
-            "MALL_BFF_DELIVERY_URL".to_owned(),
-            "http://delivery:8080".to_owned(),
-        )]);
+        let config = BffConfig::default()
+            .with_env([(
+                "MALL_BFF_DELIVERY_URL".to_owned(),
+                "http://delivery:8080".to_owned(),
+            )])
+            .expect("valid");
         assert_eq!(config.urls.delivery, "http://delivery:8080");
         assert_eq!(config.urls.order, DEFAULT_ORDER_URL);
+    }
+
+    #[test]
+    fn a_nested_override_keeps_the_other_settings_of_all() {
+        let config = BffConfig::from_toml(
+            r#"
+            [resilience.all.breaker]
+            cool_down = "30s"
+            consecutive_failures = 7
+            [resilience.upstreams.delivery.breaker]
+            consecutive_failures = 2
+            "#,
+        )
+        .expect("valid config");
+        let delivery = config.resilience.for_upstream(Upstream::Delivery).breaker;
+        assert_eq!(delivery.consecutive_failures, 2);
+        assert_eq!(delivery.cool_down, Duration::from_secs(30));
+        let order = config.resilience.for_upstream(Upstream::Order).breaker;
+        assert_eq!(order.consecutive_failures, 7);
+    }
+
+    #[test]
+    fn a_misspelt_override_names_the_upstream() {
+        let err = BffConfig::from_toml("[resilience.upstreams.delivery.breaker]\ncool = 1\n")
+            .expect_err("unknown field");
+        let message = err.to_string();
+        assert!(
+            message.contains("resilience.upstreams.delivery"),
+            "{message}"
+        );
+        assert!(message.contains("cool"), "{message}");
+    }
+
+    #[test]
+    fn thresholds_come_from_the_environment_over_the_file() {
+        let config = BffConfig::load(
+            Some("[resilience.all]\ntimeout = \"3s\"\n[resilience.upstreams.order]\ntimeout = \"1s\"\n"),
+            [
+                (
+                    "MALL_BFF__RESILIENCE__UPSTREAMS__DELIVERY__BREAKER__CONSECUTIVE_FAILURES"
+                        .to_owned(),
+                    "2".to_owned(),
+                ),
+                (
+                    "MALL_BFF__RESILIENCE__ALL__TIMEOUT".to_owned(),
+                    "750ms".to_owned(),
+                ),
+                ("MALL_BFF__LIMITS__MAX_DEPTH".to_owned(), "6".to_owned()),
+            ],
+        )
+        .expect("valid");
+        let delivery = config.resilience.for_upstream(Upstream::Delivery);
+        assert_eq!(delivery.breaker.consecutive_failures, 2);
+        assert_eq!(delivery.timeout, Duration::from_millis(750));
+        assert_eq!(
+            config.resilience.for_upstream(Upstream::Order).timeout,
+            Duration::from_secs(1)
+        );
+        assert_eq!(config.limits.max_depth, 6);
+    }
+
+    #[test]
+    fn a_bad_environment_setting_names_the_variable() {
+        let err = BffConfig::load(
+            None,
+            [("MALL_BFF__LIMITS__MAX_DEPTH".to_owned(), "deep".to_owned())],
+        )
+        .expect_err("wrong type");
+        assert!(
+            err.to_string().contains("MALL_BFF__LIMITS__MAX_DEPTH"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_documented_example_file_is_valid() {
+        let example = include_str!("../bff.example.toml");
+        let config = BffConfig::from_toml(example).expect("the example parses");
+        assert_ne!(
+            config,
+            BffConfig::default(),
+            "the example changes something"
+        );
     }
 }

@@ -365,7 +365,9 @@ mod bff {
         bff.urls.delivery = upstreams.delivery;
         bff.urls.mypage = upstreams.mypage;
         bff.static_dir = config.dist_dir.clone();
-        let bff = bff.with_env(std::env::vars());
+        let bff = bff
+            .with_env(std::env::vars())
+            .map_err(|e| MallError::Bff(e.to_string()))?;
         // One Prometheus recorder per process: the services' (installed first, also when
         // this process runs the BFF alone) renders the BFF's metrics too.
         let metrics = mall_services::ops::prometheus().clone();
