@@ -36,7 +36,7 @@ struct Flags {
     #[arg(long, default_value = "embedded", env = "MALL_DATABASE")]
     database: String,
     /// The BFF's configuration file (TOML: timeouts, circuit breakers, retries, limits;
-    /// see bff/README or `BffConfig`).
+    /// every setting is shown in bff/bff.example.toml; MALL_BFF__<PATH> variables override it).
     #[arg(long, env = "MALL_BFF_CONFIG")]
     bff_config: Option<PathBuf>,
     /// Listen on free ports instead of the course ports (8081-8084, 8088).
