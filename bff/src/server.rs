@@ -4,6 +4,8 @@
 
 use std::sync::{Arc, OnceLock};
 
+use async_graphql::ParseRequestError;
+use async_graphql_axum::rejection::GraphQLRejection;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
@@ -144,10 +146,52 @@ impl Bff {
     }
 }
 
-async fn graphql(State(bff): State<Bff>, request: GraphQLRequest) -> GraphQLResponse {
-    schema::execute(&bff.schema, &bff.gateway, request.into_inner())
-        .await
-        .into()
+async fn graphql(
+    State(bff): State<Bff>,
+    request: Result<GraphQLRequest, GraphQLRejection>,
+) -> Response {
+    match request {
+        Ok(request) => GraphQLResponse::from(
+            schema::execute(&bff.schema, &bff.gateway, request.into_inner()).await,
+        )
+        .into_response(),
+        Err(rejection) => refuse(&rejection.0, bff.config.limits.max_body_bytes),
+    }
+}
+
+/// What http-body-util's `LengthLimitError` says.
+const LENGTH_LIMIT_EXCEEDED: &str = "length limit exceeded";
+
+/// A request that is not a GraphQL request, answered as a GraphQL error document that says
+/// what to fix: 413 when the body is over the limit (also when it came without a
+/// `Content-Length`, so only reading it found out), 400 otherwise.
+fn refuse(error: &ParseRequestError, limit: usize) -> Response {
+    let too_large = match error {
+        ParseRequestError::PayloadTooLarge => true,
+        // async-graphql-axum hands the body's error on as text only, so the limit's error
+        // (http-body-util's `LengthLimitError`) is known by its message.
+        ParseRequestError::Io(io) => io.to_string().contains(LENGTH_LIMIT_EXCEEDED),
+        _ => false,
+    };
+    let (status, code, message) = if too_large {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            format!(
+                "the request body is larger than the {limit} bytes allowed; send a smaller query"
+            ),
+        )
+    } else {
+        (
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            format!("this is not a GraphQL request: {error}; send {{\"query\": \"...\"}} as JSON"),
+        )
+    };
+    let body = serde_json::json!({
+        "errors": [{"message": message, "extensions": {"code": code}}]
+    });
+    (status, axum::Json(body)).into_response()
 }
 
 /// The one place the served schema is built: with the live feed when there is one.

@@ -53,6 +53,48 @@ async fn an_oversized_body_is_refused_with_413() {
 }
 
 #[tokio::test]
+async fn an_oversized_body_without_a_length_is_refused_with_413_too() {
+    let shop = Shop::start(ShopOptions::default()).await;
+    let mut config = shop.config();
+    config.limits.max_body_bytes = 1024;
+    let bff = TestBff::start(config).await;
+    let padding = " ".repeat(2048);
+    let body = json!({"query": format!("{{ orders {{ id }} {padding} }}")}).to_string();
+    let chunks: Vec<Result<String, std::io::Error>> = vec![Ok(body)];
+    let (status, text) = bff
+        .http(
+            http::Request::post("/graphql")
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(axum::body::Body::from_stream(futures::stream::iter(chunks)))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{text}");
+    let r: Value = serde_json::from_str(&text).expect("a GraphQL error document");
+    assert_eq!(
+        r["errors"][0]["extensions"]["code"], "PAYLOAD_TOO_LARGE",
+        "{r:#}"
+    );
+    assert!(
+        r["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("1024 bytes"),
+        "{r:#}"
+    );
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_graphql_is_refused_with_what_to_send() {
+    let shop = Shop::start(ShopOptions::default()).await;
+    let bff = TestBff::start(shop.config()).await;
+    let (status, text) = bff.post_graphql("{\"quer\": 1".to_owned()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+    let r: Value = serde_json::from_str(&text).expect("a GraphQL error document");
+    assert_eq!(r["errors"][0]["extensions"]["code"], "BAD_REQUEST", "{r:#}");
+}
+
+#[tokio::test]
 async fn a_body_within_the_limit_is_answered() {
     let shop = Shop::start(ShopOptions::default()).await;
     let bff = TestBff::start(shop.config()).await;
