@@ -48,6 +48,8 @@ struct Shared {
     mode: Mutex<Mode>,
     hook: Mutex<Option<Hook>>,
     hits: Mutex<Vec<Hit>>,
+    /// The next `n` requests whose path contains the text answer 503.
+    fail_next: Mutex<Option<(String, usize)>>,
     /// Wakes the hanging requests (when the mode changes or the upstream stops).
     release: tokio::sync::Notify,
 }
@@ -81,6 +83,7 @@ impl FakeUpstream {
             mode: Mutex::new(Mode::Up),
             hook: Mutex::new(None),
             hits: Mutex::new(Vec::new()),
+            fail_next: Mutex::new(None),
             release: tokio::sync::Notify::new(),
         });
         let mut upstream = FakeUpstream {
@@ -115,6 +118,11 @@ impl FakeUpstream {
 
     pub fn set_hook(&self, hook: Option<Hook>) {
         *lock(&self.shared.hook) = hook;
+    }
+
+    /// Makes the next `n` requests whose path (with query) contains `part` answer 503.
+    pub fn fail_next(&self, part: &str, n: usize) {
+        *lock(&self.shared.fail_next) = Some((part.to_owned(), n));
     }
 
     /// Every request so far.
@@ -176,7 +184,18 @@ async fn answer(State(shared): State<Arc<Shared>>, request: Request) -> Response
     if let Some(hook) = hook {
         hook(path.clone()).await;
     }
+    let fail = {
+        let mut next = lock(&shared.fail_next);
+        match next.as_mut() {
+            Some((part, n)) if *n > 0 && path.contains(part.as_str()) => {
+                *n -= 1;
+                true
+            }
+            _ => false,
+        }
+    };
     let (status, body) = match mode {
+        _ if fail => unavailable(),
         Mode::Hang => {
             released.await;
             unavailable()
