@@ -7,7 +7,10 @@
 //! - [`proxy`]: the latency-injecting (or hanging) HTTP proxy in front of each service
 //! - [`rig`]: the services (behind proxies or not) and the `mall` processes under test
 //! - [`graphql`], [`naive`]: the BFF's client and the naive resolver baseline
+//! - [`subscriber`]: a `myPage` subscriber over graphql-transport-ws
+//! - [`bundle`]: the micro-frontend bundles' sizes and what their wasm is made of
 //! - [`wrk`]: the load generator
+//! - [`profile`]: where a process's CPU time goes (perf), for missed targets
 //! - [`scenario`]: one module per scenario
 
 use std::path::PathBuf;
@@ -15,14 +18,17 @@ use std::time::Instant;
 
 use anyhow::Result;
 
+pub mod bundle;
 pub mod graphql;
 pub mod machine;
 pub mod naive;
+pub mod profile;
 pub mod proxy;
 pub mod report;
 pub mod rig;
 pub mod scenario;
 pub mod stats;
+pub mod subscriber;
 pub mod wrk;
 
 /// How many products the services seed (orders cycle through them).
@@ -38,21 +44,32 @@ pub struct Bench {
     pub report: report::Report,
 }
 
-/// A scenario: its name, and whether `--only` selected it.
-type Scenario = (&'static str, &'static str);
+/// A scenario: the numbers `--only` selects it by, and its name.
+type Scenario = (&'static [&'static str], &'static str);
 
-const SCENARIOS: &[Scenario] = &[("1", scenario::composite::SCENARIO)];
+/// In the order they run. Scenario 2's run also measures 6 (the BFF's memory under its load).
+const SCENARIOS: &[Scenario] = &[
+    (&["1"], scenario::composite::SCENARIO),
+    (&["2", "6"], scenario::overhead::SCENARIO),
+    (&["3"], scenario::breaker::SCENARIO),
+    (&["4"], scenario::subscriptions::SCENARIO),
+    (&["5"], scenario::frontend::SCENARIO),
+];
 
 /// Runs the selected scenarios (all when `only` is empty), prints the table and writes
 /// BENCHMARKS.md at the repository root.
-pub async fn run(only: &[String]) -> Result<()> {
+pub async fn run(only: &[String], mall: Option<PathBuf>) -> Result<()> {
     let started = Instant::now();
     let machine = machine::Machine::read();
     println!("12st mall benchmarks on {}", machine.line());
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()?;
-    let mall = rig::mall_binary().map_err(|e| format!("{e:#}"));
+    let mall = match mall {
+        Some(path) if path.is_file() => Ok(path),
+        Some(path) => Err(format!("there is no mall binary at {}", path.display())),
+        None => rig::mall_binary().map_err(|e| format!("{e:#}")),
+    };
     let wrk = wrk::ensure_installed().map_err(|e| format!("{e:#}"));
     let mut bench = Bench {
         client,
@@ -60,14 +77,18 @@ pub async fn run(only: &[String]) -> Result<()> {
         wrk,
         report: report::Report::default(),
     };
-    for (id, name) in SCENARIOS {
-        if !only.is_empty() && !only.iter().any(|o| o == id) {
+    for (ids, name) in SCENARIOS {
+        if !only.is_empty() && !only.iter().any(|o| ids.contains(&o.as_str())) {
             continue;
         }
         println!("\nscenario {name}");
         let t = Instant::now();
-        let outcome = match *id {
+        let outcome = match ids[0] {
             "1" => scenario::composite::run(&mut bench).await,
+            "2" => scenario::overhead::run(&mut bench).await,
+            "3" => scenario::breaker::run(&mut bench).await,
+            "4" => scenario::subscriptions::run(&mut bench).await,
+            "5" => scenario::frontend::run(&mut bench).await,
             _ => Ok(()),
         };
         if let Err(e) = outcome {

@@ -1,13 +1,17 @@
 //! `mall-bench` (run by `cargo xtask bench`): runs the benchmark scenarios against the real
 //! system on 127.0.0.1, prints the table and writes BENCHMARKS.md.
 //!
-//! `mall-bench [--only 1,2,...]` runs only the given scenarios.
+//! `mall-bench [--only 1,2,...] [--mall PATH]` runs only the given scenarios, with the given
+//! `mall` binary (by default it builds one with `cargo build --release -p mall`).
+
+use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 
 #[tokio::main]
 async fn main() -> Result<()> {
     let mut only = Vec::new();
+    let mut mall = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -17,8 +21,16 @@ async fn main() -> Result<()> {
                 };
                 only.extend(list.split(',').map(|s| s.trim().to_owned()));
             }
-            other => bail!("unknown argument `{other}`; usage: mall-bench [--only 1,2,...]"),
+            "--mall" => {
+                let Some(path) = args.next() else {
+                    bail!("--mall needs the path of a `mall` binary");
+                };
+                mall = Some(PathBuf::from(path));
+            }
+            other => bail!(
+                "unknown argument `{other}`; usage: mall-bench [--only 1,2,...] [--mall PATH]"
+            ),
         }
     }
-    mall_bench::run(&only).await
+    mall_bench::run(&only, mall).await
 }

@@ -250,22 +250,25 @@ pub struct MallProcess {
 impl MallProcess {
     /// `mall --target bff` against the given service URLs.
     pub async fn bff(mall: &Path, upstreams: &Urls) -> Result<MallProcess> {
-        MallProcess::spawn(
-            mall,
-            &[
-                "--target",
-                "bff",
-                "--order-url",
-                &upstreams.order,
-                "--delivery-url",
-                &upstreams.delivery,
-                "--product-url",
-                &upstreams.product,
-                "--mypage-url",
-                &upstreams.mypage,
-            ],
-        )
-        .await
+        MallProcess::bff_with(mall, upstreams, &[]).await
+    }
+
+    /// `mall --target bff` with extra flags (such as `--bff-config FILE`).
+    pub async fn bff_with(mall: &Path, upstreams: &Urls, extra: &[&str]) -> Result<MallProcess> {
+        let mut args = vec![
+            "--target",
+            "bff",
+            "--order-url",
+            &upstreams.order,
+            "--delivery-url",
+            &upstreams.delivery,
+            "--product-url",
+            &upstreams.product,
+            "--mypage-url",
+            &upstreams.mypage,
+        ];
+        args.extend_from_slice(extra);
+        MallProcess::spawn(mall, &args).await
     }
 
     /// `mall --target all` (services, bus and BFF in one process).

@@ -3,6 +3,7 @@
 //! - `setup`: installs what the build needs (rustup target, wasm-bindgen CLI, npm packages, chromium)
 //! - `wasm`: builds the shell and the component bundles into `dist/` and writes `dist/components.json`
 //! - `e2e`: runs the Playwright suite against a running mall
+//! - `bench`: builds what the benchmarks need, then runs `mall-bench` (see bench/)
 
 mod e2e;
 mod setup;
@@ -38,6 +39,13 @@ enum Cmd {
     Test,
     /// Run only the Playwright suite against what `cargo xtask build` left in dist/ and target/.
     E2e,
+    /// Run the benchmarks against the real system on 127.0.0.1; print the table and write
+    /// BENCHMARKS.md.
+    Bench {
+        /// Run only these scenarios (comma-separated numbers, e.g. `--only 1,2`).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+    },
 }
 
 fn main() -> Result<()> {
@@ -87,7 +95,43 @@ fn main() -> Result<()> {
             setup::ensure_all()?;
             e2e::run()
         }
+        Cmd::Bench { only } => bench(&only),
     }
+}
+
+/// The scenario of the benchmarks that loads the bundles in Chromium.
+const BENCH_BROWSER_SCENARIO: &str = "5";
+
+/// Builds the release `mall` binary (and the bundles when the browser scenario runs), then
+/// runs the benchmarks in release mode.
+fn bench(only: &[String]) -> Result<()> {
+    let browser = only.is_empty() || only.iter().any(|s| s == BENCH_BROWSER_SCENARIO);
+    if browser {
+        setup::ensure_all()?;
+    }
+    build_native()?;
+    if browser {
+        wasm::build(&[])?;
+    }
+    step("running the benchmarks (cargo run --release -p mall-bench)");
+    let mall = std::env::current_dir()
+        .context("no current directory")?
+        .join(mall_binary());
+    let mall = mall.to_string_lossy();
+    let mut args = vec![
+        "run",
+        "--release",
+        "-p",
+        "mall-bench",
+        "--",
+        "--mall",
+        mall.as_ref(),
+    ];
+    let only = only.join(",");
+    if !only.is_empty() {
+        args.extend(["--only", only.as_str()]);
+    }
+    cargo(&args)
 }
 
 /// Prints what the command is doing, so a new user can follow along.

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::graphql::{self, COMPOSITE};
 use crate::naive;
 use crate::proxy::Mode;
-use crate::report::{Report, Verdict};
+use crate::report::Verdict;
 use crate::rig::{MallProcess, Rig};
 use crate::stats::{ms, Summary};
 use crate::Bench;
