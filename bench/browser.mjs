@@ -9,7 +9,9 @@
 //
 // node bench/browser.mjs URL RUNS  →  prints one JSON object:
 // { "healthy": [{product, order, delivery}, ...], "routed": [...],
-//   "hung": {"order": [{product, delivery}, ...], ...} }
+//   "hung": {"order": [{product, delivery}, ...], ...},
+//   "timeline": [{"/shell/0.1.0/mall_shell_bg.wasm": 120.5, ...}, ...] (healthy loads: when
+//   each file had arrived) }
 // (milliseconds since navigation start, one object per run).
 
 import { chromium } from 'playwright';
@@ -72,11 +74,22 @@ async function once(routed, hung) {
     { timeout: 30_000 },
   );
   const times = await page.evaluate(() => window.__mallReady);
+  // When each file of the page had arrived (ms since navigation start), for the timeline.
+  const arrived = await page.evaluate(() => {
+    const out = { document: performance.getEntriesByType('navigation')[0]?.responseEnd ?? 0 };
+    for (const e of performance.getEntriesByType('resource')) {
+      out[new URL(e.name).pathname] = e.responseEnd;
+    }
+    return out;
+  });
   await context.close();
   const out = {};
   for (const n of expected) out[n] = times[n];
+  if (!routed && !hung) timeline.push(arrived);
   return out;
 }
+
+const timeline = [];
 
 const result = { healthy: [], routed: [], hung: Object.fromEntries(NAMES.map((n) => [n, []])) };
 await once(false, null); // warm-up: the server's files in the page cache, Chromium's processes up
@@ -87,4 +100,5 @@ for (let i = 0; i < runs; i++) {
   for (const hung of NAMES) result.hung[hung].push(await once(true, hung));
 }
 await browser.close();
+result.timeline = timeline.slice(1); // without the warm-up
 console.log(JSON.stringify(result));

@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use axum::body::Body;
@@ -32,6 +32,8 @@ struct Shared {
     upstream: String,
     mode: watch::Sender<Mode>,
     requests: AtomicU64,
+    /// When each request arrived and its path (kept only while tracing).
+    trace: std::sync::Mutex<Option<Vec<(Instant, String)>>>,
     client: reqwest::Client,
 }
 
@@ -66,6 +68,7 @@ impl Proxy {
             upstream,
             mode: watch::channel(Mode::Pass).0,
             requests: AtomicU64::new(0),
+            trace: std::sync::Mutex::new(None),
             client,
         });
         let app = Router::new()
@@ -79,6 +82,21 @@ impl Proxy {
 
     pub fn set_mode(&self, mode: Mode) {
         self.shared.mode.send_replace(mode);
+    }
+
+    /// Starts recording when each request arrives (and forgets any earlier record).
+    pub fn start_trace(&self) {
+        *self.shared.trace.lock().expect("trace lock") = Some(Vec::new());
+    }
+
+    /// Stops recording; what arrived since [`Proxy::start_trace`] (path and query).
+    pub fn take_trace(&self) -> Vec<(Instant, String)> {
+        self.shared
+            .trace
+            .lock()
+            .expect("trace lock")
+            .take()
+            .unwrap_or_default()
     }
 
     /// Requests seen since the proxy started.
@@ -97,6 +115,10 @@ impl Drop for Proxy {
 
 async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     shared.requests.fetch_add(1, Ordering::Relaxed);
+    if let Some(trace) = shared.trace.lock().expect("trace lock").as_mut() {
+        let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+        trace.push((Instant::now(), path.to_owned()));
+    }
     let mut mode_rx = shared.mode.subscribe();
     loop {
         let mode = *mode_rx.borrow_and_update();

@@ -61,6 +61,7 @@ async fn measure(bench: &mut Bench, rig: &Rig) -> Result<()> {
     };
     let report = &mut bench.report;
     let mut at_100 = (None, None);
+    let mut trace = None;
     for n in SIZES {
         rig.seed_orders(n).await?;
         proxies.set_mode(Mode::Delay(DELAY));
@@ -113,6 +114,32 @@ async fn measure(bench: &mut Bench, rig: &Rig) -> Result<()> {
             times.push(answer.took);
         }
         let per_query = (proxies.requests() - before) as f64 / BFF_RUNS as f64;
+        if n == *SIZES.last().expect("sizes") {
+            // Where the time goes: when each upstream request of one query arrived.
+            for p in proxies.all() {
+                p.start_trace();
+            }
+            let started = Instant::now();
+            graphql::post(client, &url, COMPOSITE).await?;
+            let took = started.elapsed();
+            let named = [
+                ("order", &proxies.order),
+                ("delivery", &proxies.delivery),
+                ("product", &proxies.product),
+                ("mypage", &proxies.mypage),
+            ];
+            let mut arrivals = Vec::new();
+            for (name, p) in named {
+                for (at, path) in p.take_trace() {
+                    arrivals.push((at.saturating_duration_since(started), name, path));
+                }
+            }
+            let follow_ups = arrivals
+                .iter()
+                .filter(|(_, _, path)| path.contains("page=") && !path.contains("page=0"))
+                .count();
+            trace = Some((timeline(&mut arrivals), took, follow_ups));
+        }
         let s = Summary::of(&times).expect("BFF runs");
         let ratio = in_d(s.p50);
         let speedup = naive.p50.as_secs_f64() / s.p50.as_secs_f64();
@@ -177,6 +204,38 @@ async fn measure(bench: &mut Bench, rig: &Rig) -> Result<()> {
                     },
                 ),
             );
+            if let Some((timeline, took, follow_ups)) = trace {
+                bench.report.reading(
+                    SCENARIO,
+                    format!(
+                        "Where the time goes at N = {}: the upstream requests of one query as \
+                         they reached the proxies (offset from the query's start, in d; the \
+                         query took {:.2} d): {timeline}. A request that comes a d or more \
+                         after the one before it waited for that one's answer: the levels of \
+                         the query are the order list, then products and deliveries side by \
+                         side; any further delivery requests are pages of one search answer \
+                         followed by their `next` links one after the other.",
+                        SIZES.last().expect("sizes"),
+                        in_d(took)
+                    ),
+                );
+                if follow_ups > 0 {
+                    bench.report.reading(
+                        SCENARIO,
+                        format!(
+                            "So the BFF is depth-bound except for one thing: {follow_ups} of its \
+                             requests were further pages of a search answer, each costing one \
+                             more d in sequence. The BFF asks for `size=1000` only where a \
+                             search's link template advertises `size`; the delivery service's \
+                             `findByOrderIdIn{{?orderIds}}` does not, so its answer comes in \
+                             pages of 20 and is walked by `next` links. Advertising \
+                             `{{?orderIds,page,size,sort}}` on the In-searches (as \
+                             `findByCustomerId` does) should bring N = 100 to the ~2.4 d of \
+                             N = 10 (three levels), within both targets."
+                        ),
+                    );
+                }
+            }
         }
         Err(why) => {
             bench.report.not_measured(SCENARIO, "BFF latency / d", &why);
@@ -190,4 +249,53 @@ async fn measure(bench: &mut Bench, rig: &Rig) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A request path as the timeline shows it: without its query, but with the `page` and
+/// `size` it asked for (`/deliveries/search/findByOrderIdIn page=2`).
+pub fn short_path(path_and_query: &str) -> String {
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let mut out = path.to_owned();
+    for pair in query.split('&') {
+        if pair.starts_with("page=") || pair.starts_with("size=") {
+            out.push(' ');
+            out.push_str(pair);
+        }
+    }
+    out
+}
+
+/// The arrivals as `0.0 d order /orders size=1000; 1.6 d product /products/search/…`, in
+/// order.
+pub fn timeline(arrivals: &mut [(Duration, &str, String)]) -> String {
+    arrivals.sort_by_key(|(at, _, _)| *at);
+    arrivals
+        .iter()
+        .map(|(at, service, path)| format!("{:.1} d {service} `{}`", in_d(*at), short_path(path)))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeline_lists_requests_in_arrival_order_in_units_of_d() {
+        let mut arrivals = vec![
+            (
+                DELAY * 2,
+                "delivery",
+                "/deliveries/search/x?orderIds=1,2&page=1".to_owned(),
+            ),
+            (Duration::ZERO, "order", "/orders?size=1000".to_owned()),
+        ];
+        assert_eq!(
+            timeline(&mut arrivals),
+            "0.0 d order `/orders size=1000`; 2.0 d delivery `/deliveries/search/x page=1`"
+        );
+        assert_eq!(short_path("/"), "/");
+    }
 }

@@ -24,7 +24,7 @@ const SHELL_BROTLI: u64 = 40_000;
 const ALL_RENDERED_MS: f64 = 500.0;
 const HUNG_SLOWDOWN: f64 = 0.10;
 /// Page loads per variant (healthy, and each component hung); medians are reported.
-const RUNS: usize = 6;
+const RUNS: usize = 10;
 
 /// One page load: milliseconds from navigation start to each component's first render.
 type Load = BTreeMap<String, f64>;
@@ -35,6 +35,35 @@ pub struct BrowserRuns {
     /// Healthy, through the same request interception as the hung runs.
     pub routed: Vec<Load>,
     pub hung: BTreeMap<String, Vec<Load>>,
+    /// For the healthy loads: when each file of the page had arrived.
+    #[serde(default)]
+    pub timeline: Vec<Load>,
+}
+
+/// The median arrival of every file over the loads and the median render of each component,
+/// in time order: `document 12 ms, /shell/…/mall_shell.js 30 ms, …, product rendered 356 ms`.
+pub fn page_timeline(arrivals: &[Load], rendered: &[Load]) -> String {
+    let mut events: Vec<(f64, String)> = Vec::new();
+    let mut files: Vec<&String> = arrivals.iter().flat_map(|l| l.keys()).collect();
+    files.sort();
+    files.dedup();
+    for f in files {
+        if let Some(t) = median_of(arrivals, f) {
+            let name = f.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or(f);
+            events.push((t, name.to_owned()));
+        }
+    }
+    for name in COMPONENTS {
+        if let Some(t) = median_of(rendered, name) {
+            events.push((t, format!("**{name} rendered**")));
+        }
+    }
+    events.sort_by(|a, b| a.0.total_cmp(&b.0));
+    events
+        .iter()
+        .map(|(t, what)| format!("{t:.0} ms {what}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The median of some numbers (the mean of the middle two for an even count).
@@ -315,7 +344,10 @@ async fn browser(bench: &mut Bench, url: &str) -> Result<()> {
              hung (product {:.0} ms, order {:.0} ms, delivery {:.0} ms). With one bundle's \
              requests never answered: {}; the worst slowdown of another component is {:+.0}% \
              (target < +10% {}). Each slot loads on its own, so a hung bundle holds only its own \
-             slot (until the shell's load timeout shows its fallback).",
+             slot (until the shell's load timeout shows its fallback). Where the time goes in \
+             a healthy load (medians; each file when it had arrived, then each component when \
+             rendered, so the gap between a component's wasm arriving and its render is its \
+             compile, instantiate and mount): {}.",
             healthy["product"],
             healthy["order"],
             healthy["delivery"],
@@ -334,6 +366,7 @@ async fn browser(bench: &mut Bench, url: &str) -> Result<()> {
             } else {
                 "MISSED"
             },
+            page_timeline(&runs.timeline, &runs.healthy),
         ),
     );
     Ok(())
@@ -365,6 +398,25 @@ mod tests {
         assert_eq!(median_all(&loads), Some(260.0));
         assert_eq!(median_of(&loads, "product"), Some(120.0));
         assert_eq!(median_of(&loads, "delivery"), None);
+    }
+
+    #[test]
+    fn the_timeline_mixes_arrivals_and_renders_in_time_order() {
+        let arrivals = vec![
+            load(&[
+                ("document", 10.0),
+                ("/shell/0.1.0/mall_shell_bg.wasm", 90.0),
+            ]),
+            load(&[
+                ("document", 14.0),
+                ("/shell/0.1.0/mall_shell_bg.wasm", 70.0),
+            ]),
+        ];
+        let rendered = vec![load(&[("product", 200.0)]), load(&[("product", 300.0)])];
+        assert_eq!(
+            page_timeline(&arrivals, &rendered),
+            "12 ms document, 80 ms mall_shell_bg.wasm, 250 ms **product rendered**"
+        );
     }
 
     #[test]

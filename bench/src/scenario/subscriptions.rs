@@ -198,7 +198,11 @@ async fn measure(bench: &mut Bench, process: &MallProcess) -> Result<()> {
             "All subscribers follow one customer, so every mutation fans out to all of them \
              through one `mall --target all` process (outbox relay, projection, feed, one \
              WebSocket each); {}. The time includes the mutation's own round trip and the \
-             outbox relay's hop to the projection.",
+             outbox relay's hop to the projection, and the bench process reading every socket \
+             shares the same two cores. The memory per subscriber is about the 128 KiB read \
+             buffer tungstenite gives each WebSocket by default (axum's `WebSocketUpgrade` \
+             keeps it; `read_buffer_size` would lower it), plus the connection's task, its \
+             buffered updates and the feed registration.",
             readings.join("; ")
         ),
     );
