@@ -9,6 +9,8 @@ use wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::HtmlElement;
 
+use mall_kit::js::message;
+
 use crate::manifest::{Entry, SHELL_CONTRACT};
 
 #[wasm_bindgen(inline_js = "export function importModule(url) { return import(url); }")]
@@ -64,13 +66,6 @@ impl std::fmt::Display for LoadError {
     }
 }
 
-fn describe(value: &JsValue) -> String {
-    if let Some(error) = value.dyn_ref::<js_sys::Error>() {
-        return String::from(error.message());
-    }
-    value.as_string().unwrap_or_else(|| format!("{value:?}"))
-}
-
 /// The module URL for this attempt.
 pub fn module_url(entry: &Entry, instance: u32) -> String {
     let url = crate::config::absolute(&entry.entry);
@@ -106,7 +101,7 @@ pub async fn load(
     let url = module_url(entry, instance);
     let module = JsFuture::from(import_module(&url))
         .await
-        .map_err(|e| LoadError::Import(describe(&e)))?;
+        .map_err(|e| LoadError::Import(message(&e)))?;
     let export = |name: &str| -> Result<Function, LoadError> {
         Reflect::get(&module, &JsValue::from_str(name))
             .ok()
@@ -116,10 +111,10 @@ pub async fn load(
     let init = export("default")?;
     let started = init
         .call0(&JsValue::UNDEFINED)
-        .map_err(|e| LoadError::Init(describe(&e)))?;
+        .map_err(|e| LoadError::Init(message(&e)))?;
     JsFuture::from(Promise::resolve(&started))
         .await
-        .map_err(|e| LoadError::Init(describe(&e)))?;
+        .map_err(|e| LoadError::Init(message(&e)))?;
     let found = export("contractVersion")?
         .call0(&JsValue::UNDEFINED)
         .ok()
@@ -134,5 +129,5 @@ pub async fn load(
     }
     export("mount")?
         .call2(&JsValue::UNDEFINED, host, &context())
-        .map_err(|e| LoadError::Mount(describe(&e)))
+        .map_err(|e| LoadError::Mount(message(&e)))
 }

@@ -60,8 +60,7 @@ fn context(config: &Config, customer: &str) -> JsValue {
         customer_id: customer.to_owned(),
         token: None,
     };
-    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    serde::Serialize::serialize(&ctx, &serializer).unwrap_or(JsValue::NULL)
+    mall_kit::js::to_js(&ctx).unwrap_or(JsValue::NULL)
 }
 
 fn new_host(name: &str, holder: &web_sys::Element) -> Result<HtmlElement, JsValue> {
@@ -122,8 +121,8 @@ pub fn Slot(
             let config = config.clone();
             leptos::task::spawn_local(async move {
                 let current = |rt: &Rc<RefCell<Runtime>>| rt.borrow().generation == generation;
-                let entry = match manifest::fetch().await {
-                    Ok(m) => m.get(name).cloned().ok_or(LoadError::Missing),
+                let entry = match manifest::entry(name).await {
+                    Ok(entry) => entry.ok_or(LoadError::Missing),
                     Err(e) => Err(LoadError::Manifest(e)),
                 };
                 if !current(&runtime) {
@@ -135,7 +134,7 @@ pub fn Slot(
                 };
                 let host = match new_host(name, &holder) {
                     Ok(host) => host,
-                    Err(e) => return fail(LoadError::Mount(format!("{e:?}"))),
+                    Err(e) => return fail(LoadError::Mount(mall_kit::js::message(&e))),
                 };
                 runtime.borrow_mut().host = Some(host.clone());
                 let ms = config.load_timeout_ms;
@@ -201,7 +200,7 @@ pub fn Slot(
             {move || match state.get() {
                 State::Loading => view! {
                     <p class="slot-loading" role="status" data-testid=format!("loading-{name}")>
-                        "Loading " {title.to_lowercase()} "…"
+                        "Loading " {title.to_ascii_lowercase()} "…"
                     </p>
                 }
                 .into_any(),
@@ -217,7 +216,7 @@ pub fn Slot(
                             <p class="fallback-detail">{error.to_string()}</p>
                             <button
                                 type="button"
-                                aria-label=format!("Retry {}", title.to_lowercase())
+                                aria-label=format!("Retry {}", title.to_ascii_lowercase())
                                 on:click=move |_| attempt()
                             >
                                 "Retry"

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use mall_kit::events::{self, listen_while_mounted, DeliveryCompleted, MyPageChanged};
 use mall_kit::graphql::fetch;
-use mall_kit::mypage::{delivery_status, use_my_page};
+use mall_kit::mypage::use_my_page;
 use mall_kit::remote::remote;
 use mall_kit::MountContext;
 
@@ -71,7 +71,12 @@ pub fn DeliveryList(ctx: MountContext, customer: RwSignal<String>) -> impl IntoV
 
     let row_view = move |d: deliveries::DeliveriesDeliveries| {
         let id = d.id;
-        let status = delivery_status(&format!("{:?}", d.status));
+        let status = match d.status {
+            deliveries::DeliveryStatus::DELIVERY_STARTED => "DeliveryStarted",
+            deliveries::DeliveryStatus::DELIVERY_CANCELLED => "DeliveryCancelled",
+            deliveries::DeliveryStatus::DELIVERY_COMPLETED => "DeliveryCompleted",
+            deliveries::DeliveryStatus::Other(_) => "Unknown",
+        };
         let started = status == "DeliveryStarted";
         let complete = complete.clone();
         let badge = match status {

@@ -90,8 +90,7 @@ mall_event!(ComponentFailed, "mall:component-failed");
 /// Dispatches `event` on `window`. Errors are logged, never raised: telling others is best
 /// effort and must not break the sender.
 pub fn emit<E: MallEvent>(event: &E) {
-    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    let detail = match event.serialize(&serializer) {
+    let detail = match crate::js::to_js(event) {
         Ok(detail) => detail,
         Err(e) => {
             web_sys::console::error_2(&JsValue::from_str(E::NAME), &JsValue::from(e));
@@ -133,12 +132,9 @@ pub fn listen<E: MallEvent>(handler: impl Fn(E) + 'static) -> Listener {
         let Some(custom) = event.dyn_ref::<CustomEvent>() else {
             return;
         };
-        match serde_wasm_bindgen::from_value::<E>(custom.detail()) {
+        match crate::js::from_js::<E>(custom.detail()) {
             Ok(detail) => handler(detail),
-            Err(e) => web_sys::console::warn_2(
-                &JsValue::from_str(E::NAME),
-                &JsValue::from_str(&e.to_string()),
-            ),
+            Err(e) => web_sys::console::warn_2(&JsValue::from_str(E::NAME), &JsValue::from(e)),
         }
     });
     if let Some(window) = web_sys::window() {

@@ -1,8 +1,16 @@
 //! The typed GraphQL HTTP client. Queries are `graphql_client` derives against
-//! schema/schema.graphql, so a query that does not match the contract fails to compile.
+//! schema/schema.graphql, so a query that does not match the contract fails to compile. Only
+//! the derive is used at run time: the request goes through the browser's `fetch` and
+//! `JSON.parse`, and the answer is decoded by [`crate::js`] (serde_json and gloo-net made up
+//! about a third of each bundle).
 
-use graphql_client::{GraphQLQuery, Response};
+use graphql_client::GraphQLQuery;
 use serde::Deserialize;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, Request, RequestInit};
+
+use crate::js;
 
 /// Why a request gave no usable answer.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -51,19 +59,71 @@ impl<T> Answer<T> {
     }
 }
 
-pub(crate) fn field_errors(errors: Option<Vec<graphql_client::Error>>) -> Vec<FieldError> {
-    errors
-        .unwrap_or_default()
-        .into_iter()
-        .map(|e| {
-            let ext = e.extensions.unwrap_or_default();
-            FieldError {
-                message: e.message,
-                code: ext.get("code").and_then(|c| c.as_str()).map(str::to_owned),
-                stale: ext.get("stale").and_then(|s| s.as_bool()).unwrap_or(false),
-            }
-        })
-        .collect()
+/// A GraphQL response as it arrives: only what the components read of it.
+#[derive(Deserialize)]
+#[serde(bound = "T: Deserialize<'de>")]
+pub(crate) struct Response<T> {
+    #[serde(default)]
+    data: Option<T>,
+    #[serde(default)]
+    errors: Option<Vec<WireError>>,
+}
+
+#[derive(Deserialize)]
+struct WireError {
+    message: String,
+    #[serde(default)]
+    extensions: Option<Extensions>,
+}
+
+#[derive(Deserialize)]
+struct Extensions {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    stale: Option<bool>,
+}
+
+impl<T> From<Response<T>> for Answer<T> {
+    fn from(response: Response<T>) -> Self {
+        let errors = response
+            .errors
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| {
+                let (code, stale) = e
+                    .extensions
+                    .map(|x| (x.code, x.stale.unwrap_or(false)))
+                    .unwrap_or_default();
+                FieldError {
+                    message: e.message,
+                    code,
+                    stale,
+                }
+            })
+            .collect();
+        Answer {
+            data: response.data,
+            errors,
+        }
+    }
+}
+
+/// POSTs `body` as JSON to `url`; the status and the parsed JSON body (the browser parses it).
+async fn post_json(url: &str, body: String) -> Result<(u16, Result<JsValue, JsValue>), JsValue> {
+    let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
+    let headers = Headers::new()?;
+    headers.set("content-type", "application/json")?;
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_headers(&headers);
+    init.set_body(&JsValue::from_str(&body));
+    let request = Request::new_with_str_and_init(url, &init)?;
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request))
+        .await?
+        .dyn_into()?;
+    let json = JsFuture::from(response.json()?).await;
+    Ok((response.status(), json))
 }
 
 /// Sends `Q` with `variables` to `url` and decodes the typed answer.
@@ -74,24 +134,19 @@ pub async fn send<Q: GraphQLQuery>(
 where
     Q::ResponseData: for<'de> Deserialize<'de>,
 {
-    let body = Q::build_query(variables);
-    let request = gloo_net::http::Request::post(url)
-        .json(&body)
+    let body = js::to_json(&Q::build_query(variables))
         .map_err(|e| GraphQlError::Network(e.to_string()))?;
-    let response = request
-        .send()
+    let (status, json) = post_json(url, body)
         .await
-        .map_err(|e| GraphQlError::Network(e.to_string()))?;
+        .map_err(|e| GraphQlError::Network(js::message(&e)))?;
     // GraphQL over HTTP may answer errors with a 4xx/5xx and a JSON body; prefer the body.
-    let status = response.status();
-    let decoded: Result<Response<Q::ResponseData>, _> = response.json().await;
+    let decoded = json
+        .map_err(|e| js::message(&e))
+        .and_then(|json| js::from_js::<Response<Q::ResponseData>>(json).map_err(|e| e.to_string()));
     match decoded {
-        Ok(r) => Ok(Answer {
-            data: r.data,
-            errors: field_errors(r.errors),
-        }),
+        Ok(r) => Ok(r.into()),
         Err(_) if !(200..300).contains(&status) => Err(GraphQlError::Http(status)),
-        Err(e) => Err(GraphQlError::Network(e.to_string())),
+        Err(e) => Err(GraphQlError::Network(e)),
     }
 }
 

@@ -12,6 +12,7 @@
 //! - [`customer`]: the current customer, following `mall:customer-changed`
 //! - [`mypage`]: the customer's my-page rows, live (subscription, else polling)
 //! - [`ids`]: idempotency keys
+//! - [`js`]: serde to and from plain JavaScript values (JSON through the browser)
 //! - [`style`]: the base style every component puts in its shadow root
 
 pub mod contract;
@@ -20,6 +21,7 @@ pub mod events;
 pub mod failure;
 pub mod graphql;
 pub mod ids;
+pub mod js;
 pub mod mount;
 pub mod mypage;
 pub mod remote;

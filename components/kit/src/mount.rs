@@ -37,7 +37,7 @@ where
     N: IntoView + 'static,
 {
     failure::install_panic_hook(component);
-    let ctx: MountContext = serde_wasm_bindgen::from_value(context)
+    let ctx: MountContext = crate::js::from_js(context)
         .map_err(|e| JsValue::from_str(&format!("{component}: bad mount context: {e}")))?;
     let root = match host.shadow_root() {
         Some(root) => root,

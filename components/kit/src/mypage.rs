@@ -50,25 +50,11 @@ pub struct Row {
     pub delivery_status: Option<&'static str>,
 }
 
-fn order_status(s: &str) -> &'static str {
-    match s {
-        "CANCELLED" => "Cancelled",
-        _ => "Ordered",
-    }
-}
-
-/// The course's name of a delivery status enum value.
-pub fn delivery_status(s: &str) -> &'static str {
-    match s {
-        "DELIVERY_STARTED" => "DeliveryStarted",
-        "DELIVERY_CANCELLED" => "DeliveryCancelled",
-        "DELIVERY_COMPLETED" => "DeliveryCompleted",
-        _ => "Unknown",
-    }
-}
-
+/// Maps a query module's generated enums to the course's names. (Each query has its own
+/// copies of the schema's enums; matching their variants keeps Debug formatting out.)
 macro_rules! rows_from {
-    ($rows:expr) => {
+    ($module:ident, $rows:expr) => {{
+        use $module::{DeliveryStatus, OrderStatus};
         $rows
             .into_iter()
             .map(|r| Row {
@@ -77,14 +63,20 @@ macro_rules! rows_from {
                 product_name: r.product_name,
                 quantity: r.quantity,
                 price: r.price,
-                order_status: order_status(&format!("{:?}", r.order_status)),
+                order_status: match r.order_status {
+                    OrderStatus::CANCELLED => "Cancelled",
+                    _ => "Ordered",
+                },
                 delivery_id: r.delivery_id,
-                delivery_status: r
-                    .delivery_status
-                    .map(|s| delivery_status(&format!("{:?}", s))),
+                delivery_status: r.delivery_status.map(|s| match s {
+                    DeliveryStatus::DELIVERY_STARTED => "DeliveryStarted",
+                    DeliveryStatus::DELIVERY_CANCELLED => "DeliveryCancelled",
+                    DeliveryStatus::DELIVERY_COMPLETED => "DeliveryCompleted",
+                    DeliveryStatus::Other(_) => "Unknown",
+                }),
             })
             .collect::<Vec<Row>>()
-    };
+    }};
 }
 
 /// The live rows and the state of the live link.
@@ -103,7 +95,7 @@ pub fn use_my_page(ctx: &MountContext, customer: RwSignal<String>) -> LiveMyPage
         async move {
             fetch::<MyPage>(&url, my_page::Variables { customer_id })
                 .await
-                .map(|data| rows_from!(data.my_page))
+                .map(|data| rows_from!(my_page, data.my_page))
         }
     });
     let link = RwSignal::new(LinkStatus::Connecting);
@@ -121,8 +113,12 @@ pub fn use_my_page(ctx: &MountContext, customer: RwSignal<String>) -> LiveMyPage
                 let Some(data) = answer.data else {
                     return;
                 };
-                let changed = format!("{:?}", data.my_page.kind) == "CHANGE";
-                rows.set(Ok::<_, GraphQlError>(rows_from!(data.my_page.rows)));
+                let changed =
+                    matches!(data.my_page.kind, my_page_updates::MyPageUpdateKind::CHANGE);
+                rows.set(Ok::<_, GraphQlError>(rows_from!(
+                    my_page_updates,
+                    data.my_page.rows
+                )));
                 if changed {
                     events::emit(&MyPageChanged {
                         customer_id: announce.clone(),

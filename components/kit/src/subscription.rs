@@ -6,13 +6,14 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use graphql_client::{GraphQLQuery, Response};
-use serde::Deserialize;
-use serde_json::{json, Value};
-use wasm_bindgen::{closure::Closure, JsCast};
+use graphql_client::{GraphQLQuery, QueryBody};
+use js_sys::{Object, Reflect};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
-use crate::graphql::{field_errors, Answer};
+use crate::graphql::{Answer, Response};
+use crate::js;
 
 const PROTOCOL: &str = "graphql-transport-ws";
 const FIRST_BACKOFF_MS: u32 = 500;
@@ -26,7 +27,17 @@ pub enum LinkStatus {
     Reconnecting,
 }
 
-type OnNext = Rc<dyn Fn(Value)>;
+/// The protocol's `subscribe` message.
+#[derive(Serialize)]
+struct SubscribeMessage<'a, V> {
+    id: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    payload: &'a QueryBody<V>,
+}
+
+/// Called with each `next` payload (a GraphQL response, parsed by the browser).
+type OnNext = Rc<dyn Fn(JsValue)>;
 type OnStatus = Rc<dyn Fn(LinkStatus)>;
 
 struct Inner {
@@ -72,17 +83,19 @@ pub fn subscribe<Q: GraphQLQuery>(
 where
     Q::ResponseData: for<'de> Deserialize<'de> + 'static,
 {
-    let body = Q::build_query(variables);
-    let subscribe = json!({"id": "1", "type": "subscribe", "payload": body}).to_string();
-    let on_next: OnNext = Rc::new(move |payload: Value| {
-        match serde_json::from_value::<Response<Q::ResponseData>>(payload) {
-            Ok(r) => on_next(Answer {
-                data: r.data,
-                errors: field_errors(r.errors),
-            }),
-            Err(e) => web_sys::console::warn_1(&format!("subscription payload: {e}").into()),
-        }
-    });
+    let subscribe = js::to_json(&SubscribeMessage {
+        id: "1",
+        kind: "subscribe",
+        payload: &Q::build_query(variables),
+    })
+    .unwrap_or_default();
+    let on_next: OnNext =
+        Rc::new(
+            move |payload: JsValue| match js::from_js::<Response<Q::ResponseData>>(payload) {
+                Ok(r) => on_next(r.into()),
+                Err(e) => web_sys::console::warn_2(&"subscription payload:".into(), &e.into()),
+            },
+        );
     let inner = Rc::new(RefCell::new(Inner {
         url: url.to_owned(),
         subscribe,
@@ -147,10 +160,11 @@ fn on_message(weak: &Weak<RefCell<Inner>>, socket: &WebSocket, text: &str) {
     let Some(inner) = weak.upgrade() else {
         return;
     };
-    let Ok(message) = serde_json::from_str::<Value>(text) else {
+    let Ok(message) = js_sys::JSON::parse(text) else {
         return;
     };
-    match message.get("type").and_then(Value::as_str) {
+    let field = |name: &str| Reflect::get(&message, &JsValue::from_str(name)).ok();
+    match field("type").and_then(|t| t.as_string()).as_deref() {
         Some("connection_ack") => {
             let (subscribe, status) = {
                 let mut state = inner.borrow_mut();
@@ -162,15 +176,18 @@ fn on_message(weak: &Weak<RefCell<Inner>>, socket: &WebSocket, text: &str) {
         }
         Some("next") => {
             let on_next = inner.borrow().on_next.clone();
-            if let Some(payload) = message.get("payload") {
-                on_next(payload.clone());
+            if let Some(payload) = field("payload").filter(|p| !p.is_undefined()) {
+                on_next(payload);
             }
         }
         Some("error") => {
             let on_next = inner.borrow().on_next.clone();
-            on_next(
-                json!({"data": null, "errors": message.get("payload").cloned().unwrap_or(Value::Null)}),
-            );
+            // The payload is the list of GraphQL errors: an answer without data.
+            let answer = Object::new();
+            let errors = field("payload").unwrap_or(JsValue::NULL);
+            let _ = Reflect::set(&answer, &JsValue::from_str("data"), &JsValue::NULL);
+            let _ = Reflect::set(&answer, &JsValue::from_str("errors"), &errors);
+            on_next(answer.into());
         }
         Some("ping") => {
             let _ = socket.send_with_str(r#"{"type":"pong"}"#);
