@@ -81,6 +81,17 @@ pub fn median(values: &[f64]) -> Option<f64> {
     })
 }
 
+/// How far apart the medians of the even and the odd loads are, at most over the components
+/// (relative to the odd ones): the noise between two samples of the same page.
+pub fn noise_floor(loads: &[Load]) -> Option<f64> {
+    let even: Vec<Load> = loads.iter().step_by(2).cloned().collect();
+    let odd: Vec<Load> = loads.iter().skip(1).step_by(2).cloned().collect();
+    COMPONENTS
+        .iter()
+        .filter_map(|n| Some((median_of(&even, n)? / median_of(&odd, n)? - 1.0).abs()))
+        .reduce(f64::max)
+}
+
 /// The median time of one component over the loads.
 pub fn median_of(loads: &[Load], name: &str) -> Option<f64> {
     median(
@@ -308,6 +319,15 @@ async fn browser(bench: &mut Bench, url: &str) -> Result<()> {
         "",
         Verdict::Info,
     );
+    let noise = noise_floor(&runs.routed).unwrap_or(f64::NAN);
+    r.row(
+        SCENARIO,
+        "noise: two halves of the intercepted loads",
+        format!("medians of loads 1, 3, 5, … against 2, 4, 6, … ({RUNS} loads)"),
+        format!("differ by up to {:.0}%", noise * 100.0),
+        "",
+        Verdict::Info,
+    );
     let mut worst: f64 = f64::MIN;
     let mut hung_lines = Vec::new();
     for hung in COMPONENTS {
@@ -343,7 +363,9 @@ async fn browser(bench: &mut Bench, url: &str) -> Result<()> {
              runs are therefore compared with runs through the same interception with nothing \
              hung (product {:.0} ms, order {:.0} ms, delivery {:.0} ms). With one bundle's \
              requests never answered: {}; the worst slowdown of another component is {:+.0}% \
-             (target < +10% {}). Each slot loads on its own, so a hung bundle holds only its own \
+             (target < +10% {}); for scale, two halves of the same intercepted loads differ by \
+             up to {:.0}% on this machine, so a change smaller than that is not one the run can \
+             tell from noise. Each slot loads on its own, so a hung bundle holds only its own \
              slot (until the shell's load timeout shows its fallback). Where the time goes in \
              a healthy load (medians; each file when it had arrived, then each component when \
              rendered, so the gap between a component's wasm arriving and its render is its \
@@ -366,6 +388,7 @@ async fn browser(bench: &mut Bench, url: &str) -> Result<()> {
             } else {
                 "MISSED"
             },
+            noise * 100.0,
             page_timeline(&runs.timeline, &runs.healthy),
         ),
     );
@@ -417,6 +440,17 @@ mod tests {
             page_timeline(&arrivals, &rendered),
             "12 ms document, 80 ms mall_shell_bg.wasm, 250 ms **product rendered**"
         );
+    }
+
+    #[test]
+    fn noise_compares_the_even_and_odd_loads() {
+        let loads = vec![
+            load(&[("product", 100.0), ("order", 100.0), ("delivery", 100.0)]),
+            load(&[("product", 110.0), ("order", 100.0), ("delivery", 80.0)]),
+        ];
+        let noise = noise_floor(&loads).expect("two loads");
+        assert!((noise - 0.25).abs() < 1e-9, "{noise}");
+        assert_eq!(noise_floor(&loads[..1]), None);
     }
 
     #[test]
