@@ -327,7 +327,8 @@ impl Resilience {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct UpstreamSettings {
-    /// Time allowed for one attempt (connect, headers and body).
+    /// Time allowed for one call to the upstream, retries included (connect, headers and
+    /// body); a hung attempt uses it up, so a caller never waits longer than this.
     #[serde(with = "humantime_serde")]
     pub timeout: Duration,
     pub breaker: BreakerSettings,

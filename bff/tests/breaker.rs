@@ -108,6 +108,25 @@ async fn a_hanging_delivery_service_times_out_and_nulls_only_the_deliveries() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_hanging_upstream_costs_one_timeout_not_one_per_retry() {
+    let shop = Shop::start(ShopOptions::default()).await;
+    let bff = TestBff::start(config(&shop)).await;
+    shop.delivery.set_mode(Mode::Hang);
+    shop.clear_hits();
+
+    let r = bff.query(COMPOSITE).await;
+    assert_orders_without_deliveries(&r, "UPSTREAM_TIMEOUT");
+    // The timeout bounds the whole call: the attempt that hung used it up, so no retry
+    // (each of which would have waited a timeout of its own) was sent.
+    assert_eq!(
+        shop.delivery.hits().len(),
+        1,
+        "one request for the page's deliveries, not retried: {:?}",
+        shop.delivery.hits()
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn after_the_threshold_the_circuit_opens_and_answers_at_once() {
     let shop = Shop::start(ShopOptions::default()).await;
     let bff = TestBff::start(config(&shop)).await;

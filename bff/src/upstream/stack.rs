@@ -1,7 +1,12 @@
 //! What one upstream call is, and the tower stack every call to one upstream goes through:
 //!
-//! breaker → retry (GET only, budgeted, jittered backoff) → observe (metrics per attempt)
-//! → timeout (per attempt) → HTTP (the shared `reqwest::Client`)
+//! breaker → timeout (the whole call) → retry (GET only, budgeted, jittered backoff)
+//! → observe (metrics per attempt) → timeout (per attempt) → HTTP (the shared `reqwest::Client`)
+//!
+//! `timeout` bounds the whole call, retries included: a caller waits at most that long
+//! for an upstream however it fails. Retries only use what time is left, so they help with
+//! fast failures (a refused connection, a 503) and never turn one hung upstream into
+//! several timeouts in a row.
 //!
 //! The stack is built once per upstream and cloned per call; clones share the breaker, the
 //! retry budget and the connection pool.
@@ -125,6 +130,7 @@ pub fn build(
         .map_err(|e| crate::BffError::Config(format!("{upstream} retry settings: {e}")))?;
     let service = ServiceBuilder::new()
         .layer(BreakerLayer::new(breaker))
+        .timeout(settings.timeout)
         .retry(retry)
         .layer(ObserveLayer::new(upstream))
         .timeout(settings.timeout)
