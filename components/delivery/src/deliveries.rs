@@ -2,9 +2,9 @@
 //! refreshes this list), and say so plainly when the delivery service cannot answer.
 
 use leptos::prelude::*;
-use mall_kit::events::{self, listen_while_mounted, DeliveryCompleted, MyPageChanged};
+use mall_kit::events::{self, on_while_mounted, DeliveryCompleted, MyPageChanged};
 use mall_kit::graphql::fetch;
-use mall_kit::mypage::use_my_page;
+use mall_kit::mypage::follow_my_page;
 use mall_kit::remote::remote;
 use mall_kit::MountContext;
 
@@ -24,12 +24,8 @@ pub fn DeliveryList(ctx: MountContext, customer: RwSignal<String>) -> impl IntoV
         }
     });
     // The projection sees every delivery event: follow it (it is polled while not live).
-    let live = use_my_page(&ctx, customer);
-    Effect::new(move |_| {
-        live.rows.value.track();
-        list.refresh();
-    });
-    listen_while_mounted(move |_: MyPageChanged| list.refresh_burst());
+    follow_my_page(&ctx, customer, move || list.refresh());
+    on_while_mounted::<MyPageChanged>(move || list.refresh_burst());
     // While the delivery service is down, keep asking so the list comes back by itself.
     mall_kit::remote::poll_while(
         move || matches!(list.value.get_untracked(), Some(Err(_))),

@@ -128,26 +128,47 @@ impl Drop for Listener {
 /// Calls `handler` with the typed detail of every `E` dispatched on `window` until the returned
 /// [`Listener`] is dropped. Events whose detail does not decode are logged and skipped.
 pub fn listen<E: MallEvent>(handler: impl Fn(E) + 'static) -> Listener {
-    let closure = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
-        let Some(custom) = event.dyn_ref::<CustomEvent>() else {
-            return;
-        };
-        match crate::js::from_js::<E>(custom.detail()) {
-            Ok(detail) => handler(detail),
-            Err(e) => web_sys::console::warn_2(&JsValue::from_str(E::NAME), &JsValue::from(e)),
-        }
-    });
+    listen_to(
+        E::NAME,
+        Box::new(move |event: web_sys::Event| {
+            let Some(custom) = event.dyn_ref::<CustomEvent>() else {
+                return;
+            };
+            match crate::js::from_js::<E>(custom.detail()) {
+                Ok(detail) => handler(detail),
+                Err(e) => web_sys::console::warn_2(&JsValue::from_str(E::NAME), &JsValue::from(e)),
+            }
+        }),
+    )
+}
+
+/// Calls `handler` on every `E` dispatched on `window`, without decoding its detail: for
+/// events that only mean "something changed, look again" (decoding a detail nobody reads
+/// would cost each bundle its decoder).
+pub fn on<E: MallEvent>(handler: impl Fn() + 'static) -> Listener {
+    listen_to(E::NAME, Box::new(move |_| handler()))
+}
+
+/// One listener (not generic, so every event shares this code).
+fn listen_to(name: &'static str, handler: Box<dyn FnMut(web_sys::Event)>) -> Listener {
+    let closure = Closure::wrap(handler);
     if let Some(window) = web_sys::window() {
-        let _ = window.add_event_listener_with_callback(E::NAME, closure.as_ref().unchecked_ref());
+        let _ = window.add_event_listener_with_callback(name, closure.as_ref().unchecked_ref());
     }
-    Listener {
-        name: E::NAME,
-        closure,
-    }
+    Listener { name, closure }
 }
 
 /// Listens for as long as the current leptos owner lives (the component's view).
 pub fn listen_while_mounted<E: MallEvent>(handler: impl Fn(E) + 'static) {
-    let listener = crate::SendWrapper::new(listen(handler));
+    keep_while_mounted(listen(handler));
+}
+
+/// [`on`] for as long as the current leptos owner lives (the component's view).
+pub fn on_while_mounted<E: MallEvent>(handler: impl Fn() + 'static) {
+    keep_while_mounted(on::<E>(handler));
+}
+
+fn keep_while_mounted(listener: Listener) {
+    let listener = crate::SendWrapper::new(listener);
     leptos::prelude::on_cleanup(move || drop(listener));
 }

@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use graphql_client::GraphQLQuery;
 use leptos::prelude::*;
+use wasm_bindgen::JsValue;
 
 use crate::events::{
-    self, listen_while_mounted, DeliveryCompleted, MyPageChanged, OrderCancelled, OrderPlaced,
+    self, on_while_mounted, DeliveryCompleted, MyPageChanged, OrderCancelled, OrderPlaced,
 };
 use crate::graphql::{fetch, GraphQlError};
-use crate::remote::{poll_while, remote, Remote};
-use crate::subscription::{subscribe, LinkStatus, Subscription};
+use crate::remote::{poll_while, remote, Remote, BURST_MS};
+use crate::subscription::{subscribe, watch, LinkStatus, Subscription};
 use crate::{MountContext, SendWrapper};
 
 const POLL_EVERY: Duration = Duration::from_secs(2);
@@ -137,8 +138,69 @@ pub fn use_my_page(ctx: &MountContext, customer: RwSignal<String>) -> LiveMyPage
         POLL_EVERY,
         move || rows.refresh(),
     );
-    listen_while_mounted(move |_: OrderPlaced| rows.refresh_burst());
-    listen_while_mounted(move |_: OrderCancelled| rows.refresh_burst());
-    listen_while_mounted(move |_: DeliveryCompleted| rows.refresh_burst());
+    on_while_mounted::<OrderPlaced>(move || rows.refresh_burst());
+    on_while_mounted::<OrderCancelled>(move || rows.refresh_burst());
+    on_while_mounted::<DeliveryCompleted>(move || rows.refresh_burst());
     LiveMyPage { rows, link }
+}
+
+/// Follows the customer's my-page for a view that shows something derived from it (the
+/// delivery list) and reloads that itself: `on_change` runs on every subscription result, every
+/// [`POLL_EVERY`] while the link is down, and in bursts after the events that change orders or
+/// deliveries. The rows are never decoded (only the update's kind, to announce
+/// `mall:mypage-changed` as [`use_my_page`] does), so such a view carries no row decoders.
+pub fn follow_my_page(
+    ctx: &MountContext,
+    customer: RwSignal<String>,
+    on_change: impl Fn() + Copy + 'static,
+) -> RwSignal<LinkStatus> {
+    let link = RwSignal::new(LinkStatus::Connecting);
+    let ws_url = ctx.graphql_ws_url.clone();
+    let current = StoredValue::new(None::<SendWrapper<Subscription>>);
+    Effect::new(move |_| {
+        let customer_id = customer.get();
+        let announce = customer_id.clone();
+        let sub = watch::<MyPageUpdates>(
+            &ws_url,
+            my_page_updates::Variables { customer_id },
+            move |payload| {
+                on_change();
+                if update_kind(&payload).as_deref() == Some("CHANGE") {
+                    events::emit(&MyPageChanged {
+                        customer_id: announce.clone(),
+                    });
+                }
+            },
+            move |status| {
+                link.try_set(status);
+            },
+        );
+        current.set_value(Some(SendWrapper::new(sub)));
+    });
+    poll_while(
+        move || link.get_untracked() != LinkStatus::Live,
+        POLL_EVERY,
+        on_change,
+    );
+    let burst = move || {
+        for ms in BURST_MS {
+            set_timeout(on_change, Duration::from_millis(ms));
+        }
+    };
+    on_while_mounted::<OrderPlaced>(burst);
+    on_while_mounted::<OrderCancelled>(burst);
+    on_while_mounted::<DeliveryCompleted>(burst);
+    link
+}
+
+/// `data.myPage.kind` of a `MyPageUpdates` result (a field of the checked subscription).
+fn update_kind(payload: &JsValue) -> Option<String> {
+    let get = |value: &JsValue, key: &str| {
+        js_sys::Reflect::get(value, &JsValue::from_str(key))
+            .ok()
+            .filter(|v| v.is_object() || v.is_string())
+    };
+    let data = get(payload, "data")?;
+    let my_page = get(&data, "myPage")?;
+    get(&my_page, "kind")?.as_string()
 }

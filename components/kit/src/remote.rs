@@ -11,7 +11,7 @@ use crate::graphql::GraphQlError;
 
 /// Refresh delays after a `mall:*` event: the event-driven parts of the mall (delivery, stock,
 /// my-page) settle shortly after the command answered.
-const BURST_MS: [u64; 4] = [0, 400, 1_200, 3_000];
+pub(crate) const BURST_MS: [u64; 4] = [0, 400, 1_200, 3_000];
 
 /// A value loaded from the BFF.
 pub struct Remote<T: Send + Sync + 'static> {

@@ -83,12 +83,6 @@ pub fn subscribe<Q: GraphQLQuery>(
 where
     Q::ResponseData: for<'de> Deserialize<'de> + 'static,
 {
-    let subscribe = js::to_json(&SubscribeMessage {
-        id: "1",
-        kind: "subscribe",
-        payload: &Q::build_query(variables),
-    })
-    .unwrap_or_default();
     let on_next: OnNext =
         Rc::new(
             move |payload: JsValue| match js::from_js::<Response<Q::ResponseData>>(payload) {
@@ -96,11 +90,46 @@ where
                 Err(e) => web_sys::console::warn_2(&"subscription payload:".into(), &e.into()),
             },
         );
+    start(
+        url,
+        subscribe_message::<Q>(variables),
+        on_next,
+        Rc::new(on_status),
+    )
+}
+
+/// Subscribes to `Q` like [`subscribe`], but hands `on_next` each result undecoded (as the
+/// browser parsed it): for a view that only needs to know that something changed, which then
+/// carries no decoder for the result type.
+pub fn watch<Q: GraphQLQuery>(
+    url: &str,
+    variables: Q::Variables,
+    on_next: impl Fn(JsValue) + 'static,
+    on_status: impl Fn(LinkStatus) + 'static,
+) -> Subscription {
+    start(
+        url,
+        subscribe_message::<Q>(variables),
+        Rc::new(on_next),
+        Rc::new(on_status),
+    )
+}
+
+fn subscribe_message<Q: GraphQLQuery>(variables: Q::Variables) -> String {
+    js::to_json(&SubscribeMessage {
+        id: "1",
+        kind: "subscribe",
+        payload: &Q::build_query(variables),
+    })
+    .unwrap_or_default()
+}
+
+fn start(url: &str, subscribe: String, on_next: OnNext, on_status: OnStatus) -> Subscription {
     let inner = Rc::new(RefCell::new(Inner {
         url: url.to_owned(),
         subscribe,
         on_next,
-        on_status: Rc::new(on_status),
+        on_status,
         socket: None,
         handlers: Vec::new(),
         retry: None,

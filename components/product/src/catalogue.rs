@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use mall_kit::events::{
-    self, listen_while_mounted, DeliveryCompleted, MyPageChanged, OrderCancelled, OrderPlaced,
+    self, on_while_mounted, DeliveryCompleted, MyPageChanged, OrderCancelled, OrderPlaced,
     ProductSelected,
 };
 use mall_kit::graphql::fetch;
@@ -41,10 +41,10 @@ pub fn Catalogue(ctx: MountContext) -> impl IntoView {
         }
     });
     // Stock moves when deliveries start and stop, shortly after these events.
-    listen_while_mounted(move |_: OrderPlaced| catalogue.refresh_burst());
-    listen_while_mounted(move |_: OrderCancelled| catalogue.refresh_burst());
-    listen_while_mounted(move |_: DeliveryCompleted| catalogue.refresh_burst());
-    listen_while_mounted(move |_: MyPageChanged| catalogue.refresh_burst());
+    on_while_mounted::<OrderPlaced>(move || catalogue.refresh_burst());
+    on_while_mounted::<OrderCancelled>(move || catalogue.refresh_burst());
+    on_while_mounted::<DeliveryCompleted>(move || catalogue.refresh_burst());
+    on_while_mounted::<MyPageChanged>(move || catalogue.refresh_burst());
 
     let select = move |p: &products::ProductsProductsItems| {
         selected.set(Some(p.id));
