@@ -221,7 +221,11 @@ fn sizes(bench: &mut Bench, dist: &Path) -> Result<()> {
              compressed here with gzip -9 and brotli -q 11 as the build's precompressed copies \
              are. {} Where the raw wasm bytes go, by section: {}. Which crates the code comes \
              from, by the function names in cargo's output before wasm-bindgen and wasm-opt \
-             (proportions of that code; `other` is wasm-bindgen's glue and unnamed code): {}.",
+             (proportions of that code; `other` is wasm-bindgen's glue and unnamed code): {}. \
+             Each bundle carries its own copy of leptos's runtime (`reactive_graph`, \
+             `tachys`), the browser bindings (`js_sys`, `web_sys`, `wasm_bindgen`) and \
+             `core`/`alloc` (formatting, collections): the price of bundles that load and \
+             deploy independently; `mall_kit` and the component's own crate are a minority of the code.",
             if missed.is_empty() {
                 "Every bundle is within its brotli budget.".to_owned()
             } else {
@@ -369,7 +373,11 @@ async fn browser(bench: &mut Bench, url: &str) -> Result<()> {
              slot (until the shell's load timeout shows its fallback). Where the time goes in \
              a healthy load (medians; each file when it had arrived, then each component when \
              rendered, so the gap between a component's wasm arriving and its render is its \
-             compile, instantiate and mount): {}.",
+             compile, instantiate and mount): {}. The chain is sequential by design: the \
+             document, the shell's JS, the shell's wasm, then the manifest (the shell reads it \
+             at run time), then each component's JS and wasm side by side; on a loaded two-core \
+             machine each step also waits for a core, which is where a miss of the 500 ms \
+             target comes from.",
             healthy["product"],
             healthy["order"],
             healthy["delivery"],
