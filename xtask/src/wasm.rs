@@ -271,10 +271,18 @@ fn build_bundle_as(
     sizes::precompress(out)
 }
 
-/// Beyond `-Oz`: run the passes until the module stops shrinking, and drop the `producers`
-/// and `target_features` sections, which only tools read (wasm-bindgen has already run).
-/// Together about half a kilobyte of brotli per bundle.
-const WASM_OPT_EXTRA: &[&str] = &["--converge", "--strip-producers", "--strip-target-features"];
+/// Beyond `-Oz`: run the passes until the module stops shrinking; fold constant offsets into
+/// loads and stores, which is sound because rustc's wasm32 output never addresses the first
+/// kilobyte of memory through wrapped pointer arithmetic (the stack sits below 1 MiB and
+/// grows down from there, data and heap above it); and drop the `producers` and
+/// `target_features` sections, which only tools read (wasm-bindgen has already run).
+/// Together about one kilobyte of brotli per bundle.
+const WASM_OPT_EXTRA: &[&str] = &[
+    "--converge",
+    "--low-memory-unused",
+    "--strip-producers",
+    "--strip-target-features",
+];
 
 /// The wasm features rustc's wasm32-unknown-unknown target emits (and every current browser
 /// runs); wasm-opt must accept them and may use no others.

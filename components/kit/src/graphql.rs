@@ -5,6 +5,8 @@
 //! about a third of each bundle).
 
 use graphql_client::GraphQLQuery;
+use js_sys::Reflect;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -59,16 +61,6 @@ impl<T> Answer<T> {
     }
 }
 
-/// A GraphQL response as it arrives: only what the components read of it.
-#[derive(Deserialize)]
-#[serde(bound = "T: Deserialize<'de>")]
-pub(crate) struct Response<T> {
-    #[serde(default)]
-    data: Option<T>,
-    #[serde(default)]
-    errors: Option<Vec<WireError>>,
-}
-
 #[derive(Deserialize)]
 struct WireError {
     message: String,
@@ -84,29 +76,40 @@ struct Extensions {
     stale: Option<bool>,
 }
 
-impl<T> From<Response<T>> for Answer<T> {
-    fn from(response: Response<T>) -> Self {
-        let errors = response
-            .errors
-            .unwrap_or_default()
-            .into_iter()
-            .map(|e| {
-                let (code, stale) = e
-                    .extensions
-                    .map(|x| (x.code, x.stale.unwrap_or(false)))
-                    .unwrap_or_default();
-                FieldError {
-                    message: e.message,
-                    code,
-                    stale,
-                }
-            })
-            .collect();
-        Answer {
-            data: response.data,
-            errors,
-        }
+/// Decodes a GraphQL response (`{data, errors}` as the browser parsed it) into an [`Answer`].
+/// Only `data` is decoded per query type; the envelope and the errors share one decoder.
+pub(crate) fn decode<T: DeserializeOwned>(response: JsValue) -> Result<Answer<T>, js::Error> {
+    let (data, errors) = envelope(&response)?;
+    let data = if data.is_null() || data.is_undefined() {
+        None
+    } else {
+        Some(js::from_js::<T>(data)?)
+    };
+    Ok(Answer { data, errors })
+}
+
+/// The response's `data` (undecoded) and its errors.
+fn envelope(response: &JsValue) -> Result<(JsValue, Vec<FieldError>), js::Error> {
+    if !response.is_object() {
+        return Err(js::Error::UNEXPECTED);
     }
+    let field = |name: &str| Reflect::get(response, &JsValue::from_str(name)).unwrap_or_default();
+    let errors = js::from_js::<Option<Vec<WireError>>>(field("errors"))?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| {
+            let (code, stale) = e
+                .extensions
+                .map(|x| (x.code, x.stale.unwrap_or(false)))
+                .unwrap_or_default();
+            FieldError {
+                message: e.message,
+                code,
+                stale,
+            }
+        })
+        .collect();
+    Ok((field("data"), errors))
 }
 
 /// POSTs `body` as JSON to `url`; the status and the parsed JSON body (the browser parses it).
@@ -142,9 +145,9 @@ where
     // GraphQL over HTTP may answer errors with a 4xx/5xx and a JSON body; prefer the body.
     let decoded = json
         .map_err(|e| js::message(&e))
-        .and_then(|json| js::from_js::<Response<Q::ResponseData>>(json).map_err(|e| e.to_string()));
+        .and_then(|json| decode::<Q::ResponseData>(json).map_err(|e| e.to_string()));
     match decoded {
-        Ok(r) => Ok(r.into()),
+        Ok(answer) => Ok(answer),
         Err(_) if !(200..300).contains(&status) => Err(GraphQlError::Http(status)),
         Err(e) => Err(GraphQlError::Network(e)),
     }

@@ -25,6 +25,9 @@ pub struct Error {
 }
 
 impl Error {
+    /// A value of another type than the one expected.
+    pub const UNEXPECTED: Error = Error::new("unexpected type");
+
     const fn new(what: &'static str) -> Self {
         Error { what, field: "" }
     }
@@ -299,7 +302,7 @@ impl<'de> de::Deserializer<'de> for Value {
 }
 
 fn unexpected() -> Error {
-    Error::new("unexpected type")
+    Error::UNEXPECTED
 }
 
 /// A number that is a whole number (JavaScript has no other kind of integer).

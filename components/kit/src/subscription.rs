@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
-use crate::graphql::{Answer, Response};
+use crate::graphql::{decode, Answer};
 use crate::js;
 
 const PROTOCOL: &str = "graphql-transport-ws";
@@ -85,8 +85,8 @@ where
 {
     let on_next: OnNext =
         Rc::new(
-            move |payload: JsValue| match js::from_js::<Response<Q::ResponseData>>(payload) {
-                Ok(r) => on_next(r.into()),
+            move |payload: JsValue| match decode::<Q::ResponseData>(payload) {
+                Ok(answer) => on_next(answer),
                 Err(e) => web_sys::console::warn_2(&"subscription payload:".into(), &e.into()),
             },
         );
