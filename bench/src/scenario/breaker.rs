@@ -419,10 +419,15 @@ fn report(bench: &mut Bench, rounds: &[Round]) -> f64 {
     let slow = after.iter().filter(|t| **t > OPEN_BOUND).count();
     let slow_after = match after_s {
         Some(s) if slow > 0 => format!(
-            "; {slow} of {} above 5 ms, p50 {}: the slow ones are queries that waited for a \
-             core on this shared machine (with fewer than 100 samples p99 is the slowest one)",
+            "; {slow} of {} above 5 ms, p50 {}: most likely queries that waited for a core \
+             on this shared machine{}",
             s.count,
-            ms(s.p50)
+            ms(s.p50),
+            if s.count < 100 {
+                " (with fewer than 100 samples p99 is the slowest one)"
+            } else {
+                ""
+            }
         ),
         _ => String::new(),
     };
