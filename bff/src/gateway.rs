@@ -341,7 +341,12 @@ impl Gateway {
                 let chunks = ids.chunks(MAX_BATCH).map(|chunk| {
                     let link = link.clone();
                     async move {
-                        let vars = [("ids", Var::List(chunk.iter().map(i64::to_string).collect()))];
+                        // `size` asks for the whole batch in one page where the search
+                        // takes one (ours do; a template without it ignores it).
+                        let vars = [
+                            ("ids", Var::List(chunk.iter().map(i64::to_string).collect())),
+                            ("size", Var::One(chunk.len().to_string())),
+                        ];
                         let url = link
                             .expand(&vars)
                             .map_err(|e| BffError::protocol(Upstream::Product, e))?;
@@ -430,10 +435,13 @@ impl Gateway {
                 let chunks = ids.chunks(MAX_BATCH).map(|chunk| {
                     let link = link.clone();
                     async move {
-                        let vars = [(
-                            "orderIds",
-                            Var::List(chunk.iter().map(i64::to_string).collect()),
-                        )];
+                        let vars = [
+                            (
+                                "orderIds",
+                                Var::List(chunk.iter().map(i64::to_string).collect()),
+                            ),
+                            ("size", Var::One(chunk.len().to_string())),
+                        ];
                         let url = link
                             .expand(&vars)
                             .map_err(|e| BffError::protocol(Upstream::Delivery, e))?;

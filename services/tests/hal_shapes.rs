@@ -138,3 +138,44 @@ async fn documents_follow_spring_data_rest_conventions() {
     assert_eq!(mine["page"]["totalElements"], 1);
     mall.system.stop().await;
 }
+
+#[tokio::test]
+async fn a_batch_search_takes_a_page_size_so_a_caller_gets_it_in_one_page() {
+    let mall = start().await;
+    let u = &mall.system.urls;
+    let mut orders = Vec::new();
+    for _ in 0..25 {
+        orders.push(
+            mall.place(2, 1, "batch@uengine.org").await["id"]
+                .as_i64()
+                .expect("id"),
+        );
+    }
+    let ids: Vec<String> = orders.iter().map(i64::to_string).collect();
+    let (_, searches) = mall.get(&format!("{}/deliveries/search", u.delivery)).await;
+    assert_eq!(
+        href(&searches["_links"]["findByOrderIdIn"]),
+        format!(
+            "{}/deliveries/search/findByOrderIdIn{{?orderIds,page,size,sort}}",
+            u.delivery
+        )
+    );
+    let url = format!(
+        "{}/deliveries/search/findByOrderIdIn?orderIds={}&size={}",
+        u.delivery,
+        ids.join(","),
+        ids.len()
+    );
+    let page = eventually("every delivery started", || async {
+        let (_, page) = mall.get(&url).await;
+        (page["page"]["totalElements"] == 25).then_some(page)
+    })
+    .await;
+    assert_eq!(
+        page["_embedded"]["deliveries"].as_array().map(Vec::len),
+        Some(25),
+        "one page holds the whole batch"
+    );
+    assert!(page["_links"].get("next").is_none(), "{:#}", page["_links"]);
+    mall.system.stop().await;
+}

@@ -25,9 +25,9 @@ pub const RESOURCE: Resource = Resource {
     sortable: &["id", "orderId", "productId", "customerId", "status"],
     searches: &[
         ("findByOrderId", "orderId"),
-        ("findByOrderIdIn", "orderIds"),
+        ("findByOrderIdIn", "orderIds,page,size,sort"),
         ("findByCustomerId", "customerId,page,size,sort"),
-        ("findByIdIn", "ids"),
+        ("findByIdIn", "ids,page,size,sort"),
     ],
 };
 

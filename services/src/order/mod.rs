@@ -27,7 +27,7 @@ pub const RESOURCE: Resource = Resource {
     ],
     searches: &[
         ("findByCustomerId", "customerId,page,size,sort"),
-        ("findByIdIn", "ids"),
+        ("findByIdIn", "ids,page,size,sort"),
     ],
 };
 

@@ -22,7 +22,7 @@ pub const RESOURCE: Resource = Resource {
     collection: "products",
     item_rel: "product",
     sortable: &["id", "name", "price", "stock"],
-    searches: &[("findByIdIn", "ids")],
+    searches: &[("findByIdIn", "ids,page,size,sort")],
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
