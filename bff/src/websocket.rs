@@ -40,6 +40,13 @@ pub const METRIC_DISCONNECTS: &str = "bff_websocket_disconnects_total";
 /// The longest close reason a close frame may carry (RFC 6455: 125 bytes minus the code).
 const MAX_REASON: usize = 123;
 
+/// Bytes read from a socket at a time.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Bytes of outgoing frames gathered before a write.
+const WRITE_BUFFER_BYTES: usize = 8 * 1024;
+/// The largest message (and frame) a client may send.
+const MAX_CLIENT_MESSAGE_BYTES: usize = 64 * 1024;
+
 /// What the connections of one BFF share: the schema and gateway they execute against, the
 /// settings, and the shutdown signal.
 #[derive(Clone)]
@@ -75,8 +82,15 @@ impl Subscriptions {
             )
                 .into_response();
         };
+        // Clients only send small protocol messages (init, subscribe, pong, complete): a
+        // small read buffer keeps an idle connection cheap (the default is 128 KiB each),
+        // and a message cap keeps one client from making the BFF buffer megabytes.
         upgrade
             .protocols([protocol.sec_websocket_protocol()])
+            .read_buffer_size(READ_BUFFER_BYTES)
+            .write_buffer_size(WRITE_BUFFER_BYTES)
+            .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
+            .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
             .on_upgrade(move |socket| self.serve(socket, protocol))
     }
 
