@@ -27,6 +27,16 @@ pub const MY_PAGES: &str = "myPages";
 /// Ids per batch request (the contract's limit).
 const MAX_BATCH: usize = 1000;
 
+/// The variables of a batch search: the ids under `param`, and `size` asking for the whole
+/// batch in one page where the search takes one (ours do; a template without `size`, such
+/// as a Spring Data REST search without paging, ignores it).
+fn batch_vars(param: &'static str, ids: &[i64]) -> [(&'static str, Var); 2] {
+    [
+        (param, Var::List(ids.iter().map(i64::to_string).collect())),
+        ("size", Var::One(ids.len().to_string())),
+    ]
+}
+
 /// A product to load: its id, and the link to it when an order gave one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ProductRef {
@@ -341,12 +351,7 @@ impl Gateway {
                 let chunks = ids.chunks(MAX_BATCH).map(|chunk| {
                     let link = link.clone();
                     async move {
-                        // `size` asks for the whole batch in one page where the search
-                        // takes one (ours do; a template without it ignores it).
-                        let vars = [
-                            ("ids", Var::List(chunk.iter().map(i64::to_string).collect())),
-                            ("size", Var::One(chunk.len().to_string())),
-                        ];
+                        let vars = batch_vars("ids", chunk);
                         let url = link
                             .expand(&vars)
                             .map_err(|e| BffError::protocol(Upstream::Product, e))?;
@@ -435,13 +440,7 @@ impl Gateway {
                 let chunks = ids.chunks(MAX_BATCH).map(|chunk| {
                     let link = link.clone();
                     async move {
-                        let vars = [
-                            (
-                                "orderIds",
-                                Var::List(chunk.iter().map(i64::to_string).collect()),
-                            ),
-                            ("size", Var::One(chunk.len().to_string())),
-                        ];
+                        let vars = batch_vars("orderIds", chunk);
                         let url = link
                             .expand(&vars)
                             .map_err(|e| BffError::protocol(Upstream::Delivery, e))?;

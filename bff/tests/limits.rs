@@ -38,14 +38,25 @@ async fn a_query_within_the_depth_limit_is_answered() {
     assert_no_errors(&bff.query("{ orders { product { name } } }").await);
 }
 
-#[tokio::test]
-async fn an_oversized_body_is_refused_with_413() {
+/// A BFF that accepts bodies of at most 1024 bytes (and the shop behind it, kept alive).
+async fn bff_with_a_1024_byte_limit() -> (Shop, TestBff) {
     let shop = Shop::start(ShopOptions::default()).await;
     let mut config = shop.config();
     config.limits.max_body_bytes = 1024;
     let bff = TestBff::start(config).await;
+    (shop, bff)
+}
+
+/// A valid query padded to over 2 kB.
+fn oversized_query() -> String {
     let padding = " ".repeat(2048);
-    let body = json!({"query": format!("{{ orders {{ id }} {padding} }}")}).to_string();
+    json!({"query": format!("{{ orders {{ id }} {padding} }}")}).to_string()
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_with_413() {
+    let (_shop, bff) = bff_with_a_1024_byte_limit().await;
+    let body = oversized_query();
 
     let (status, text) = bff.post_graphql(body).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{text}");
@@ -54,12 +65,8 @@ async fn an_oversized_body_is_refused_with_413() {
 
 #[tokio::test]
 async fn an_oversized_body_without_a_length_is_refused_with_413_too() {
-    let shop = Shop::start(ShopOptions::default()).await;
-    let mut config = shop.config();
-    config.limits.max_body_bytes = 1024;
-    let bff = TestBff::start(config).await;
-    let padding = " ".repeat(2048);
-    let body = json!({"query": format!("{{ orders {{ id }} {padding} }}")}).to_string();
+    let (_shop, bff) = bff_with_a_1024_byte_limit().await;
+    let body = oversized_query();
     let chunks: Vec<Result<String, std::io::Error>> = vec![Ok(body)];
     let (status, text) = bff
         .http(
