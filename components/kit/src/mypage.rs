@@ -12,7 +12,7 @@ use crate::events::{
     self, on_while_mounted, DeliveryCompleted, MyPageChanged, OrderCancelled, OrderPlaced,
 };
 use crate::graphql::{fetch, GraphQlError};
-use crate::remote::{poll_while, remote, Remote, BURST_MS};
+use crate::remote::{burst, poll_while, remote, Remote};
 use crate::subscription::{subscribe, watch, LinkStatus, Subscription};
 use crate::{MountContext, SendWrapper};
 
@@ -133,15 +133,21 @@ pub fn use_my_page(ctx: &MountContext, customer: RwSignal<String>) -> LiveMyPage
         current.set_value(Some(SendWrapper::new(sub)));
     });
 
+    keep_fresh(link, move || rows.refresh());
+    LiveMyPage { rows, link }
+}
+
+/// Runs `refresh` every [`POLL_EVERY`] while the live link is down, and in a burst after each
+/// `mall:*` event that changes orders or deliveries.
+fn keep_fresh(link: RwSignal<LinkStatus>, refresh: impl Fn() + Copy + 'static) {
     poll_while(
         move || link.get_untracked() != LinkStatus::Live,
         POLL_EVERY,
-        move || rows.refresh(),
+        refresh,
     );
-    on_while_mounted::<OrderPlaced>(move || rows.refresh_burst());
-    on_while_mounted::<OrderCancelled>(move || rows.refresh_burst());
-    on_while_mounted::<DeliveryCompleted>(move || rows.refresh_burst());
-    LiveMyPage { rows, link }
+    on_while_mounted::<OrderPlaced>(move || burst(refresh));
+    on_while_mounted::<OrderCancelled>(move || burst(refresh));
+    on_while_mounted::<DeliveryCompleted>(move || burst(refresh));
 }
 
 /// Follows the customer's my-page for a view that shows something derived from it (the
@@ -177,19 +183,7 @@ pub fn follow_my_page(
         );
         current.set_value(Some(SendWrapper::new(sub)));
     });
-    poll_while(
-        move || link.get_untracked() != LinkStatus::Live,
-        POLL_EVERY,
-        on_change,
-    );
-    let burst = move || {
-        for ms in BURST_MS {
-            set_timeout(on_change, Duration::from_millis(ms));
-        }
-    };
-    on_while_mounted::<OrderPlaced>(burst);
-    on_while_mounted::<OrderCancelled>(burst);
-    on_while_mounted::<DeliveryCompleted>(burst);
+    keep_fresh(link, on_change);
     link
 }
 

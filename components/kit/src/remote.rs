@@ -11,7 +11,15 @@ use crate::graphql::GraphQlError;
 
 /// Refresh delays after a `mall:*` event: the event-driven parts of the mall (delivery, stock,
 /// my-page) settle shortly after the command answered.
-pub(crate) const BURST_MS: [u64; 4] = [0, 400, 1_200, 3_000];
+const BURST_MS: [u64; 4] = [0, 400, 1_200, 3_000];
+
+/// Runs `refresh` now and again at each of [`BURST_MS`], so a view catches the effects of a
+/// command as the event-driven services produce them.
+pub(crate) fn burst(refresh: impl Fn() + Copy + 'static) {
+    for ms in BURST_MS {
+        set_timeout(refresh, Duration::from_millis(ms));
+    }
+}
 
 /// A value loaded from the BFF.
 pub struct Remote<T: Send + Sync + 'static> {
@@ -38,9 +46,7 @@ impl<T: Send + Sync + 'static> Remote<T> {
     /// make asynchronously after an event.
     pub fn refresh_burst(&self) {
         let this = *self;
-        for ms in BURST_MS {
-            set_timeout(move || this.refresh(), Duration::from_millis(ms));
-        }
+        burst(move || this.refresh());
     }
 
     /// Replaces the value with one that arrived some other way (a subscription).
