@@ -19,8 +19,8 @@
 //! local files; with a WebSocket upgrade, subscriptions), `GET /graphql/ws` (subscriptions,
 //! graphql-transport-ws), `/healthz`, `/readyz` (ready once every upstream's root document was read),
 //! `/metrics` (Prometheus text), and the shop's files of `static_dir` as its fallback. A
-//! program with its own Prometheus recorder uses [`Bff::new`], [`Bff::with_metrics`] and
-//! [`Bff::router`] instead of [`app`]. The `myPage` subscription needs a feed of my-page
+//! program with its own Prometheus recorder uses [`Bff::new_with_metrics`] and
+//! [`Bff::router`] instead of [`app`], so that one recorder serves the whole process. The `myPage` subscription needs a feed of my-page
 //! changes ([`live::LiveFeed`], given with [`Bff::with_live_feed`]); without one it answers
 //! SUBSCRIPTIONS_UNAVAILABLE.
 //!
@@ -30,7 +30,8 @@
 //! - [`upstream`]: the upstream clients: HAL documents, link templates, the tower stack
 //! - [`resilience`]: circuit breaker, retry policy and metrics layers
 //! - [`stale`]: last-known-good copies
-//! - [`gateway`]: the operations the schema needs, across the four upstreams
+//! - [`model`]: the plain data types and their reading from HAL items (no GraphQL)
+//! - [`gateway`]: the operations the schema needs, one part per upstream, and the batch loader
 //! - [`live`]: the live my-page: the feed port and the SNAPSHOT-then-CHANGE stream
 //! - [`schema`]: the GraphQL schema (no HTTP in it), DataLoaders, stale marks
 //! - [`error`]: [`BffError`], the one error enum with `extension_code()`
@@ -44,6 +45,7 @@ pub mod error;
 pub mod gateway;
 pub mod graphiql;
 pub mod live;
+pub mod model;
 pub mod resilience;
 pub mod schema;
 pub mod server;

@@ -27,7 +27,7 @@ use futures::{FutureExt, Stream, StreamExt};
 
 use crate::error::BffError;
 use crate::gateway::Gateway;
-use crate::schema::types::{MyPageRow, MyPageUpdate, MyPageUpdateKind};
+use crate::model::{MyPageRow, MyPageUpdate, MyPageUpdateKind};
 use crate::upstream::Upstream;
 
 /// Open my-page subscriptions (gauge).
@@ -168,7 +168,7 @@ async fn step(mut s: State) -> Option<(Result<MyPageUpdate, BffError>, State)> {
 
 /// The customer's rows, fresh: a copy served stale would not be a point to resume from.
 async fn snapshot(gateway: &Gateway, customer: &str) -> Result<Vec<MyPageRow>, BffError> {
-    let fetched = gateway.my_page(customer).await?;
+    let fetched = gateway.my_pages.of_customer(customer).await?;
     if fetched.stale.is_some() {
         return Err(BffError::UpstreamUnavailable {
             upstream: Upstream::Mypage,

@@ -44,9 +44,10 @@ impl std::fmt::Debug for Bff {
     }
 }
 
-/// A Prometheus recorder for this process, installed as the global recorder on first use.
-/// When the embedding program installed its own recorder first, pass that one's handle to
-/// [`Bff::with_metrics`] instead, or `/metrics` stays empty.
+/// A Prometheus recorder for this process, installed as the global recorder on first use:
+/// what [`Bff::new`] renders on `/metrics` for a program that has no recorder of its own. A
+/// program that has one (the `mall` binary: the services' recorder) builds the BFF with
+/// [`Bff::new_with_metrics`] instead, so only one recorder is ever installed.
 pub fn prometheus() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
@@ -56,7 +57,7 @@ pub fn prometheus() -> PrometheusHandle {
             if metrics::set_global_recorder(recorder).is_err() {
                 tracing::warn!(
                     "another metrics recorder is installed; the BFF's /metrics shows only what its \
-                     own handle sees (pass the program's handle to Bff::with_metrics)"
+                     own handle sees (build it with Bff::new_with_metrics and the program's handle)"
                 );
             }
             handle
@@ -68,8 +69,19 @@ impl Bff {
     /// Builds the BFF and tries to read the upstreams' root documents once; those not read
     /// yet are tried again in the background every `discovery_interval` (until then
     /// `/readyz` answers 503).
+    ///
+    /// Its `/metrics` renders this crate's process-wide recorder ([`prometheus`]),
+    /// installed on first use.
     pub async fn new(config: BffConfig) -> Result<Bff, BffError> {
-        let metrics = prometheus();
+        Bff::new_with_metrics(config, prometheus()).await
+    }
+
+    /// As [`Bff::new`], with `/metrics` rendered by `metrics`: the handle of the recorder
+    /// the embedding program installed. The BFF installs none of its own then.
+    pub async fn new_with_metrics(
+        config: BffConfig,
+        metrics: PrometheusHandle,
+    ) -> Result<Bff, BffError> {
         let gateway = Arc::new(Gateway::new(&config)?);
         let schema = build_schema(&gateway, &config, None);
         let node_modules = config

@@ -35,6 +35,13 @@ impl<T> Fetched<T> {
             stale: self.stale,
         }
     }
+
+    pub fn try_map<U, E>(self, f: impl FnOnce(T) -> Result<U, E>) -> Result<Fetched<U>, E> {
+        Ok(Fetched {
+            value: f(self.value)?,
+            stale: self.stale,
+        })
+    }
 }
 
 /// A bounded map of last-known-good copies. When full, it forgets everything at once: a

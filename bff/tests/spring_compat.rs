@@ -5,6 +5,12 @@
 //! and no `findByIdIn`: the BFF must fall back to `<collection>/<id>` and the
 //! `findByOrderId` search, fetched concurrently and de-duplicated.
 //!
+//! The course's own services are shaped further (fixtures/spring/course-*.json): an order's
+//! `delivery` is an association link (`/orders/1/delivery`) that answers the delivery
+//! resource itself (with `deliveryState`), or a collection page, or 404 when there is none;
+//! repositories without query methods list no `search` link (and answer `…/search` with
+//! 404). The BFF follows each link to whatever it answers.
+//!
 //! The recordings name the course's ports on localhost; the fixture server rewrites them
 //! to the test upstreams' addresses as it answers.
 
@@ -68,6 +74,32 @@ const MYPAGE: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// The course's order service: association links to deliveries, no searches.
+const COURSE_ORDER: &[(&str, &str, &str)] = &[
+    ("/", "", "order-root"),
+    ("/orders", "", "course-orders"),
+    ("/orders/1", "", "order-1"),
+    ("/orders/1/delivery", "", "course-order-1-delivery"),
+    ("/orders/2/delivery", "", "course-order-2-delivery"),
+    // `/orders/3/delivery`: 404, the order has no delivery.
+];
+/// The course's delivery service: a repository without query methods.
+const COURSE_DELIVERY: &[(&str, &str, &str)] = &[
+    ("/", "", "delivery-root"),
+    ("/deliveries", "", "course-deliveries"),
+];
+/// A delivery service whose collection lists a `search` link that answers 404.
+const DELIVERY_SEARCH_GONE: &[(&str, &str, &str)] = &[
+    ("/", "", "delivery-root"),
+    ("/deliveries", "", "deliveries"),
+];
+/// A product service that lost product 2.
+const PRODUCT_WITHOUT_2: &[(&str, &str, &str)] = &[
+    ("/", "", "product-root"),
+    ("/products", "", "products"),
+    ("/products/1", "", "product-1"),
+];
+
 struct Spring {
     order: FakeUpstream,
     product: FakeUpstream,
@@ -104,6 +136,15 @@ fn responder(table: &'static [(&str, &str, &str)], ports: Arc<[(String, String);
 
 impl Spring {
     async fn start() -> Spring {
+        Spring::start_with(ORDER, DELIVERY, PRODUCT, MYPAGE).await
+    }
+
+    async fn start_with(
+        order: &'static [(&'static str, &'static str, &'static str)],
+        delivery: &'static [(&'static str, &'static str, &'static str)],
+        product: &'static [(&'static str, &'static str, &'static str)],
+        mypage: &'static [(&'static str, &'static str, &'static str)],
+    ) -> Spring {
         let (ol, order_url) = FakeUpstream::bind().await;
         let (dl, delivery_url) = FakeUpstream::bind().await;
         let (pl, product_url) = FakeUpstream::bind().await;
@@ -115,10 +156,10 @@ impl Spring {
             ("http://localhost:8084".to_owned(), mypage_url),
         ]);
         Spring {
-            order: FakeUpstream::serve(ol, responder(ORDER, ports.clone())),
-            delivery: FakeUpstream::serve(dl, responder(DELIVERY, ports.clone())),
-            product: FakeUpstream::serve(pl, responder(PRODUCT, ports.clone())),
-            mypage: FakeUpstream::serve(ml, responder(MYPAGE, ports)),
+            order: FakeUpstream::serve(ol, responder(order, ports.clone())),
+            delivery: FakeUpstream::serve(dl, responder(delivery, ports.clone())),
+            product: FakeUpstream::serve(pl, responder(product, ports.clone())),
+            mypage: FakeUpstream::serve(ml, responder(mypage, ports)),
         }
     }
 
@@ -245,5 +286,100 @@ async fn my_page_reads_the_projection_search() {
             {"orderId": 3, "productName": "TV", "orderStatus": "CANCELLED", "deliveryId": null,
              "deliveryStatus": null},
         ])
+    );
+}
+
+const COURSE_COMPOSITE: &str = "query Composite { orders { quantity customerId state product { price name } delivery { deliveryAddress status } } }";
+
+#[tokio::test]
+async fn composite_follows_each_delivery_link_to_what_it_answers() {
+    let spring = Spring::start_with(COURSE_ORDER, COURSE_DELIVERY, PRODUCT, MYPAGE).await;
+    let bff = spring.bff().await;
+    let r = bff.query(COURSE_COMPOSITE).await;
+    assert_no_errors(&r);
+    assert_eq!(
+        r["data"]["orders"],
+        json!([
+            {"quantity": 2, "customerId": "1@uengine.org", "state": "Ordered",
+             "product": {"price": 10000, "name": "TV"},
+             "delivery": {"deliveryAddress": "Seoul 1", "status": "DELIVERY_STARTED"}},
+            {"quantity": 1, "customerId": "2@uengine.org", "state": "Ordered",
+             "product": {"price": 20000, "name": "MASK"},
+             "delivery": {"deliveryAddress": "Seoul 2", "status": "DELIVERY_COMPLETED"}},
+            {"quantity": 5, "customerId": "1@uengine.org", "state": "Cancelled",
+             "product": {"price": 10000, "name": "TV"}, "delivery": null},
+        ]),
+        "a resource, a page, and a 404 (no delivery yet, no error)"
+    );
+    for order in 1..=3 {
+        assert_eq!(
+            spring
+                .order
+                .hits_to(&format!("/orders/{order}/delivery"))
+                .len(),
+            1,
+            "order {order}'s delivery link is followed once"
+        );
+    }
+    assert!(
+        spring.delivery.hits_to("/search").is_empty(),
+        "no search is asked of a service that lists none"
+    );
+}
+
+#[tokio::test]
+async fn a_customers_orders_are_filtered_when_the_service_lists_no_search() {
+    let spring = Spring::start_with(COURSE_ORDER, COURSE_DELIVERY, PRODUCT, MYPAGE).await;
+    let bff = spring.bff().await;
+    let r = bff
+        .query(r#"{ orders(customerId: "1@uengine.org") { id delivery { deliveryAddress } } }"#)
+        .await;
+    assert_no_errors(&r);
+    assert_eq!(
+        r["data"]["orders"],
+        json!([{"id": 1, "delivery": {"deliveryAddress": "Seoul 1"}},
+               {"id": 3, "delivery": null}])
+    );
+    assert!(spring.order.hits_to("/search").is_empty());
+}
+
+#[tokio::test]
+async fn a_search_listing_that_answers_404_means_no_searches() {
+    let spring = Spring::start_with(COURSE_ORDER, DELIVERY_SEARCH_GONE, PRODUCT, MYPAGE).await;
+    let bff = spring.bff().await;
+    let r = bff
+        .query("{ orders { id delivery { deliveryAddress } } }")
+        .await;
+    assert_no_errors(&r);
+    assert_eq!(
+        r["data"]["orders"],
+        json!([{"id": 1, "delivery": {"deliveryAddress": "Seoul 1"}},
+               {"id": 2, "delivery": {"deliveryAddress": "Seoul 2"}},
+               {"id": 3, "delivery": null}])
+    );
+}
+
+#[tokio::test]
+async fn a_missing_product_is_null_with_a_not_found_error() {
+    let spring = Spring::start_with(COURSE_ORDER, COURSE_DELIVERY, PRODUCT_WITHOUT_2, MYPAGE).await;
+    let bff = spring.bff().await;
+    let r = bff.query("{ orders { id product { name } } }").await;
+    assert_eq!(
+        r["data"]["orders"],
+        json!([{"id": 1, "product": {"name": "TV"}},
+               {"id": 2, "product": null},
+               {"id": 3, "product": {"name": "TV"}}])
+    );
+    let errors = common::errors(&r);
+    assert_eq!(errors.len(), 1, "{r:#}");
+    assert_eq!(errors[0]["extensions"]["code"], "NOT_FOUND");
+    assert_eq!(errors[0]["extensions"]["upstream"], "product");
+    assert_eq!(errors[0]["path"], json!(["orders", 1, "product"]));
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("product 2"),
+        "{r:#}"
     );
 }

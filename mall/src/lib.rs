@@ -185,6 +185,9 @@ impl Mall {
 
 /// Checks the combination of flags and starts what the target asks for.
 pub async fn start(config: MallConfig) -> Result<Mall, MallError> {
+    // The process's one Prometheus recorder, before any role records anything; every role's
+    // `/metrics` renders it.
+    mall_services::ops::prometheus();
     let roles: Vec<Role> = match config.target {
         Target::All => Role::ALL.to_vec(),
         Target::Bff => vec![],
@@ -236,7 +239,7 @@ pub mod live {
     use futures::stream::BoxStream;
     use futures::StreamExt;
     use mall_bff::live::{LiveFeed, LiveItem};
-    use mall_bff::schema::types::MyPageRow;
+    use mall_bff::model::MyPageRow;
     use mall_services::mypage::feed::{FeedItem, MyPageFeed};
 
     /// Adapts the feed; cheap to clone, like the feed.
@@ -317,6 +320,10 @@ mod bff {
         upstreams: Urls,
         bus: Option<Arc<dyn EventBus>>,
     ) -> Result<BffProcess, MallError> {
+        // One Prometheus recorder per process, installed before anything records: the
+        // services' (already installed when services run here) renders the BFF's and the
+        // feed's metrics too, and the BFF installs none of its own (see `build`).
+        mall_services::ops::prometheus();
         let addr = SocketAddr::new(config.host, config.ports.bff);
         let listener = TcpListener::bind(addr)
             .await
@@ -368,12 +375,9 @@ mod bff {
         let bff = bff
             .with_env(std::env::vars())
             .map_err(|e| MallError::Bff(e.to_string()))?;
-        // One Prometheus recorder per process: the services' (installed first, also when
-        // this process runs the BFF alone) renders the BFF's metrics too.
         let metrics = mall_services::ops::prometheus().clone();
-        Ok(mall_bff::Bff::new(bff)
+        mall_bff::Bff::new_with_metrics(bff, metrics)
             .await
-            .map_err(|e| MallError::Bff(e.to_string()))?
-            .with_metrics(metrics))
+            .map_err(|e| MallError::Bff(e.to_string()))
     }
 }

@@ -41,7 +41,7 @@ pub struct Observe<S> {
 fn outcome(error: &BoxError) -> &'static str {
     if error.is::<tower::timeout::error::Elapsed>() {
         "timeout"
-    } else if error.is::<crate::upstream::stack::ServerFailure>() {
+    } else if error.is::<crate::upstream::call::ServerFailure>() {
         "server_error"
     } else {
         "unavailable"

@@ -14,7 +14,7 @@ use tower::BoxError;
 
 use crate::config::RetrySettings;
 use crate::resilience::breaker::CircuitOpen;
-use crate::upstream::stack::{UpstreamRequest, UpstreamResponse};
+use crate::upstream::call::{UpstreamRequest, UpstreamResponse};
 
 /// How long the retry budget remembers requests.
 const BUDGET_TTL: std::time::Duration = std::time::Duration::from_secs(10);

@@ -19,7 +19,7 @@ use serde_json::json;
 
 use crate::error::BffError;
 use crate::gateway::{DeliveryRef, Gateway, Loaded, ProductRef};
-use crate::schema::types::{Delivery, Order, Product};
+use crate::model::{Delivery, Order, Product};
 use crate::stale::{Fetched, Staleness};
 
 pub struct ProductLoader(Arc<Gateway>);
@@ -33,7 +33,7 @@ impl Loader<ProductRef> for ProductLoader {
         &self,
         keys: &[ProductRef],
     ) -> Result<HashMap<ProductRef, Self::Value>, BffError> {
-        Ok(self.0.load_products(keys).await)
+        Ok(self.0.products.load(keys).await)
     }
 }
 
@@ -45,7 +45,7 @@ impl Loader<DeliveryRef> for DeliveryLoader {
         &self,
         keys: &[DeliveryRef],
     ) -> Result<HashMap<DeliveryRef, Self::Value>, BffError> {
-        Ok(self.0.load_deliveries(keys).await)
+        Ok(self.0.deliveries.load(keys).await)
     }
 }
 
@@ -125,14 +125,14 @@ fn request_data<'a>(ctx: &Context<'a>) -> Result<&'a RequestData, BffError> {
 fn product_key(order: &Order) -> ProductRef {
     ProductRef {
         id: order.product_id,
-        href: order.links.get("product").map(|l| l.href.clone()),
+        href: order.link("product"),
     }
 }
 
 fn delivery_key(order: &Order) -> DeliveryRef {
     DeliveryRef {
         order_id: order.id,
-        href: order.links.get("delivery").map(|l| l.href.clone()),
+        href: order.link("delivery"),
     }
 }
 

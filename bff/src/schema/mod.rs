@@ -1,7 +1,7 @@
 //! The GraphQL schema: types, queries, mutations. It knows nothing of HTTP serving; the
 //! axum wiring lives in [`crate::server`].
 //!
-//! - [`types`]: the GraphQL types, read from HAL items
+//! - [`types`]: the GraphQL objects, each exposing a type of [`crate::model`]
 //! - [`loaders`]: per-request DataLoaders and the stale marks
 //! - [`subscription`]: the `myPage` subscription, fed by [`crate::live`]
 //!
@@ -72,8 +72,8 @@ impl Query {
                 "size must be between 1 and {MAX_PAGE_SIZE}"
             )));
         }
-        let fetched = gateway(ctx)?.products_page(page, size).await?;
-        Ok(unwrap_fetched(ctx, fetched))
+        let fetched = gateway(ctx)?.products.page(page, size).await?;
+        Ok(ProductPage(unwrap_fetched(ctx, fetched)))
     }
 
     async fn product(
@@ -82,8 +82,8 @@ impl Query {
         product_id: i64,
     ) -> Result<Option<Product>, BffError> {
         let id = positive_id("productId", product_id)?;
-        let fetched = gateway(ctx)?.product(id).await?;
-        Ok(Some(unwrap_fetched(ctx, fetched)))
+        let fetched = gateway(ctx)?.products.get(id).await?;
+        Ok(Some(Product(unwrap_fetched(ctx, fetched))))
     }
 
     /// Every order, or one customer's orders.
@@ -96,15 +96,15 @@ impl Query {
             .as_deref()
             .map(|c| not_blank("customerId", c))
             .transpose()?;
-        let orders = unwrap_fetched(ctx, gateway(ctx)?.orders(customer).await?);
+        let orders = unwrap_fetched(ctx, gateway(ctx)?.orders.list(customer).await?);
         loaders::prefetch(ctx, &orders).await;
-        Ok(orders)
+        Ok(orders.into_iter().map(Order).collect())
     }
 
     async fn order(&self, ctx: &Context<'_>, order_id: i64) -> Result<Option<Order>, BffError> {
         let id = positive_id("orderId", order_id)?;
-        let fetched = gateway(ctx)?.order(id).await?;
-        Ok(Some(unwrap_fetched(ctx, fetched)))
+        let fetched = gateway(ctx)?.orders.get(id).await?;
+        Ok(Some(Order(unwrap_fetched(ctx, fetched))))
     }
 
     /// A customer's deliveries.
@@ -114,8 +114,11 @@ impl Query {
         customer_id: String,
     ) -> Result<Vec<Delivery>, BffError> {
         let customer = not_blank("customerId", &customer_id)?;
-        let fetched = gateway(ctx)?.deliveries(customer).await?;
-        Ok(unwrap_fetched(ctx, fetched))
+        let fetched = gateway(ctx)?.deliveries.of_customer(customer).await?;
+        Ok(unwrap_fetched(ctx, fetched)
+            .into_iter()
+            .map(Delivery)
+            .collect())
     }
 
     /// A customer's my-page rows, from the CQRS projection.
@@ -125,8 +128,11 @@ impl Query {
         customer_id: String,
     ) -> Result<Vec<MyPageRow>, BffError> {
         let customer = not_blank("customerId", &customer_id)?;
-        let fetched = gateway(ctx)?.my_page(customer).await?;
-        Ok(unwrap_fetched(ctx, fetched))
+        let fetched = gateway(ctx)?.my_pages.of_customer(customer).await?;
+        Ok(unwrap_fetched(ctx, fetched)
+            .into_iter()
+            .map(MyPageRow)
+            .collect())
     }
 
     /// Each upstream's circuit state.
@@ -160,9 +166,11 @@ impl Mutation {
             return Err(BffError::bad_input("quantity must be at least 1"));
         }
         not_blank("customerId", &input.customer_id)?;
-        gateway(ctx)?
-            .place_order(&input, idempotency_key.as_deref())
-            .await
+        let order = gateway(ctx)?
+            .orders
+            .place(&input.into(), idempotency_key.as_deref())
+            .await?;
+        Ok(Order(order))
     }
 
     /// Cancels an order (it stays, with status CANCELLED). With an idempotencyKey, a
@@ -174,9 +182,11 @@ impl Mutation {
         idempotency_key: Option<String>,
     ) -> Result<Order, BffError> {
         let id = positive_id("orderId", order_id)?;
-        gateway(ctx)?
-            .cancel_order(id, idempotency_key.as_deref())
-            .await
+        let order = gateway(ctx)?
+            .orders
+            .cancel(id, idempotency_key.as_deref())
+            .await?;
+        Ok(Order(order))
     }
 
     /// Marks a delivery completed.
@@ -186,7 +196,7 @@ impl Mutation {
         delivery_id: i64,
     ) -> Result<Delivery, BffError> {
         let id = positive_id("deliveryId", delivery_id)?;
-        gateway(ctx)?.complete_delivery(id).await
+        Ok(Delivery(gateway(ctx)?.deliveries.complete(id).await?))
     }
 }
 

@@ -27,6 +27,7 @@ impl Subscription {
         let Ok(Live(feed)) = ctx.data::<Live>() else {
             return Err(BffError::LiveUnavailable.extend());
         };
-        Ok(my_page_updates(gateway, feed.as_ref(), customer).map(|u| u.map_err(|e| e.extend())))
+        Ok(my_page_updates(gateway, feed.as_ref(), customer)
+            .map(|u| u.map(MyPageUpdate).map_err(|e| e.extend())))
     }
 }

@@ -1,189 +1,216 @@
-//! The GraphQL types, read from the upstreams' HAL items.
-//!
-//! Items are read leniently (missing fields default, `state` is accepted for `status`, an
-//! id missing from the body is taken from the `self` link) so that a Spring Data REST
-//! service that does not expose ids, or names a field the course's way, still works.
+//! The GraphQL objects: each wraps a plain type of [`crate::model`] and exposes its fields
+//! (the SDL in schema/schema.graphql is what these impls generate, field by field).
 
-use async_graphql::{ComplexObject, Context, Enum, InputObject, SimpleObject};
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
-use serde_json::Value;
+use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 
 use crate::error::BffError;
-use crate::upstream::hal::{self, Links};
-use crate::upstream::Upstream;
+use crate::model;
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, SimpleObject)]
-#[serde(rename_all = "camelCase", default)]
-pub struct Product {
-    pub id: i64,
-    pub name: String,
-    pub price: i64,
+pub struct Product(pub model::Product);
+
+#[Object]
+impl Product {
+    async fn id(&self) -> i64 {
+        self.0.id
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn price(&self) -> i64 {
+        self.0.price
+    }
+
     /// May be negative: backordered.
-    pub stock: i64,
+    async fn stock(&self) -> i64 {
+        self.0.stock
+    }
 }
 
 /// One page of products.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct ProductPage {
-    pub items: Vec<Product>,
+pub struct ProductPage(pub model::ProductPage);
+
+/// One page of products.
+#[Object]
+impl ProductPage {
+    async fn items(&self) -> Vec<Product> {
+        self.0.items.iter().cloned().map(Product).collect()
+    }
+
     /// Zero-based page number.
-    pub page: i64,
-    pub size: i64,
-    pub total_elements: i64,
-    pub total_pages: i64,
+    async fn page(&self) -> i64 {
+        self.0.page
+    }
+
+    async fn size(&self) -> i64 {
+        self.0.size
+    }
+
+    async fn total_elements(&self) -> i64 {
+        self.0.total_elements
+    }
+
+    async fn total_pages(&self) -> i64 {
+        self.0.total_pages
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "model::OrderStatus")]
 pub enum OrderStatus {
     Ordered,
     Cancelled,
 }
 
-impl OrderStatus {
-    fn parse(s: &str) -> Option<OrderStatus> {
-        match s.to_ascii_lowercase().as_str() {
-            "ordered" | "orderplaced" | "placed" => Some(OrderStatus::Ordered),
-            "cancelled" | "canceled" | "ordercancelled" | "ordercanceled" => {
-                Some(OrderStatus::Cancelled)
-            }
-            _ => None,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "model::DeliveryStatus")]
 pub enum DeliveryStatus {
     DeliveryStarted,
     DeliveryCancelled,
     DeliveryCompleted,
 }
 
-impl DeliveryStatus {
-    fn parse(s: &str) -> Option<DeliveryStatus> {
-        match s.to_ascii_lowercase().replace('_', "").as_str() {
-            "deliverystarted" | "started" => Some(DeliveryStatus::DeliveryStarted),
-            "deliverycancelled" | "deliverycanceled" | "cancelled" | "canceled" => {
-                Some(DeliveryStatus::DeliveryCancelled)
-            }
-            "deliverycompleted" | "completed" => Some(DeliveryStatus::DeliveryCompleted),
-            _ => None,
-        }
-    }
-}
+pub struct Order(pub model::Order);
 
-#[derive(Debug, Clone, Default, Deserialize, SimpleObject)]
-#[graphql(complex)]
-#[serde(rename_all = "camelCase", default)]
-pub struct Order {
-    pub id: i64,
-    pub product_id: i64,
-    pub product_name: String,
-    pub quantity: i64,
-    pub price: i64,
-    pub customer_id: String,
-    pub customer_name: String,
-    pub customer_addr: String,
-    #[graphql(skip)]
-    #[serde(rename = "status", alias = "state")]
-    pub status_text: String,
-    #[graphql(skip)]
-    #[serde(rename = "_links", deserialize_with = "hal::item_links")]
-    pub links: Links,
-}
-
-#[ComplexObject]
+#[Object]
 impl Order {
+    async fn id(&self) -> i64 {
+        self.0.id
+    }
+
+    async fn product_id(&self) -> i64 {
+        self.0.product_id
+    }
+
+    async fn product_name(&self) -> &str {
+        &self.0.product_name
+    }
+
+    async fn quantity(&self) -> i64 {
+        self.0.quantity
+    }
+
+    async fn price(&self) -> i64 {
+        self.0.price
+    }
+
+    async fn customer_id(&self) -> &str {
+        &self.0.customer_id
+    }
+
+    async fn customer_name(&self) -> &str {
+        &self.0.customer_name
+    }
+
+    async fn customer_addr(&self) -> &str {
+        &self.0.customer_addr
+    }
+
     async fn status(&self) -> Result<OrderStatus, BffError> {
-        OrderStatus::parse(&self.status_text).ok_or_else(|| {
-            BffError::protocol(
-                Upstream::Order,
-                format!("unknown order status `{}`", self.status_text),
-            )
-        })
+        self.0.status().map(Into::into)
     }
 
     /// The course's name for status: "Ordered" or "Cancelled".
     async fn state(&self) -> &str {
-        &self.status_text
+        &self.0.status_text
     }
 
     /// The ordered product, from the product service (null when it cannot be reached).
     async fn product(&self, ctx: &Context<'_>) -> Result<Option<Product>, BffError> {
-        super::loaders::product_of(ctx, self).await
+        Ok(super::loaders::product_of(ctx, &self.0).await?.map(Product))
     }
 
     /// The order's delivery, from the delivery service (null until there is one, or when
     /// the delivery service cannot be reached).
     async fn delivery(&self, ctx: &Context<'_>) -> Result<Option<Delivery>, BffError> {
-        super::loaders::delivery_of(ctx, self).await
+        Ok(super::loaders::delivery_of(ctx, &self.0)
+            .await?
+            .map(Delivery))
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, SimpleObject)]
-#[graphql(complex)]
-#[serde(rename_all = "camelCase", default)]
-pub struct Delivery {
-    pub id: i64,
-    pub order_id: i64,
-    pub product_id: i64,
-    pub product_name: String,
-    pub quantity: i64,
-    pub customer_id: String,
-    pub customer_name: String,
-    pub delivery_address: String,
-    #[graphql(skip)]
-    #[serde(rename = "status", alias = "state")]
-    pub status_text: String,
-}
+pub struct Delivery(pub model::Delivery);
 
-#[ComplexObject]
+#[Object]
 impl Delivery {
+    async fn id(&self) -> i64 {
+        self.0.id
+    }
+
+    async fn order_id(&self) -> i64 {
+        self.0.order_id
+    }
+
+    async fn product_id(&self) -> i64 {
+        self.0.product_id
+    }
+
+    async fn product_name(&self) -> &str {
+        &self.0.product_name
+    }
+
+    async fn quantity(&self) -> i64 {
+        self.0.quantity
+    }
+
+    async fn customer_id(&self) -> &str {
+        &self.0.customer_id
+    }
+
+    async fn customer_name(&self) -> &str {
+        &self.0.customer_name
+    }
+
+    async fn delivery_address(&self) -> &str {
+        &self.0.delivery_address
+    }
+
     async fn status(&self) -> Result<DeliveryStatus, BffError> {
-        DeliveryStatus::parse(&self.status_text).ok_or_else(|| {
-            BffError::protocol(
-                Upstream::Delivery,
-                format!("unknown delivery status `{}`", self.status_text),
-            )
-        })
+        self.0.status().map(Into::into)
     }
 }
 
 /// One row of the my-page projection.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, SimpleObject)]
-#[graphql(complex)]
-#[serde(rename_all = "camelCase", default)]
-pub struct MyPageRow {
-    pub order_id: i64,
-    pub customer_id: String,
-    pub product_id: i64,
-    pub product_name: String,
-    pub quantity: i64,
-    pub price: i64,
-    #[graphql(skip)]
-    #[serde(rename = "orderStatus")]
-    pub order_status_text: String,
-    pub delivery_id: Option<i64>,
-    #[graphql(skip)]
-    #[serde(rename = "deliveryStatus")]
-    pub delivery_status_text: Option<String>,
-}
+pub struct MyPageRow(pub model::MyPageRow);
 
-#[ComplexObject]
+/// One row of the my-page projection.
+#[Object]
 impl MyPageRow {
+    async fn order_id(&self) -> i64 {
+        self.0.order_id
+    }
+
+    async fn customer_id(&self) -> &str {
+        &self.0.customer_id
+    }
+
+    async fn product_id(&self) -> i64 {
+        self.0.product_id
+    }
+
+    async fn product_name(&self) -> &str {
+        &self.0.product_name
+    }
+
+    async fn quantity(&self) -> i64 {
+        self.0.quantity
+    }
+
+    async fn price(&self) -> i64 {
+        self.0.price
+    }
+
+    async fn delivery_id(&self) -> Option<i64> {
+        self.0.delivery_id
+    }
+
     async fn order_status(&self) -> Result<OrderStatus, BffError> {
-        OrderStatus::parse(&self.order_status_text).ok_or_else(|| {
-            BffError::protocol(
-                Upstream::Mypage,
-                format!("unknown order status `{}`", self.order_status_text),
-            )
-        })
+        self.0.order_status().map(Into::into)
     }
 
     async fn delivery_status(&self) -> Option<DeliveryStatus> {
-        self.delivery_status_text
-            .as_deref()
-            .and_then(DeliveryStatus::parse)
+        self.0.delivery_status().map(Into::into)
     }
 }
 
@@ -196,22 +223,24 @@ pub struct PlaceOrderInput {
     pub customer_addr: String,
 }
 
+impl From<PlaceOrderInput> for model::NewOrder {
+    fn from(i: PlaceOrderInput) -> model::NewOrder {
+        model::NewOrder {
+            product_id: i.product_id,
+            quantity: i.quantity,
+            customer_id: i.customer_id,
+            customer_name: i.customer_name,
+            customer_addr: i.customer_addr,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "crate::resilience::breaker::CircuitState")]
 pub enum CircuitState {
     Closed,
     Open,
     HalfOpen,
-}
-
-impl From<crate::resilience::breaker::CircuitState> for CircuitState {
-    fn from(s: crate::resilience::breaker::CircuitState) -> Self {
-        use crate::resilience::breaker::CircuitState as B;
-        match s {
-            B::Closed => CircuitState::Closed,
-            B::Open => CircuitState::Open,
-            B::HalfOpen => CircuitState::HalfOpen,
-        }
-    }
 }
 
 /// An upstream service and the state of its circuit.
@@ -224,42 +253,31 @@ pub struct UpstreamStatus {
     pub ready: bool,
 }
 
-/// Reads one HAL item as `T`, taking a missing `id` from its `self` link.
-pub fn from_item<T: DeserializeOwned>(upstream: Upstream, mut doc: Value) -> Result<T, BffError> {
-    if let Some(obj) = doc.as_object_mut() {
-        if !obj.contains_key("id") {
-            let id = Links::of(&Value::Object(obj.clone()), "http://localhost/")
-                .get("self")
-                .and_then(|l| {
-                    l.href
-                        .rsplit('/')
-                        .next()
-                        .and_then(|s| s.parse::<i64>().ok())
-                });
-            if let Some(id) = id {
-                obj.insert("id".into(), Value::from(id));
-            }
-        }
-    }
-    serde_json::from_value(doc).map_err(|e| BffError::protocol(upstream, e))
-}
-
-// What a my-page subscription update is: SNAPSHOT, the customer's rows as the projection
-// has them now (the first update, and again whenever the subscriber fell behind: a resync),
-// or CHANGE, one row changed. (Plain comments: schema/schema.graphql has no descriptions
-// for these two types.)
+// What a my-page subscription update is (SNAPSHOT or CHANGE; see `model::MyPageUpdateKind`).
+// (Plain comments: schema/schema.graphql has no descriptions for these two types.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "model::MyPageUpdateKind")]
 pub enum MyPageUpdateKind {
     Snapshot,
     Change,
 }
 
 // One update of a my-page subscription.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct MyPageUpdate {
-    pub kind: MyPageUpdateKind,
+pub struct MyPageUpdate(pub model::MyPageUpdate);
+
+#[Object]
+impl MyPageUpdate {
+    async fn kind(&self) -> MyPageUpdateKind {
+        self.0.kind.into()
+    }
+
     /// The customer's rows after this update.
-    pub rows: Vec<MyPageRow>,
+    async fn rows(&self) -> Vec<MyPageRow> {
+        self.0.rows.iter().cloned().map(MyPageRow).collect()
+    }
+
     /// The row that changed (CHANGE only).
-    pub row: Option<MyPageRow>,
+    async fn row(&self) -> Option<MyPageRow> {
+        self.0.row.clone().map(MyPageRow)
+    }
 }

@@ -14,8 +14,9 @@ use crate::config::UpstreamSettings;
 use crate::error::BffError;
 use crate::resilience::breaker::{Breaker, CircuitOpen, CircuitState};
 use crate::stale::{Fetched, StaleCache};
+use crate::upstream::call::{ServerFailure, UpstreamRequest, UpstreamResponse};
 use crate::upstream::hal::{self, Link, Links, Var};
-use crate::upstream::stack::{self, ServerFailure, Stack, UpstreamRequest, UpstreamResponse};
+use crate::upstream::stack::{self, Stack};
 use crate::upstream::Upstream;
 
 /// At most this many pages are followed when collecting a whole collection.
@@ -131,7 +132,13 @@ impl UpstreamClient {
                 let url = search
                     .expand(&[])
                     .map_err(|e| BffError::protocol(self.upstream, e))?;
-                Links::of(&self.fetch(&url).await?, &url)
+                match self.fetch(&url).await {
+                    Ok(listing) => Links::of(&listing, &url),
+                    // A repository without query methods answers its search listing 404
+                    // (Spring Data REST): it has no searches.
+                    Err(BffError::NotFound { .. }) => Links::default(),
+                    Err(e) => return Err(e),
+                }
             }
             None => Links::default(),
         };
@@ -212,8 +219,8 @@ impl UpstreamClient {
         })
     }
 
-    /// GETs a document, without stale fallback.
-    async fn fetch(&self, url: &str) -> Result<Value, BffError> {
+    /// GETs a document, without stale fallback (for callers that keep copies of their own).
+    pub async fn fetch(&self, url: &str) -> Result<Value, BffError> {
         let response = self.send(UpstreamRequest::get(url)).await?;
         self.read(&response, url)
     }
@@ -229,29 +236,59 @@ impl UpstreamClient {
         }
     }
 
-    /// Every item of a collection, following `next` links from `url`.
+    /// Every item of a collection, following `next` links from `url`; while the upstream
+    /// fails, pages are served from their last copies.
     pub async fn collect(&self, url: &str, rel: &str) -> Result<Fetched<Vec<Value>>, BffError> {
+        self.collect_pages(url, rel, Copies::Recall).await
+    }
+
+    async fn collect_pages(
+        &self,
+        url: &str,
+        rel: &str,
+        copies: Copies,
+    ) -> Result<Fetched<Vec<Value>>, BffError> {
         let mut items = Vec::new();
         let mut stale = None;
         let mut next = Some(url.to_owned());
         let mut pages = 0;
         while let Some(url) = next.take() {
-            let page = self.get(&url).await?;
+            let page = match copies {
+                Copies::Recall => self.get(&url).await?,
+                Copies::Fresh => Fetched::fresh(self.fetch(&url).await?),
+            };
             stale = stale.or(page.stale);
             items.extend(hal::embedded(&page.value, rel));
             pages += 1;
             if pages >= MAX_PAGES {
                 break;
             }
-            next = Links::of(&page.value, &url)
-                .get("next")
-                .map(|l| l.href.clone())
-                .filter(|n| n != &url);
+            next = next_page(&page.value, &url);
         }
         Ok(Fetched {
             value: items,
             stale,
         })
+    }
+
+    /// GETs `url` and says what it answered, fresh (no stale copies: the caller keeps its
+    /// own): one resource, a collection page of `rel` items (every page of it), or nothing
+    /// (404). A link is followed to whatever it answers: Spring Data REST's association
+    /// links (`/orders/1/delivery`) answer the resource itself, search links a page.
+    pub async fn follow(&self, url: &str, rel: &str) -> Result<Answer, BffError> {
+        let doc = match self.fetch(url).await {
+            Ok(doc) => doc,
+            Err(BffError::NotFound { .. }) => return Ok(Answer::Missing),
+            Err(e) => return Err(e),
+        };
+        if !hal::is_collection(&doc) {
+            return Ok(Answer::Resource(doc));
+        }
+        let mut items = hal::embedded(&doc, rel);
+        if let Some(next) = next_page(&doc, url) {
+            items.extend(self.collect_pages(&next, rel, Copies::Fresh).await?.value);
+        }
+        Ok(Answer::Page(items))
     }
 
     /// The collection `rel`, every page of it.
@@ -271,6 +308,20 @@ impl UpstreamClient {
         name: &str,
         vars: &[(&str, Var)],
     ) -> Result<Option<Fetched<Vec<Value>>>, BffError> {
+        let Some(url) = self.search_url(rel, name, vars).await? else {
+            return Ok(None);
+        };
+        self.collect(&url, rel).await.map(Some)
+    }
+
+    /// The URL of the search `name` of `rel` with `vars` (asking for the largest page when
+    /// the search is paged); `Ok(None)` when the upstream does not advertise that search.
+    pub async fn search_url(
+        &self,
+        rel: &str,
+        name: &str,
+        vars: &[(&str, Var)],
+    ) -> Result<Option<String>, BffError> {
         let Some(link) = self.search(rel, name).await? else {
             return Ok(None);
         };
@@ -278,10 +329,19 @@ impl UpstreamClient {
         if link.has_var("size") {
             vars.push(("size", Var::One(COLLECT_PAGE_SIZE.into())));
         }
-        let url = link
-            .expand(&vars)
+        link.expand(&vars)
+            .map(Some)
+            .map_err(|e| BffError::protocol(self.upstream, e))
+    }
+
+    /// Spring Data REST's URL of an item: `<collection>/<id>`.
+    pub async fn item_url(&self, rel: &str, id: i64) -> Result<String, BffError> {
+        let collection = self
+            .root_link(rel)
+            .await?
+            .expand(&[])
             .map_err(|e| BffError::protocol(self.upstream, e))?;
-        self.collect(&url, rel).await.map(Some)
+        Ok(format!("{}/{id}", collection.trim_end_matches('/')))
     }
 
     /// One item of the collection `rel` by id: through `findByIdIn` when advertised,
@@ -297,12 +357,7 @@ impl UpstreamClient {
                     what: what.to_owned(),
                 });
         }
-        let collection = self
-            .root_link(rel)
-            .await?
-            .expand(&[])
-            .map_err(|e| BffError::protocol(self.upstream, e))?;
-        let url = format!("{}/{id}", collection.trim_end_matches('/'));
+        let url = self.item_url(rel, id).await?;
         self.get(&url).await
     }
 
@@ -334,6 +389,32 @@ impl<T> Fetched<Option<T>> {
         let stale = self.stale;
         self.value.map(|value| Fetched { value, stale })
     }
+}
+
+/// What a followed link answered (see [`UpstreamClient::follow`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// One resource (an item, or what an association link points at).
+    Resource(Value),
+    /// The items of a collection page (a search result), every page of it.
+    Page(Vec<Value>),
+    /// 404: there is nothing at the link.
+    Missing,
+}
+
+/// Whether a read serves the last copy of the same URL while the upstream fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Copies {
+    Recall,
+    Fresh,
+}
+
+/// The `next` page of a collection page read from `url`, if there is one.
+fn next_page(doc: &Value, url: &str) -> Option<String> {
+    Links::of(doc, url)
+        .get("next")
+        .map(|l| l.href.clone())
+        .filter(|n| n != url)
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

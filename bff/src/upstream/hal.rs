@@ -135,6 +135,16 @@ pub fn embedded(doc: &Value, rel: &str) -> Vec<Value> {
     }
 }
 
+/// Whether `doc` is a collection page rather than one resource: it embeds items or has a
+/// `page` block, or holds nothing but links (Spring Data REST may leave `_embedded` out of
+/// an empty collection).
+pub fn is_collection(doc: &Value) -> bool {
+    let Some(obj) = doc.as_object() else {
+        return false;
+    };
+    obj.contains_key("_embedded") || obj.contains_key("page") || obj.keys().all(|k| k == "_links")
+}
+
 /// The `page` block of a Spring Data REST collection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -215,5 +225,16 @@ mod tests {
         assert_eq!(embedded(&doc, "orders").len(), 1);
         assert_eq!(embedded(&json!({}), "orders").len(), 0);
         assert_eq!(PageInfo::of(&doc).expect("page").total_elements, 1);
+    }
+
+    #[test]
+    fn a_page_is_told_from_a_resource() {
+        assert!(is_collection(
+            &json!({"_embedded": {"deliveries": []}, "_links": {}})
+        ));
+        assert!(is_collection(&json!({"_links": {"self": {"href": "/x"}}})));
+        assert!(is_collection(&json!({"page": {"size": 20}})));
+        assert!(!is_collection(&json!({"deliveryState": "DeliveryStarted",
+                                       "_links": {"self": {"href": "/deliveries/1"}}})));
     }
 }

@@ -1,10 +1,12 @@
 //! The four upstream services and how they are called.
 //!
 //! - [`hal`]: HAL documents (`_links`, `_embedded`, `page`) and RFC 6570 link templates
-//! - [`stack`]: the request/response types and the per-upstream tower stack
+//! - [`call`]: what one call is (request, answer, 5xx failure) and the HTTP service
+//! - [`stack`]: the per-upstream tower stack, composing `resilience`'s layers over `call`
 //! - [`client`]: one [`UpstreamClient`] per upstream: discovery from the root document,
 //!   following links, paging, stale copies
 
+pub mod call;
 pub mod client;
 pub mod hal;
 pub mod stack;

@@ -1,0 +1,146 @@
+//! The order service: every order or a customer's, one order, placing and cancelling.
+
+use http::{HeaderMap, HeaderValue, Method};
+use serde_json::{json, Value};
+
+use crate::error::BffError;
+use crate::model::{from_item, from_items, NewOrder, Order};
+use crate::stale::Fetched;
+use crate::upstream::hal::Var;
+use crate::upstream::{Upstream, UpstreamClient};
+
+/// The relation name of the collection (schema/rest.md).
+pub const ORDERS: &str = "orders";
+
+/// See the module documentation.
+#[derive(Debug)]
+pub struct Orders {
+    client: UpstreamClient,
+}
+
+impl Orders {
+    pub fn new(client: UpstreamClient) -> Orders {
+        Orders { client }
+    }
+
+    pub fn client(&self) -> &UpstreamClient {
+        &self.client
+    }
+
+    /// Every order, or one customer's (through `findByCustomerId` when listed, otherwise
+    /// every order filtered here).
+    pub async fn list(&self, customer: Option<&str>) -> Result<Fetched<Vec<Order>>, BffError> {
+        let docs = match customer {
+            None => self.client.collect_all(ORDERS).await?,
+            Some(c) => {
+                let found = self
+                    .client
+                    .run_search(
+                        ORDERS,
+                        "findByCustomerId",
+                        &[("customerId", Var::One(c.into()))],
+                    )
+                    .await?;
+                match found {
+                    Some(f) => f,
+                    None => self.client.collect_all(ORDERS).await?.map(|items| {
+                        items
+                            .into_iter()
+                            .filter(|o| o.get("customerId").and_then(Value::as_str) == Some(c))
+                            .collect()
+                    }),
+                }
+            }
+        };
+        docs.try_map(|d| from_items(Upstream::Order, d))
+    }
+
+    pub async fn get(&self, id: i64) -> Result<Fetched<Order>, BffError> {
+        let doc = self.client.item(ORDERS, id, &format!("order {id}")).await?;
+        doc.try_map(|d| from_item(Upstream::Order, d))
+    }
+
+    /// Places an order; `idempotency_key` goes to the order service as `Idempotency-Key`,
+    /// so a retried mutation with the same key returns the first order.
+    pub async fn place(
+        &self,
+        input: &NewOrder,
+        idempotency_key: Option<&str>,
+    ) -> Result<Order, BffError> {
+        let url = self
+            .client
+            .root_link(ORDERS)
+            .await?
+            .expand(&[])
+            .map_err(|e| BffError::protocol(Upstream::Order, e))?;
+        let body = json!({
+            "productId": input.product_id,
+            "quantity": input.quantity,
+            "customerId": input.customer_id,
+            "customerName": input.customer_name,
+            "customerAddr": input.customer_addr,
+        });
+        let doc = self
+            .client
+            .command(
+                Method::POST,
+                &url,
+                Some(body),
+                key_header(idempotency_key)?,
+                "the order",
+            )
+            .await?;
+        from_item(Upstream::Order, doc)
+    }
+
+    /// Cancels an order through its `self` link. With an idempotency key, a repeated
+    /// cancellation answers the cancelled order instead of a conflict.
+    pub async fn cancel(&self, id: i64, idempotency_key: Option<&str>) -> Result<Order, BffError> {
+        let current = self.get(id).await?;
+        let url = current
+            .value
+            .links
+            .get("self")
+            .map(|l| l.href.clone())
+            .ok_or_else(|| BffError::protocol(Upstream::Order, "an order without a self link"))?;
+        let result = self
+            .client
+            .command(
+                Method::DELETE,
+                &url,
+                None,
+                key_header(idempotency_key)?,
+                &format!("order {id}"),
+            )
+            .await;
+        match result {
+            Ok(doc) => from_item(Upstream::Order, doc),
+            Err(BffError::BadUserInput { .. }) if idempotency_key.is_some() => {
+                let again = self.get(id).await?.value;
+                if again.status_text.eq_ignore_ascii_case("cancelled") {
+                    Ok(again)
+                } else {
+                    Err(BffError::bad_input(format!(
+                        "order {id} cannot be cancelled"
+                    )))
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn key_header(key: Option<&str>) -> Result<HeaderMap, BffError> {
+    let mut headers = HeaderMap::new();
+    if let Some(k) = key {
+        let value = HeaderValue::from_str(k)
+            .map_err(|_| BffError::bad_input("idempotencyKey must be visible ASCII characters"))?;
+        if k.is_empty() || k.len() > 200 {
+            return Err(BffError::bad_input(
+                "idempotencyKey must be 1 to 200 characters",
+            ));
+        }
+        headers.insert("idempotency-key", value);
+    }
+    Ok(headers)
+}

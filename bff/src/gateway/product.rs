@@ -1,0 +1,117 @@
+//! The product service: pages of the catalogue, one product, and the products of many
+//! orders at once.
+
+use std::collections::HashMap;
+
+use crate::error::BffError;
+use crate::gateway::batch::{one_of, Loaded, Relation};
+use crate::model::{from_item, from_items, Product, ProductPage};
+use crate::stale::{Fetched, StaleCache};
+use crate::upstream::hal::{self, PageInfo, Var};
+use crate::upstream::{Upstream, UpstreamClient};
+
+/// The relation name of the collection (schema/rest.md).
+pub const PRODUCTS: &str = "products";
+
+/// A product to load: its id, and the link to it when an order gave one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProductRef {
+    pub id: i64,
+    pub href: Option<String>,
+}
+
+/// See the module documentation.
+#[derive(Debug)]
+pub struct Products {
+    client: UpstreamClient,
+    /// Last-known-good products by id, for orders' `product` while the service fails.
+    copies: StaleCache<i64, Product>,
+}
+
+impl Products {
+    pub fn new(client: UpstreamClient, copies: usize) -> Products {
+        Products {
+            client,
+            copies: StaleCache::new(Upstream::Product, copies),
+        }
+    }
+
+    pub fn client(&self) -> &UpstreamClient {
+        &self.client
+    }
+
+    pub async fn page(&self, page: i64, size: i64) -> Result<Fetched<ProductPage>, BffError> {
+        let link = self.client.root_link(PRODUCTS).await?;
+        let url = link
+            .expand(&[
+                ("page", Var::One(page.to_string())),
+                ("size", Var::One(size.to_string())),
+            ])
+            .map_err(|e| BffError::protocol(Upstream::Product, e))?;
+        let doc = self.client.get(&url).await?;
+        let info = PageInfo::of(&doc.value);
+        let items: Vec<Product> =
+            from_items(Upstream::Product, hal::embedded(&doc.value, PRODUCTS))?;
+        if doc.stale.is_none() {
+            for p in &items {
+                self.copies.remember(p.id, p.clone());
+            }
+        }
+        let count = items.len() as i64;
+        Ok(doc.map(|_| {
+            let info = info.unwrap_or(PageInfo {
+                size,
+                total_elements: count,
+                total_pages: 1,
+                number: page,
+            });
+            ProductPage {
+                items,
+                page: info.number,
+                size: info.size,
+                total_elements: info.total_elements,
+                total_pages: info.total_pages,
+            }
+        }))
+    }
+
+    pub async fn get(&self, id: i64) -> Result<Fetched<Product>, BffError> {
+        let doc = self
+            .client
+            .item(PRODUCTS, id, &format!("product {id}"))
+            .await?;
+        doc.try_map(|d| from_item(Upstream::Product, d))
+    }
+
+    /// Products by id: one `findByIdIn` request per 1000 ids when the product service lists
+    /// it, otherwise one concurrent GET per product link (or `products/<id>`). An order's
+    /// product is promised: one that is not there is NOT_FOUND.
+    pub async fn load(&self, keys: &[ProductRef]) -> HashMap<ProductRef, Loaded<Product>> {
+        let relation = Relation {
+            client: &self.client,
+            rel: PRODUCTS,
+            search: "findByIdIn",
+            param: "ids",
+            id_of: |p: &Product| p.id,
+            promised: true,
+            what: "product",
+            copies: &self.copies,
+        };
+        relation.load(keys, |k| k.id, |k| self.single(k)).await
+    }
+
+    async fn single(&self, key: &ProductRef) -> Result<Option<Product>, BffError> {
+        let url = match &key.href {
+            Some(href) => href.clone(),
+            None => self.client.item_url(PRODUCTS, key.id).await?,
+        };
+        let answer = self.client.follow(&url, PRODUCTS).await?;
+        let product: Option<Product> = one_of(&self.client, answer)?;
+        Ok(product.map(|mut p| {
+            if p.id == 0 {
+                p.id = key.id;
+            }
+            p
+        }))
+    }
+}

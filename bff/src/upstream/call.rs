@@ -1,0 +1,102 @@
+//! What one upstream call is, below every layer that handles it: the request, the answer
+//! read whole, the 5xx failure the breaker and the retries count, and the innermost
+//! service that sends it with the shared `reqwest::Client`. The layers (`resilience/*`) and
+//! the stack that composes them (`stack.rs`) import this module, never the reverse.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode};
+use tower::{BoxError, Service};
+
+/// One HTTP request to an upstream.
+#[derive(Debug, Clone)]
+pub struct UpstreamRequest {
+    pub method: Method,
+    pub url: String,
+    pub headers: HeaderMap,
+    pub body: Option<serde_json::Value>,
+}
+
+impl UpstreamRequest {
+    pub fn get(url: impl Into<String>) -> UpstreamRequest {
+        UpstreamRequest {
+            method: Method::GET,
+            url: url.into(),
+            headers: HeaderMap::new(),
+            body: None,
+        }
+    }
+}
+
+/// The upstream's answer, read whole (so the timeout covers the body too).
+#[derive(Debug, Clone)]
+pub struct UpstreamResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// A 5xx answer: an upstream failure for the breaker and the retries.
+#[derive(Debug, thiserror::Error)]
+#[error("answered {status}: {detail}")]
+pub struct ServerFailure {
+    pub status: StatusCode,
+    pub detail: String,
+}
+
+/// Sends requests with the shared client.
+#[derive(Debug, Clone)]
+pub struct HttpService {
+    client: reqwest::Client,
+}
+
+impl HttpService {
+    pub fn new(client: reqwest::Client) -> HttpService {
+        HttpService { client }
+    }
+}
+
+impl Service<UpstreamRequest> for HttpService {
+    type Response = UpstreamResponse;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<UpstreamResponse, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: UpstreamRequest) -> Self::Future {
+        let mut builder = self
+            .client
+            .request(req.method, &req.url)
+            .headers(req.headers)
+            .header(
+                http::header::ACCEPT,
+                "application/hal+json, application/json;q=0.9, application/problem+json;q=0.8",
+            );
+        if let Some(body) = &req.body {
+            builder = builder.json(body);
+        }
+        Box::pin(async move {
+            let response = builder.send().await?;
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = response.bytes().await?;
+            if status.is_server_error() {
+                return Err(ServerFailure {
+                    status,
+                    detail: String::from_utf8_lossy(&body).chars().take(300).collect(),
+                }
+                .into());
+            }
+            Ok(UpstreamResponse {
+                status,
+                headers,
+                body,
+            })
+        })
+    }
+}
