@@ -1,4 +1,7 @@
-//! The BFF's configuration: one tree of serde structs, every field defaulted.
+//! The BFF's configuration: one tree of serde structs, every field defaulted. Each layer owns
+//! its settings, defined beside it (`upstream::stack::UpstreamSettings`,
+//! `resilience::breaker_settings`, `resilience::retry::RetrySettings`,
+//! `stale::StaleSettings`); this module composes them (and re-exports them).
 //!
 //! Per-upstream resilience settings follow the "`all` plus overrides" shape: `all` applies to
 //! every upstream, and an entry under `upstreams.<name>` replaces only the fields it names.
@@ -25,6 +28,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::resilience::breaker_settings::BreakerSettings;
+pub use crate::resilience::retry::RetrySettings;
+pub use crate::stale::StaleSettings;
+pub use crate::upstream::stack::UpstreamSettings;
 use crate::upstream::Upstream;
 
 /// Default root URL of the order service (the course's port).
@@ -320,107 +327,6 @@ impl Resilience {
             o.apply(&mut s);
         }
         s
-    }
-}
-
-/// How one upstream is called.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct UpstreamSettings {
-    /// Time allowed for one call to the upstream, retries included (connect, headers and
-    /// body); a hung attempt uses it up, so a caller never waits longer than this.
-    #[serde(with = "humantime_serde")]
-    pub timeout: Duration,
-    pub breaker: BreakerSettings,
-    pub retry: RetrySettings,
-    pub stale: StaleSettings,
-}
-
-impl Default for UpstreamSettings {
-    fn default() -> Self {
-        UpstreamSettings {
-            timeout: Duration::from_secs(2),
-            breaker: BreakerSettings::default(),
-            retry: RetrySettings::default(),
-            stale: StaleSettings::default(),
-        }
-    }
-}
-
-/// When the circuit opens and how it recovers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct BreakerSettings {
-    /// Open after this many failures in a row.
-    pub consecutive_failures: u32,
-    /// Or open when the failure rate over the last `window` calls reaches this (0.0 to 1.0).
-    pub failure_rate: f64,
-    /// How many recent calls the failure rate is computed over (it is only computed once
-    /// the window is full).
-    pub window: u32,
-    /// How long the circuit stays open before half-open probes are let through.
-    #[serde(with = "humantime_serde")]
-    pub cool_down: Duration,
-    /// How many probes may be in flight while half-open; one success closes the circuit.
-    pub half_open_probes: u32,
-}
-
-impl Default for BreakerSettings {
-    fn default() -> Self {
-        BreakerSettings {
-            consecutive_failures: 5,
-            failure_rate: 0.5,
-            window: 20,
-            cool_down: Duration::from_secs(10),
-            half_open_probes: 1,
-        }
-    }
-}
-
-/// Retries of idempotent reads (GET) only.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RetrySettings {
-    /// Retries after the first attempt (0 disables retries).
-    pub attempts: u32,
-    /// Backoff before the first retry; it doubles up to `max_backoff`, with jitter.
-    #[serde(with = "humantime_serde")]
-    pub min_backoff: Duration,
-    #[serde(with = "humantime_serde")]
-    pub max_backoff: Duration,
-    /// The retry budget: retries may add at most this fraction of the recent requests…
-    pub budget_ratio: f32,
-    /// …plus this many retries per second whatever the traffic.
-    pub budget_min_per_second: u32,
-}
-
-impl Default for RetrySettings {
-    fn default() -> Self {
-        RetrySettings {
-            attempts: 2,
-            min_backoff: Duration::from_millis(20),
-            max_backoff: Duration::from_millis(200),
-            budget_ratio: 0.2,
-            budget_min_per_second: 10,
-        }
-    }
-}
-
-/// Last-known-good copies served (marked stale) while an upstream fails.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct StaleSettings {
-    pub enabled: bool,
-    /// At most this many copies are kept per upstream and kind of resource.
-    pub capacity: usize,
-}
-
-impl Default for StaleSettings {
-    fn default() -> Self {
-        StaleSettings {
-            enabled: true,
-            capacity: 10_000,
-        }
     }
 }
 

@@ -5,7 +5,27 @@ use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::SystemTime;
 
+use serde::{Deserialize, Serialize};
+
 use crate::upstream::Upstream;
+
+/// Last-known-good copies served (marked stale) while an upstream fails.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StaleSettings {
+    pub enabled: bool,
+    /// At most this many copies are kept per upstream and kind of resource.
+    pub capacity: usize,
+}
+
+impl Default for StaleSettings {
+    fn default() -> Self {
+        StaleSettings {
+            enabled: true,
+            capacity: 10_000,
+        }
+    }
+}
 
 /// Why a value is stale: where it should have come from, since when the copy is, and the
 /// failure that made the BFF serve it.

@@ -15,7 +15,7 @@ use std::task::{Context, Poll};
 use tokio::time::Instant;
 use tower::{BoxError, Layer, Service};
 
-use crate::config::BreakerSettings;
+use crate::resilience::breaker_settings::BreakerSettings;
 
 /// The state of a circuit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

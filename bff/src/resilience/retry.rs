@@ -5,16 +5,47 @@
 
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use http::Method;
+use serde::{Deserialize, Serialize};
 use tower::retry::backoff::{Backoff, ExponentialBackoff, ExponentialBackoffMaker, MakeBackoff};
 use tower::retry::budget::{Budget, TpsBudget};
 use tower::retry::Policy;
 use tower::util::rng::HasherRng;
 use tower::BoxError;
 
-use crate::config::RetrySettings;
 use crate::resilience::breaker::CircuitOpen;
 use crate::upstream::call::{UpstreamRequest, UpstreamResponse};
+
+/// Retries of idempotent reads (GET) only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetrySettings {
+    /// Retries after the first attempt (0 disables retries).
+    pub attempts: u32,
+    /// Backoff before the first retry; it doubles up to `max_backoff`, with jitter.
+    #[serde(with = "humantime_serde")]
+    pub min_backoff: Duration,
+    #[serde(with = "humantime_serde")]
+    pub max_backoff: Duration,
+    /// The retry budget: retries may add at most this fraction of the recent requests…
+    pub budget_ratio: f32,
+    /// …plus this many retries per second whatever the traffic.
+    pub budget_min_per_second: u32,
+}
+
+impl Default for RetrySettings {
+    fn default() -> Self {
+        RetrySettings {
+            attempts: 2,
+            min_backoff: Duration::from_millis(20),
+            max_backoff: Duration::from_millis(200),
+            budget_ratio: 0.2,
+            budget_min_per_second: 10,
+        }
+    }
+}
 
 /// How long the retry budget remembers requests.
 const BUDGET_TTL: std::time::Duration = std::time::Duration::from_secs(10);

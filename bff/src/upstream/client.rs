@@ -10,12 +10,12 @@ use http::{Method, StatusCode};
 use serde_json::Value;
 use tower::{BoxError, ServiceExt};
 
-use crate::config::UpstreamSettings;
 use crate::error::BffError;
 use crate::resilience::breaker::{Breaker, CircuitOpen, CircuitState};
 use crate::stale::{Fetched, StaleCache};
 use crate::upstream::call::{ServerFailure, UpstreamRequest, UpstreamResponse};
 use crate::upstream::hal::{self, Link, Links, Var};
+use crate::upstream::stack::UpstreamSettings;
 use crate::upstream::stack::{self, Stack};
 use crate::upstream::Upstream;
 

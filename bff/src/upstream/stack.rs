@@ -11,16 +11,47 @@
 //!
 //! The stack is built once per upstream and cloned per call; clones share the breaker, the
 //! retry budget and the connection pool.
+//!
+//! [`UpstreamSettings`] are the settings of one upstream's stack: its timeout and its layers'
+//! own settings, each defined beside its layer (breaker, retry, stale copies).
 
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 use tower::util::BoxCloneSyncService;
 use tower::{BoxError, ServiceBuilder};
 
-use crate::config::UpstreamSettings;
 use crate::resilience::breaker::{Breaker, BreakerLayer};
+use crate::resilience::breaker_settings::BreakerSettings;
 use crate::resilience::observe::ObserveLayer;
-use crate::resilience::retry::ReadRetryPolicy;
+use crate::resilience::retry::{ReadRetryPolicy, RetrySettings};
+use crate::stale::StaleSettings;
 use crate::upstream::call::{HttpService, UpstreamRequest, UpstreamResponse};
 use crate::upstream::Upstream;
+
+/// How one upstream is called.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamSettings {
+    /// Time allowed for one call to the upstream, retries included (connect, headers and
+    /// body); a hung attempt uses it up, so a caller never waits longer than this.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    pub breaker: BreakerSettings,
+    pub retry: RetrySettings,
+    pub stale: StaleSettings,
+}
+
+impl Default for UpstreamSettings {
+    fn default() -> Self {
+        UpstreamSettings {
+            timeout: Duration::from_secs(2),
+            breaker: BreakerSettings::default(),
+            retry: RetrySettings::default(),
+            stale: StaleSettings::default(),
+        }
+    }
+}
 
 /// The stack's service type.
 pub type Stack = BoxCloneSyncService<UpstreamRequest, UpstreamResponse, BoxError>;
