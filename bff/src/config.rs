@@ -111,9 +111,9 @@ impl BffConfig {
     ///   (numbers, booleans) and otherwise taken as strings.
     ///
     /// An unknown path or a value of the wrong type is an error that names the variable.
-    /// An upstream's override section from the file already holds `all`'s other values, so
-    /// an environment change of that section under `all` does not reach that upstream; set
-    /// it under the upstream instead.
+    /// The environment is merged into the settings as written (untyped), then the result is
+    /// read once: a setting under `all` reaches every upstream whose override does not name
+    /// it, whether the override came from the file or the environment.
     pub fn with_env(
         mut self,
         vars: impl IntoIterator<Item = (String, String)>,
@@ -261,11 +261,40 @@ impl UpstreamUrls {
 /// delivery.breaker] cool_down = "30s"` keeps every other breaker setting of `all`. Reading
 /// merges each override table into `all` before typing it, so the typed
 /// [`UpstreamOverride`] holds whole sections that already carry `all`'s other values.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(deny_unknown_fields, default, try_from = "RawResilience")]
 pub struct Resilience {
     pub all: UpstreamSettings,
     pub upstreams: BTreeMap<Upstream, UpstreamOverride>,
+    /// Each override as it was written (only what it names), so that layering the
+    /// environment over this configuration merges the overrides into the new `all` again:
+    /// a setting changed under `all` reaches every upstream that does not name it.
+    written: BTreeMap<Upstream, toml::Table>,
+}
+
+/// Written back as read: `all`, and each override with only what it names (an override
+/// built in code, with the sections it holds).
+impl Serialize for Resilience {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Written<'a> {
+            all: &'a UpstreamSettings,
+            upstreams: BTreeMap<Upstream, toml::Table>,
+        }
+        let mut upstreams = BTreeMap::new();
+        for (upstream, o) in &self.upstreams {
+            let table = match self.written.get(upstream) {
+                Some(written) => written.clone(),
+                None => toml::Table::try_from(o).map_err(serde::ser::Error::custom)?,
+            };
+            upstreams.insert(*upstream, table);
+        }
+        Written {
+            all: &self.all,
+            upstreams,
+        }
+        .serialize(serializer)
+    }
 }
 
 /// [`Resilience`] as written, before the overrides are merged into `all`.
@@ -286,6 +315,7 @@ impl TryFrom<RawResilience> for Resilience {
         let all_table = toml::Table::try_from(&all)
             .map_err(|e| format!("resilience.all cannot be merged: {e}"))?;
         let mut upstreams = BTreeMap::new();
+        let mut kept = BTreeMap::new();
         for (upstream, written) in raw.upstreams {
             let mut merged = all_table.clone();
             merge(&mut merged, &written);
@@ -302,8 +332,13 @@ impl TryFrom<RawResilience> for Resilience {
                     stale: named("stale").then_some(full.stale),
                 },
             );
+            kept.insert(upstream, written);
         }
-        Ok(Resilience { all, upstreams })
+        Ok(Resilience {
+            all,
+            upstreams,
+            written: kept,
+        })
     }
 }
 
@@ -475,6 +510,31 @@ mod tests {
             Duration::from_secs(1)
         );
         assert_eq!(config.limits.max_depth, 6);
+    }
+
+    #[test]
+    fn an_environment_setting_under_all_reaches_upstreams_with_overrides() {
+        let config = BffConfig::load(
+            Some("[resilience.upstreams.delivery.breaker]\nconsecutive_failures = 2\n"),
+            [(
+                "MALL_BFF__RESILIENCE__ALL__BREAKER__COOL_DOWN".to_owned(),
+                "30s".to_owned(),
+            )],
+        )
+        .expect("valid");
+        let delivery = config.resilience.for_upstream(Upstream::Delivery).breaker;
+        assert_eq!(
+            delivery.consecutive_failures, 2,
+            "the file's override stays"
+        );
+        assert_eq!(
+            delivery.cool_down,
+            Duration::from_secs(30),
+            "the environment's `all` reaches the overridden upstream"
+        );
+        let order = config.resilience.for_upstream(Upstream::Order).breaker;
+        assert_eq!(order.cool_down, Duration::from_secs(30));
+        assert_eq!(order.consecutive_failures, 5);
     }
 
     #[test]
