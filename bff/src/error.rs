@@ -1,14 +1,13 @@
 //! The one error type of the BFF: upstream failures and bad input, each with a stable
-//! `extensions.code` for GraphQL clients.
+//! `extensions.code` for GraphQL clients. No GraphQL here: the one conversion into GraphQL
+//! errors is in `schema/errors.rs`.
 
 use std::time::Duration;
 
-use async_graphql::ErrorExtensions;
-
 use crate::upstream::Upstream;
 
-/// What went wrong. Resolvers return it with `?`; [`BffError::extend`] turns it into a
-/// GraphQL error carrying `code` and `upstream` in its extensions.
+/// What went wrong. Resolvers return it with `?`; the schema turns it into a GraphQL error
+/// carrying `code` and `upstream` in its extensions.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum BffError {
     #[error("the {upstream} service did not answer within {}", humantime_serde::re::humantime::format_duration(*.timeout))]
@@ -90,34 +89,6 @@ impl BffError {
         BffError::UpstreamUnavailable {
             upstream,
             detail: format!("its answer cannot be read: {detail}"),
-        }
-    }
-}
-
-impl ErrorExtensions for BffError {
-    fn extend(&self) -> async_graphql::Error {
-        async_graphql::Error::new(self.to_string()).extend_with(|_, e| {
-            e.set("code", self.extension_code());
-            if let Some(u) = self.upstream() {
-                e.set("upstream", u.as_str());
-            }
-        })
-    }
-}
-
-/// Gives every error of a response that came from a [`BffError`] (through `?`, which keeps the
-/// source) its `code` and `upstream` extensions: the one conversion point.
-pub fn extend_errors(response: &mut async_graphql::Response) {
-    for error in &mut response.errors {
-        let Some(bff) = error.source::<BffError>() else {
-            continue;
-        };
-        let code = bff.extension_code();
-        let upstream = bff.upstream();
-        let ext = error.extensions.get_or_insert_with(Default::default);
-        ext.set("code", code);
-        if let Some(u) = upstream {
-            ext.set("upstream", u.as_str());
         }
     }
 }

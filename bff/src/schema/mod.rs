@@ -2,12 +2,14 @@
 //! axum wiring lives in [`crate::server`].
 //!
 //! - [`types`]: the GraphQL objects, each exposing a type of [`crate::model`]
+//! - [`errors`]: [`BffError`] as GraphQL errors (`extensions.code`, `upstream`)
 //! - [`loaders`]: per-request DataLoaders and the stale marks
 //! - [`subscription`]: the `myPage` subscription, fed by [`crate::live`]
 //!
 //! [`builder`] returns the schema builder so more data can be added before `finish()`
 //! (the live feed: [`crate::live::Live`]).
 
+pub mod errors;
 pub mod loaders;
 pub mod subscription;
 pub mod types;
@@ -19,8 +21,9 @@ use futures::stream::BoxStream;
 use futures::StreamExt;
 
 use crate::config::Limits;
-use crate::error::{extend_errors, BffError};
+use crate::error::BffError;
 use crate::gateway::Gateway;
+use errors::extend_errors;
 use loaders::{unwrap_fetched, RequestData};
 pub use subscription::Subscription;
 use types::{Delivery, MyPageRow, Order, PlaceOrderInput, Product, ProductPage, UpstreamStatus};
