@@ -274,6 +274,27 @@ fn the_rendered_manifests_are_valid_kubernetes_1_32() {
 }
 
 #[test]
+fn every_role_runs_the_image_cargo_xtask_image_tags() {
+    // `cargo xtask image` tags the image with the mall crate's version.
+    let image = format!("12st-mall:{}", env!("CARGO_PKG_VERSION"));
+    let docs = rendered();
+    let deployments = of_kind(&docs, "Deployment");
+    assert_eq!(
+        deployments.len(),
+        Role::ALL.len() + 1,
+        "one Deployment per role"
+    );
+    for d in deployments {
+        assert_eq!(
+            str_at(d, "/spec/template/spec/containers/0/image"),
+            image,
+            "{}",
+            str_at(d, "/metadata/name")
+        );
+    }
+}
+
+#[test]
 fn the_stateless_roles_scale_on_cpu_and_keep_serving_through_a_drain() {
     let docs = rendered();
     for name in SCALED {
