@@ -156,35 +156,18 @@ fn musl_binary() -> Result<PathBuf> {
 /// Whether an ELF executable names a program interpreter (a dynamic loader such as
 /// ld-linux): a static binary has no `PT_INTERP` program header.
 fn needs_loader(elf: &[u8]) -> Result<bool> {
-    const PT_INTERP: u32 = 3;
-    ensure!(
-        elf.starts_with(b"\x7fELF\x02\x01"),
-        "not a 64-bit little-endian ELF file"
-    );
-    let u16_at = |at: usize| -> Result<usize> {
-        let b = elf.get(at..at + 2).context("truncated ELF header")?;
-        Ok(usize::from(u16::from_le_bytes([b[0], b[1]])))
-    };
-    let phoff = elf
-        .get(0x20..0x28)
-        .and_then(|b| <[u8; 8]>::try_from(b).ok())
-        .map(u64::from_le_bytes)
-        .context("truncated ELF header")?;
-    let phoff = usize::try_from(phoff).context("program headers out of range")?;
-    // e_phentsize and e_phnum.
-    let (size, count) = (u16_at(0x36)?, u16_at(0x38)?);
-    for i in 0..count {
-        let at = phoff + i * size;
-        let kind = elf
-            .get(at..at + 4)
-            .and_then(|b| <[u8; 4]>::try_from(b).ok())
-            .map(u32::from_le_bytes)
-            .context("truncated program header")?;
-        if kind == PT_INTERP {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    use object::read::elf::{FileHeader, ProgramHeader};
+    let header = object::elf::FileHeader64::<object::Endianness>::parse(elf)
+        .context("not a 64-bit ELF file")?;
+    let endian = header
+        .endian()
+        .context("an ELF file of unknown byte order")?;
+    let programs = header
+        .program_headers(endian, elf)
+        .context("unreadable ELF program headers")?;
+    Ok(programs
+        .iter()
+        .any(|p| p.p_type(endian) == object::elf::PT_INTERP))
 }
 
 /// Lays out the build context the Containerfile expects, replacing an earlier one.
@@ -306,6 +289,10 @@ mod tests {
         let me = fs::read(std::env::current_exe().expect("the test's path")).expect("readable");
         assert!(needs_loader(&me).expect("an ELF file"));
         assert!(needs_loader(b"#!/bin/sh\n").is_err());
+        // Debian's ldconfig (package libc-bin, always installed) is static-pie, like the
+        // mall's musl binary.
+        let ldconfig = fs::read("/usr/sbin/ldconfig").expect("Debian's ldconfig");
+        assert!(!needs_loader(&ldconfig).expect("an ELF file"));
     }
 
     /// Builds deploy/Containerfile on a staged context (this test's executable stands in for
