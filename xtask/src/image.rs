@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, ensure, Context, Result};
 
-use crate::{cargo, setup, step, wasm};
+use crate::{setup, step, wasm};
 
 /// The Rust target of the image's binary: static, so it runs on `scratch`.
 pub const MUSL: &str = "x86_64-unknown-linux-musl";
@@ -140,9 +140,11 @@ fn musl_binary() -> Result<PathBuf> {
     step(&format!(
         "building the static mall binary (cargo build --release --target {MUSL} -p mall)"
     ));
-    // The C parts (SQLite, ring) are compiled by musl-gcc, against musl's headers.
-    std::env::set_var("CC_x86_64_unknown_linux_musl", "musl-gcc");
-    cargo(&["build", "--release", "--target", MUSL, "-p", "mall"])?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(Command::new(cargo)
+        .args(["build", "--release", "--target", MUSL, "-p", "mall"])
+        // The C parts (SQLite, ring) are compiled by musl-gcc, against musl's headers.
+        .env("CC_x86_64_unknown_linux_musl", "musl-gcc"))?;
     let binary = Path::new("target").join(MUSL).join("release").join("mall");
     let bytes = fs::read(&binary).with_context(|| format!("reading {}", binary.display()))?;
     ensure!(
