@@ -4,8 +4,10 @@
 //! - `wasm`: builds the shell and the component bundles into `dist/` and writes `dist/components.json`
 //! - `e2e`: runs the Playwright suite against a running mall
 //! - `bench`: builds what the benchmarks need, then runs `mall-bench` (see bench/)
+//! - `image`: builds the `mall` container image with podman (a static binary on `scratch`)
 
 mod e2e;
+mod image;
 mod setup;
 mod wasm;
 
@@ -45,6 +47,13 @@ enum Cmd {
         /// Run only these scenarios (comma-separated numbers, e.g. `--only 1,2`).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
+    },
+    /// Build the `mall` container image offline with Debian's podman: a static musl binary,
+    /// the shop and GraphiQL's files on `scratch` (installs podman and musl-tools if missing).
+    Image {
+        /// The image's tag (default: 12st-mall:<the mall crate's version>).
+        #[arg(long)]
+        tag: Option<String>,
     },
 }
 
@@ -96,6 +105,7 @@ fn main() -> Result<()> {
             e2e::run()
         }
         Cmd::Bench { only } => bench(&only),
+        Cmd::Image { tag } => image::build(tag),
     }
 }
 
