@@ -10,6 +10,7 @@
 pub mod cookie;
 pub mod principal;
 pub mod problem;
+pub mod service;
 
 use std::sync::Arc;
 

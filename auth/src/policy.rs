@@ -139,6 +139,26 @@ impl Decision {
     pub fn is_allowed(&self) -> bool {
         matches!(self, Decision::Allow | Decision::AllowOwn { .. })
     }
+
+    /// The GraphQL `extensions.code` of a refusal (`None` when allowed).
+    pub fn error_code(&self) -> Option<&'static str> {
+        match self {
+            Decision::Allow | Decision::AllowOwn { .. } => None,
+            Decision::Unauthenticated => Some("UNAUTHENTICATED"),
+            Decision::Forbidden => Some("FORBIDDEN"),
+            Decision::NotFound => Some("NOT_FOUND"),
+        }
+    }
+
+    /// The REST status of a refusal (`None` when allowed): 401, 403 or 404.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            Decision::Allow | Decision::AllowOwn { .. } => None,
+            Decision::Unauthenticated => Some(401),
+            Decision::Forbidden => Some(403),
+            Decision::NotFound => Some(404),
+        }
+    }
 }
 
 /// The rule set. See the module's table.
@@ -277,6 +297,38 @@ mod tests {
             decide(&c2, Action::CancelOrder { owner: C1 }),
             Decision::NotFound
         );
+    }
+
+    #[test]
+    fn refusals_carry_their_code_and_status() {
+        let c2 = Caller::Customer { id: C2.into() };
+        let cases = [
+            (
+                Caller::Anonymous,
+                Action::ListOrders,
+                Some(("UNAUTHENTICATED", 401)),
+            ),
+            (
+                c2.clone(),
+                Action::CompleteDelivery,
+                Some(("FORBIDDEN", 403)),
+            ),
+            (
+                c2.clone(),
+                Action::ReadOrder { owner: C1 },
+                Some(("NOT_FOUND", 404)),
+            ),
+            (c2.clone(), Action::ListOrders, None),
+            (Caller::Anonymous, Action::ReadCatalogue, None),
+        ];
+        for (caller, action, want) in cases {
+            let d = decide(&caller, action);
+            assert_eq!(
+                d.error_code().zip(d.http_status()),
+                want,
+                "{caller:?} {action:?}"
+            );
+        }
     }
 
     #[test]
