@@ -103,8 +103,14 @@ impl SigningKey {
         &self.kid
     }
 
-    pub(crate) fn encoding_key(&self) -> &EncodingKey {
-        &self.encoding
+    /// Signs any claims (EdDSA, with this key's `kid`).
+    pub fn sign_json(
+        &self,
+        claims: &impl Serialize,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.encoding)
     }
 
     pub fn decoding_key(&self) -> DecodingKey {

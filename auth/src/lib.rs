@@ -9,11 +9,13 @@
 //! - [`keys`]: the BFF's Ed25519 signing key, kept in the store, and its JWKS.
 //! - [`token`]: signing service tokens and checking any bearer JWT.
 //! - [`verifier`]: checking bearer tokens against an issuer's JWKS URL, cached.
+//! - [`oidc`]: an external OpenID issuer: settings and a verifier for its bearer tokens.
 //! - [`http`]: the `/auth` routes, the caller extractor and middleware, the CSRF rule.
 pub mod account;
 pub mod http;
 pub mod identity;
 pub mod keys;
+pub mod oidc;
 pub mod password;
 pub mod policy;
 pub mod session;

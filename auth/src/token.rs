@@ -7,7 +7,9 @@ use std::time::Duration;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
+use crate::account::Email;
 use crate::keys::SigningKey;
 use crate::policy::{Caller, Role};
 use crate::session::now;
@@ -117,9 +119,8 @@ impl TokenIssuer {
             exp: iat.saturating_add(ttl.as_secs() as i64),
             roles,
         };
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.key.kid().to_owned());
-        jsonwebtoken::encode(&header, &claims, self.key.encoding_key())
+        self.key
+            .sign_json(&claims)
             .map_err(|e| TokenError::Sign(e.to_string()))
     }
 }
@@ -128,7 +129,65 @@ impl TokenIssuer {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
     pub caller: Caller,
-    pub claims: Claims,
+    /// Every claim of the token, as sent.
+    pub claims: serde_json::Map<String, Value>,
+}
+
+/// How a verified token's claims name the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimMapping {
+    /// The BFF's own tokens: `sub` is the account, `roles` its roles.
+    Bff,
+    /// An OpenID issuer's: the account is the (verified) email in `email_claim`; staff when
+    /// `staff_claim` (a string or a list of strings) holds one of `staff_values`.
+    External {
+        email_claim: String,
+        staff_claim: Option<String>,
+        staff_values: Vec<String>,
+    },
+}
+
+impl ClaimMapping {
+    fn caller(&self, claims: &serde_json::Map<String, Value>) -> Result<Caller, TokenError> {
+        match self {
+            ClaimMapping::Bff => {
+                let parsed: Claims = serde_json::from_value(Value::Object(claims.clone()))
+                    .map_err(|e| refused(format!("not a token of the BFF: {e}")))?;
+                Ok(Caller::from_roles(parsed.sub, &parsed.roles))
+            }
+            ClaimMapping::External {
+                email_claim,
+                staff_claim,
+                staff_values,
+            } => {
+                let email = claims
+                    .get(email_claim)
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| refused(format!("the token has no `{email_claim}` claim")))?;
+                if claims.get("email_verified") == Some(&Value::Bool(false)) {
+                    return Err(refused("the token's email is not verified"));
+                }
+                let email = Email::parse(email).map_err(refused)?;
+                let staff = staff_claim.as_ref().is_some_and(|name| {
+                    let holds = |v: &Value| {
+                        v.as_str()
+                            .is_some_and(|s| staff_values.iter().any(|w| w == s))
+                    };
+                    match claims.get(name) {
+                        Some(Value::Array(items)) => items.iter().any(holds),
+                        Some(v) => holds(v),
+                        None => false,
+                    }
+                });
+                let roles = if staff {
+                    vec![Role::Customer, Role::Staff]
+                } else {
+                    vec![Role::Customer]
+                };
+                Ok(Caller::from_roles(email.as_str(), &roles))
+            }
+        }
+    }
 }
 
 /// The checks one issuer's tokens must pass.
@@ -139,6 +198,7 @@ pub struct Expectations {
     pub audiences: Vec<String>,
     /// The allow-list; `none` and HMAC algorithms have no place in it.
     pub algorithms: Vec<Algorithm>,
+    pub claims: ClaimMapping,
 }
 
 impl Expectations {
@@ -148,6 +208,7 @@ impl Expectations {
             issuer: issuer.to_owned(),
             audiences: vec![service.to_owned()],
             algorithms: vec![Algorithm::EdDSA],
+            claims: ClaimMapping::Bff,
         }
     }
 
@@ -187,12 +248,15 @@ pub fn verify_with(
         }
     }
     let key = DecodingKey::from_jwk(jwk).map_err(refused)?;
-    let data = jsonwebtoken::decode::<Claims>(token, &key, &expect.validation(header.alg))
-        .map_err(refused)?;
-    let claims = data.claims;
+    let data = jsonwebtoken::decode::<serde_json::Map<String, Value>>(
+        token,
+        &key,
+        &expect.validation(header.alg),
+    )
+    .map_err(refused)?;
     Ok(Verified {
-        caller: Caller::from_roles(claims.sub.clone(), &claims.roles),
-        claims,
+        caller: expect.claims.caller(&data.claims)?,
+        claims: data.claims,
     })
 }
 
@@ -247,8 +311,9 @@ mod tests {
             .expect("token");
         let v = verify_with(&token, &i.key().jwks(), &expect("order")).expect("valid");
         assert_eq!(v.caller, customer());
-        assert_eq!(v.claims.aud, "order");
-        assert!(v.claims.exp - v.claims.iat <= 60);
+        assert_eq!(v.claims["aud"], "order");
+        let life = v.claims["exp"].as_i64().expect("exp") - v.claims["iat"].as_i64().expect("iat");
+        assert!(life <= 60, "{life}");
         let err = verify_with(&token, &i.key().jwks(), &expect("delivery")).expect_err("refused");
         assert!(err.to_string().contains("Audience"), "{err}");
         assert_eq!(
@@ -365,8 +430,84 @@ mod tests {
 
     /// Signs arbitrary claims with the issuer's key (to make an expired token).
     fn sign_raw(i: &TokenIssuer, _header: &str, claims: &serde_json::Value) -> String {
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(i.key().kid().to_owned());
-        jsonwebtoken::encode(&header, claims, i.key().encoding_key()).expect("sign")
+        i.key().sign_json(claims).expect("sign")
+    }
+
+    fn external(staff_claim: Option<&str>) -> Expectations {
+        Expectations {
+            issuer: "https://id.example".into(),
+            audiences: vec!["mall".into()],
+            algorithms: vec![Algorithm::EdDSA, Algorithm::RS256, Algorithm::ES256],
+            claims: ClaimMapping::External {
+                email_claim: "email".into(),
+                staff_claim: staff_claim.map(str::to_owned),
+                staff_values: vec!["shop-staff".into()],
+            },
+        }
+    }
+
+    fn id_token(i: &TokenIssuer, extra: serde_json::Value) -> String {
+        let mut claims = serde_json::json!({
+            "iss": "https://id.example", "aud": "mall", "sub": "opaque-123",
+            "iat": now(), "exp": now() + 300,
+        });
+        for (k, v) in extra.as_object().expect("object") {
+            claims[k] = v.clone();
+        }
+        sign_raw(i, "", &claims)
+    }
+
+    #[test]
+    fn an_openid_issuers_tokens_name_the_account_by_email() {
+        let idp = issuer();
+        let keys = idp.key().jwks();
+        let t = id_token(
+            &idp,
+            serde_json::json!({"email": "1@UEngine.org", "email_verified": true}),
+        );
+        let v = verify_with(&t, &keys, &external(Some("groups"))).expect("valid");
+        assert_eq!(v.caller, customer());
+
+        for groups in [
+            serde_json::json!(["x", "shop-staff"]),
+            serde_json::json!("shop-staff"),
+        ] {
+            let t = id_token(
+                &idp,
+                serde_json::json!({"email": "s@x.org", "groups": groups}),
+            );
+            let v = verify_with(&t, &keys, &external(Some("groups"))).expect("valid");
+            assert_eq!(
+                v.caller,
+                Caller::Staff {
+                    id: "s@x.org".into()
+                }
+            );
+            // Without a staff claim configured, nobody is staff.
+            let v = verify_with(&t, &keys, &external(None)).expect("valid");
+            assert_eq!(
+                v.caller,
+                Caller::Customer {
+                    id: "s@x.org".into()
+                }
+            );
+        }
+
+        for bad in [
+            serde_json::json!({}),
+            serde_json::json!({"email": "1@uengine.org", "email_verified": false}),
+            serde_json::json!({"email": "not an email"}),
+            serde_json::json!({"email": "1@uengine.org", "aud": "someone-else"}),
+            serde_json::json!({"email": "1@uengine.org", "iss": "https://evil.example"}),
+        ] {
+            let t = id_token(&idp, bad.clone());
+            assert!(verify_with(&t, &keys, &external(None)).is_err(), "{bad}");
+        }
+        // The BFF's own token is not an external one (no email claim).
+        let own = idp
+            .for_service(&customer(), "mall")
+            .expect("sign")
+            .expect("token");
+        assert!(verify_with(&own, &keys, &external(None)).is_err());
     }
 }

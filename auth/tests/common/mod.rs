@@ -17,6 +17,7 @@ use mall_auth::password::PasswordSettings;
 use mall_auth::policy::{decide, Action, Decision};
 use mall_auth::store::{IdentityStore, StoreLocation};
 use mall_auth::token::{TokenIssuer, TokenSettings};
+use mall_auth::verifier::Verifier;
 use serde_json::{json, Value};
 
 /// Cheap hashing: the tests check behaviour, not cost.
@@ -54,13 +55,21 @@ pub async fn open_store(location: StoreLocation) -> Arc<dyn IdentityStore> {
 /// calling, and a write (placing an order for a customer) that asks the policy and counts
 /// the writes it let through.
 pub async fn start(store: Arc<dyn IdentityStore>) -> Server {
+    start_with(store, None).await
+}
+
+/// As [`start`], also accepting bearer tokens of another issuer.
+pub async fn start_with(store: Arc<dyn IdentityStore>, extra: Option<Verifier>) -> Server {
     let identity = Identity::new(store.clone(), &settings()).expect("identity");
     let key = tokio::task::spawn_blocking(move || SigningKey::load_or_create(store.as_ref()))
         .await
         .expect("join")
         .expect("key");
     let issuer = TokenIssuer::new(key, TokenSettings::default());
-    let state = AuthState::new(identity, issuer, CookieSettings::default());
+    let mut state = AuthState::new(identity, issuer, CookieSettings::default());
+    if let Some(v) = extra {
+        state = state.accept_bearer(v);
+    }
     let writes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counted = writes.clone();
     let app =
