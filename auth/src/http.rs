@@ -8,6 +8,7 @@
 //! - `GET /auth/jwks.json` → the public keys of the tokens the BFF signs
 
 pub mod cookie;
+pub mod oidc;
 pub mod principal;
 pub mod problem;
 pub mod service;

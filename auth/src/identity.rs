@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use crate::account::{normalize_roles, Account, Address, Email, InvalidField, Name, Password};
+use crate::account::{
+    normalize_roles, Account, Address, Email, InvalidField, Name, Password, PasswordHash,
+};
 use crate::password::{HashError, Hasher, PasswordSettings};
 use crate::policy::Role;
 use crate::session::{now, random_token, Session, SessionId, SessionKey, SessionSettings};
@@ -64,6 +66,19 @@ pub struct Opened {
     pub session: Session,
     pub account: Account,
 }
+
+/// Someone an external OpenID issuer vouched for.
+#[derive(Debug, Clone)]
+pub struct External {
+    pub email: Email,
+    pub name: Name,
+    pub staff: bool,
+}
+
+/// The address of an account made from an external identity, until its owner gives one.
+pub const EXTERNAL_ADDRESS: &str = "(not given yet)";
+/// The stored hash of an account without a password: no password matches it.
+pub const NO_PASSWORD: &str = "!external";
 
 /// The staff account made on first start and its password, shown once.
 #[derive(Debug, Clone)]
@@ -197,6 +212,49 @@ impl Identity {
                     Err(IdentityError::WrongCredentials)
                 }
             }
+        })
+        .await
+    }
+
+    /// Signs in someone an external issuer vouched for: their account (made on first
+    /// sign-in, with no password: it can only be reached through the issuer) with the
+    /// roles the issuer's claims give now.
+    pub async fn sign_in_external(&self, who: External) -> Result<Opened, IdentityError> {
+        let this = self.clone();
+        self.blocking(move |store, _| {
+            let roles = normalize_roles(who.staff.then_some(Role::Staff));
+            let account = match store.account(&who.email)? {
+                Some(mut account) => {
+                    if account.roles != roles {
+                        store.set_roles(&account.email, &roles)?;
+                        account.roles = roles;
+                    }
+                    account
+                }
+                None => {
+                    let account = Account {
+                        email: who.email,
+                        name: who.name,
+                        address: Address::parse(EXTERNAL_ADDRESS)?,
+                        password_hash: PasswordHash::from_stored(NO_PASSWORD.into()),
+                        roles,
+                        created_at: now(),
+                    };
+                    match store.insert_account(&account) {
+                        // Made by a concurrent first sign-in: use that one.
+                        Err(StoreError::Duplicate) => {
+                            store.account(&account.email)?.ok_or_else(|| {
+                                IdentityError::NoSuchAccount(account.email.to_string())
+                            })?
+                        }
+                        other => {
+                            other?;
+                            account
+                        }
+                    }
+                }
+            };
+            this.open_session(store, account)
         })
         .await
     }

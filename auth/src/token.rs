@@ -148,7 +148,8 @@ pub enum ClaimMapping {
 }
 
 impl ClaimMapping {
-    fn caller(&self, claims: &serde_json::Map<String, Value>) -> Result<Caller, TokenError> {
+    /// The caller these (already verified) claims name.
+    pub fn caller(&self, claims: &serde_json::Map<String, Value>) -> Result<Caller, TokenError> {
         match self {
             ClaimMapping::Bff => {
                 let parsed: Claims = serde_json::from_value(Value::Object(claims.clone()))
