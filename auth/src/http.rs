@@ -41,7 +41,6 @@ pub struct AuthState {
     /// Bearer tokens are accepted if one of these accepts them (the BFF's own tokens, an
     /// external OpenID issuer's).
     pub bearer: Arc<Vec<Verifier>>,
-    ended: broadcast::Sender<SessionKey>,
 }
 
 impl std::fmt::Debug for AuthState {
@@ -68,7 +67,6 @@ impl AuthState {
             issuer,
             cookies,
             bearer: Arc::new(vec![own]),
-            ended: broadcast::channel(1024).0,
         }
     }
 
@@ -77,11 +75,9 @@ impl AuthState {
         self
     }
 
-    /// Sessions ended by sign-out here, as they end (close their sockets). Sessions that
-    /// expire, or end on another replica, are found by checking again
-    /// ([`Identity::session`]) now and then.
+    /// Sessions ended in this process, as they end (see [`Identity::ended_sessions`]).
     pub fn ended_sessions(&self) -> broadcast::Receiver<SessionKey> {
-        self.ended.subscribe()
+        self.identity.ended_sessions()
     }
 
     pub(crate) async fn verify_bearer(&self, token: &str) -> Result<Verified, AuthProblem> {
@@ -176,9 +172,7 @@ async fn login(
         .await?;
     // A session the browser held before is ended, not left behind.
     if let Some(old) = session_id(&headers) {
-        if let Some(key) = state.identity.sign_out(&old).await? {
-            let _ = state.ended.send(key);
-        }
+        state.identity.sign_out(&old).await?;
     }
     Ok(no_store(
         (
@@ -198,9 +192,7 @@ async fn logout(
     headers: HeaderMap,
 ) -> Result<Response, AuthProblem> {
     if let (Via::Session(_), Some(id)) = (&principal.via, session_id(&headers)) {
-        if let Some(key) = state.identity.sign_out(&id).await? {
-            let _ = state.ended.send(key);
-        }
+        state.identity.sign_out(&id).await?;
     }
     Ok((
         StatusCode::NO_CONTENT,

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use serde::Deserialize;
+use tokio::sync::broadcast;
 
 use crate::account::{
     normalize_roles, Account, Address, Email, InvalidField, Name, Password, PasswordHash,
@@ -92,6 +93,7 @@ pub struct Identity {
     store: Arc<dyn IdentityStore>,
     hasher: Hasher,
     sessions: SessionSettings,
+    ended: broadcast::Sender<SessionKey>,
 }
 
 impl std::fmt::Debug for Identity {
@@ -111,11 +113,26 @@ impl Identity {
             store,
             hasher: Hasher::new(&settings.password)?,
             sessions: settings.session.clone(),
+            ended: broadcast::channel(1024).0,
         })
     }
 
     pub fn store(&self) -> &Arc<dyn IdentityStore> {
         &self.store
+    }
+
+    /// Sessions ended in this process (sign-out, sign-out everywhere, a password change), as
+    /// they end: the BFF closes their sockets. Sessions that expire, or end in another
+    /// replica, are found by asking [`Identity::session`] again now and then.
+    pub fn ended_sessions(&self) -> broadcast::Receiver<SessionKey> {
+        self.ended.subscribe()
+    }
+
+    fn announce(&self, keys: &[SessionKey]) {
+        for key in keys {
+            // No receiver is fine: nothing to close.
+            let _ = self.ended.send(key.clone());
+        }
     }
 
     async fn blocking<T, F>(&self, f: F) -> Result<T, IdentityError>
@@ -280,8 +297,11 @@ impl Identity {
     /// Ends a session; its key (to close its sockets) if it was live.
     pub async fn sign_out(&self, id: &SessionId) -> Result<Option<SessionKey>, IdentityError> {
         let key = id.key();
-        self.blocking(move |store, _| Ok(store.revoke_session(&key, now())?.then_some(key)))
-            .await
+        let ended = self
+            .blocking(move |store, _| Ok(store.revoke_session(&key, now())?.then_some(key)))
+            .await?;
+        self.announce(ended.as_slice());
+        Ok(ended)
     }
 
     /// Ends every session of an account; the keys of those that were live.
@@ -290,8 +310,11 @@ impl Identity {
         email: &Email,
     ) -> Result<Vec<SessionKey>, IdentityError> {
         let email = email.clone();
-        self.blocking(move |store, _| Ok(store.revoke_sessions_of(&email, now())?))
-            .await
+        let ended = self
+            .blocking(move |store, _| Ok(store.revoke_sessions_of(&email, now())?))
+            .await?;
+        self.announce(&ended);
+        Ok(ended)
     }
 
     /// Sets a new password and ends every session of the account.
@@ -302,14 +325,17 @@ impl Identity {
     ) -> Result<Vec<SessionKey>, IdentityError> {
         let email = email.clone();
         let password = Password::new(password.expose())?;
-        self.blocking(move |store, hasher| {
-            let hash = hasher.hash(&password)?;
-            if !store.set_password(&email, &hash)? {
-                return Err(IdentityError::NoSuchAccount(email.to_string()));
-            }
-            Ok(store.revoke_sessions_of(&email, now())?)
-        })
-        .await
+        let ended = self
+            .blocking(move |store, hasher| {
+                let hash = hasher.hash(&password)?;
+                if !store.set_password(&email, &hash)? {
+                    return Err(IdentityError::NoSuchAccount(email.to_string()));
+                }
+                Ok(store.revoke_sessions_of(&email, now())?)
+            })
+            .await?;
+        self.announce(&ended);
+        Ok(ended)
     }
 
     /// On first start, creates one staff account with a random password and returns it

@@ -422,7 +422,8 @@ async fn the_first_start_makes_one_staff_account_with_a_random_password() {
     let profile: Value = me(&server.url, &cookie).await.json().await.expect("json");
     assert_eq!(profile["roles"], json!(["customer", "staff"]));
 
-    // A password change ends every session of the account.
+    // A password change ends every session of the account, and says which.
+    let mut ended = identity.ended_sessions();
     identity
         .set_password(
             &mall_auth::account::Email::parse("staff@uengine.org").expect("email"),
@@ -431,4 +432,6 @@ async fn the_first_start_makes_one_staff_account_with_a_random_password() {
         .await
         .expect("set");
     assert_eq!(me(&server.url, &cookie).await.status(), 401);
+    let key = ended.try_recv().expect("announced");
+    assert_eq!(key.0.len(), 64);
 }
