@@ -242,6 +242,14 @@ impl Identity {
             let roles = normalize_roles(who.staff.then_some(Role::Staff));
             let account = match store.account(&who.email)? {
                 Some(mut account) => {
+                    // The issuer decides the roles of the accounts it made; it may add staff
+                    // to a local account (one with a password) but never takes a local
+                    // role away.
+                    let roles = if account.password_hash.as_str() == NO_PASSWORD {
+                        roles
+                    } else {
+                        normalize_roles(account.roles.iter().copied().chain(roles))
+                    };
                     if account.roles != roles {
                         store.set_roles(&account.email, &roles)?;
                         account.roles = roles;

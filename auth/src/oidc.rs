@@ -28,6 +28,10 @@ pub struct OidcSettings {
     /// The claim that carries the account's email (the customer's id).
     #[serde(default = "default_email_claim")]
     pub email_claim: String,
+    /// Refuse tokens whose email is not marked `email_verified: true`. Turn it off only for
+    /// an issuer that verifies every email but does not say so.
+    #[serde(default = "yes")]
+    pub require_verified_email: bool,
     /// The claim that grants staff, if any (`groups`, `roles`, …), and the values that do.
     #[serde(default)]
     pub staff_claim: Option<String>,
@@ -41,6 +45,10 @@ fn default_email_claim() -> String {
     "email".into()
 }
 
+fn yes() -> bool {
+    true
+}
+
 impl fmt::Debug for OidcSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OidcSettings")
@@ -52,6 +60,7 @@ impl fmt::Debug for OidcSettings {
             )
             .field("audiences", &self.audiences)
             .field("email_claim", &self.email_claim)
+            .field("require_verified_email", &self.require_verified_email)
             .field("staff_claim", &self.staff_claim)
             .field("staff_values", &self.staff_values)
             .finish()
@@ -92,6 +101,7 @@ impl OidcSettings {
             ],
             claims: ClaimMapping::External {
                 email_claim: self.email_claim.clone(),
+                require_verified_email: self.require_verified_email,
                 staff_claim: self.staff_claim.clone(),
                 staff_values: self.staff_values.clone(),
             },

@@ -138,10 +138,13 @@ pub struct Verified {
 pub enum ClaimMapping {
     /// The BFF's own tokens: `sub` is the account, `roles` its roles.
     Bff,
-    /// An OpenID issuer's: the account is the (verified) email in `email_claim`; staff when
-    /// `staff_claim` (a string or a list of strings) holds one of `staff_values`.
+    /// An OpenID issuer's: the account is the email in `email_claim`, which must be marked
+    /// `email_verified: true` when `require_verified_email` (the email is the account: an
+    /// unverified one could be anybody's); staff when `staff_claim` (a string or a list of
+    /// strings) holds one of `staff_values`.
     External {
         email_claim: String,
+        require_verified_email: bool,
         staff_claim: Option<String>,
         staff_values: Vec<String>,
     },
@@ -158,6 +161,7 @@ impl ClaimMapping {
             }
             ClaimMapping::External {
                 email_claim,
+                require_verified_email,
                 staff_claim,
                 staff_values,
             } => {
@@ -165,8 +169,13 @@ impl ClaimMapping {
                     .get(email_claim)
                     .and_then(Value::as_str)
                     .ok_or_else(|| refused(format!("the token has no `{email_claim}` claim")))?;
-                if claims.get("email_verified") == Some(&Value::Bool(false)) {
-                    return Err(refused("the token's email is not verified"));
+                let verified = claims.get("email_verified");
+                let unverified = match verified {
+                    Some(v) => v != &Value::Bool(true),
+                    None => *require_verified_email,
+                };
+                if unverified {
+                    return Err(refused("the token's email is not marked verified"));
                 }
                 let email = Email::parse(email).map_err(refused)?;
                 let staff = staff_claim.as_ref().is_some_and(|name| {
@@ -441,6 +450,7 @@ mod tests {
             algorithms: vec![Algorithm::EdDSA, Algorithm::RS256, Algorithm::ES256],
             claims: ClaimMapping::External {
                 email_claim: "email".into(),
+                require_verified_email: true,
                 staff_claim: staff_claim.map(str::to_owned),
                 staff_values: vec!["shop-staff".into()],
             },
@@ -475,7 +485,7 @@ mod tests {
         ] {
             let t = id_token(
                 &idp,
-                serde_json::json!({"email": "s@x.org", "groups": groups}),
+                serde_json::json!({"email": "s@x.org", "email_verified": true, "groups": groups}),
             );
             let v = verify_with(&t, &keys, &external(Some("groups"))).expect("valid");
             assert_eq!(
@@ -497,9 +507,11 @@ mod tests {
         for bad in [
             serde_json::json!({}),
             serde_json::json!({"email": "1@uengine.org", "email_verified": false}),
-            serde_json::json!({"email": "not an email"}),
-            serde_json::json!({"email": "1@uengine.org", "aud": "someone-else"}),
-            serde_json::json!({"email": "1@uengine.org", "iss": "https://evil.example"}),
+            serde_json::json!({"email": "1@uengine.org"}),
+            serde_json::json!({"email": "1@uengine.org", "email_verified": "true"}),
+            serde_json::json!({"email": "not an email", "email_verified": true}),
+            serde_json::json!({"email": "1@uengine.org", "email_verified": true, "aud": "someone-else"}),
+            serde_json::json!({"email": "1@uengine.org", "email_verified": true, "iss": "https://evil.example"}),
         ] {
             let t = id_token(&idp, bad.clone());
             assert!(verify_with(&t, &keys, &external(None)).is_err(), "{bad}");
@@ -510,5 +522,27 @@ mod tests {
             .expect("sign")
             .expect("token");
         assert!(verify_with(&own, &keys, &external(None)).is_err());
+    }
+
+    #[test]
+    fn an_issuer_without_email_verified_can_be_trusted_on_purpose() {
+        let idp = issuer();
+        let mut expect = external(None);
+        if let ClaimMapping::External {
+            require_verified_email,
+            ..
+        } = &mut expect.claims
+        {
+            *require_verified_email = false;
+        }
+        let t = id_token(&idp, serde_json::json!({"email": "1@uengine.org"}));
+        let v = verify_with(&t, &idp.key().jwks(), &expect).expect("valid");
+        assert_eq!(v.caller, customer());
+        // An explicit `false` is never trusted.
+        let t = id_token(
+            &idp,
+            serde_json::json!({"email": "1@uengine.org", "email_verified": false}),
+        );
+        assert!(verify_with(&t, &idp.key().jwks(), &expect).is_err());
     }
 }

@@ -105,6 +105,7 @@ impl Jar {
 
 struct Mall {
     url: String,
+    identity: Identity,
     provider_url: String,
     _provider: Child,
     _dir: tempfile::TempDir,
@@ -133,7 +134,11 @@ async fn start_mall() -> Mall {
             ..TokenSettings::default()
         },
     );
-    let state = AuthState::new(identity, issuer, CookieSettings::for_public_url(&url));
+    let state = AuthState::new(
+        identity.clone(),
+        issuer,
+        CookieSettings::for_public_url(&url),
+    );
     let settings: OidcSettings = serde_json::from_value(json!({
         "issuer": provider_url,
         "client_id": "mall",
@@ -150,6 +155,7 @@ async fn start_mall() -> Mall {
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
     Mall {
         url,
+        identity,
         provider_url,
         _provider: provider,
         _dir: dir,
@@ -300,6 +306,30 @@ async fn signing_in_at_the_provider_lands_in_the_same_shop() {
     assert_eq!(r.status(), 303);
     jar.take(&r);
     let (_, profile) = me(&mall, &jar).await;
+    assert_eq!(profile["roles"], json!(["customer", "staff"]));
+}
+
+#[tokio::test]
+async fn the_provider_never_takes_a_local_role_away() {
+    let mall = start_mall().await;
+    // The shop's own staff account, made on first start, has the email the provider gives
+    // its user `boss` (who is not in the provider's staff group).
+    mall.identity
+        .bootstrap_staff("boss@idp.example")
+        .await
+        .expect("bootstrap")
+        .expect("made");
+    let (callback, mut jar) = through_the_provider(&mall, "boss").await;
+    let r = common::client()
+        .get(&callback)
+        .header(COOKIE, jar.header())
+        .send()
+        .await
+        .expect("callback");
+    assert_eq!(r.status(), 303);
+    jar.take(&r);
+    let (_, profile) = me(&mall, &jar).await;
+    assert_eq!(profile["customerId"], "boss@idp.example");
     assert_eq!(profile["roles"], json!(["customer", "staff"]));
 }
 

@@ -294,7 +294,13 @@ async fn callback(
         .get("name")
         .and_then(|v| v.as_str())
         .and_then(|n| Name::parse(n).ok())
-        .map_or_else(|| Name::parse(email.as_str()), Ok)
+        .map_or_else(
+            || {
+                let local = email.as_str().split('@').next().unwrap_or_default();
+                Name::parse(&local.chars().take(Name::MAX).collect::<String>())
+            },
+            Ok,
+        )
         .map_err(|e| AuthProblem::Internal(e.to_string()))?;
     let opened = state
         .identity
