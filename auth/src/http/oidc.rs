@@ -19,7 +19,9 @@ use axum::Router;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use cookie::{Cookie, SameSite};
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+};
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
     EndpointSet, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
@@ -260,11 +262,15 @@ async fn callback(
     let id_token = response
         .id_token()
         .ok_or_else(|| failed("the identity provider sent no ID token"))?;
+    // The same allow-list as the issuer's bearer tokens (the crate's default is RS256 only).
+    let verifier = login.client.id_token_verifier().set_allowed_algs([
+        CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+        CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+        CoreJwsSigningAlgorithm::EdDsa,
+    ]);
     id_token
-        .claims(
-            &login.client.id_token_verifier(),
-            &Nonce::new(pending.nonce),
-        )
+        .claims(&verifier, &Nonce::new(pending.nonce))
         .map_err(|e| {
             tracing::warn!(error = %error_chain(&e), "ID token refused");
             failed("the identity provider's ID token was not accepted")
