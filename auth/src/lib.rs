@@ -10,6 +10,7 @@
 //! - [`token`]: signing service tokens and checking any bearer JWT.
 //! - [`verifier`]: checking bearer tokens against an issuer's JWKS URL, cached.
 //! - [`oidc`]: an external OpenID issuer: settings and a verifier for its bearer tokens.
+//! - [`settings`]: the `[auth]` settings tree, composed of the parts above.
 //! - [`http`]: the `/auth` routes, the caller extractor and middleware, the CSRF rule.
 pub mod account;
 pub mod http;
@@ -19,6 +20,7 @@ pub mod oidc;
 pub mod password;
 pub mod policy;
 pub mod session;
+pub mod settings;
 pub mod store;
 pub mod token;
 pub mod verifier;
