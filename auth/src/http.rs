@@ -1,0 +1,224 @@
+//! The `/auth` routes of DESIGN.md section 8 and the caller extractor.
+//!
+//! - `POST /auth/signup` `{"email","name","address","password"}` → 201, the profile, the cookie
+//! - `POST /auth/login` `{"email","password"}` → 204 and the cookie; 401 that says neither which
+//!   part was wrong nor whether the account exists
+//! - `POST /auth/logout` → 204, the session ended and the cookie cleared
+//! - `GET /auth/me` → the profile, or 401
+//! - `GET /auth/jwks.json` → the public keys of the tokens the BFF signs
+
+pub mod cookie;
+pub mod oidc;
+pub mod principal;
+pub mod problem;
+pub mod service;
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use tokio::sync::broadcast;
+
+use self::cookie::{session_id, CookieSettings};
+use self::principal::{Principal, Via};
+use self::problem::AuthProblem;
+use crate::account::{Email, Password};
+use crate::identity::{Identity, SignUp};
+use crate::session::SessionKey;
+use crate::token::{TokenError, TokenIssuer, Verified};
+use crate::verifier::Verifier;
+
+/// What the routes and the extractor need. Cheap to clone.
+#[derive(Clone)]
+pub struct AuthState {
+    pub identity: Identity,
+    pub issuer: TokenIssuer,
+    pub cookies: CookieSettings,
+    /// Bearer tokens are accepted if one of these accepts them (the BFF's own tokens, an
+    /// external OpenID issuer's).
+    pub bearer: Arc<Vec<Verifier>>,
+}
+
+impl std::fmt::Debug for AuthState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthState")
+            .field("cookies", &self.cookies)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The audience of bearer tokens meant for the BFF itself (`mall token`).
+pub const BFF_AUDIENCE: &str = "bff";
+
+impl AuthState {
+    /// Accepts the BFF's own tokens for audience [`BFF_AUDIENCE`]; add other issuers with
+    /// [`AuthState::accept_bearer`].
+    pub fn new(identity: Identity, issuer: TokenIssuer, cookies: CookieSettings) -> AuthState {
+        let own = Verifier::fixed(
+            issuer.key().jwks(),
+            crate::token::Expectations::bff(issuer.issuer(), BFF_AUDIENCE),
+        );
+        AuthState {
+            identity,
+            issuer,
+            cookies,
+            bearer: Arc::new(vec![own]),
+        }
+    }
+
+    pub fn accept_bearer(mut self, verifier: Verifier) -> AuthState {
+        Arc::make_mut(&mut self.bearer).push(verifier);
+        self
+    }
+
+    /// Sessions ended in this process, as they end (see [`Identity::ended_sessions`]).
+    pub fn ended_sessions(&self) -> broadcast::Receiver<SessionKey> {
+        self.identity.ended_sessions()
+    }
+
+    pub(crate) async fn verify_bearer(&self, token: &str) -> Result<Verified, AuthProblem> {
+        let mut last = None;
+        for v in self.bearer.iter() {
+            match v.verify(token).await {
+                Ok(verified) => return Ok(verified),
+                Err(e) => last = Some(e),
+            }
+        }
+        match last {
+            Some(TokenError::Keys { url, reason }) => Err(AuthProblem::Internal(format!(
+                "cannot check a bearer token: keys at {url}: {reason}"
+            ))),
+            Some(e) => {
+                tracing::info!(error = %e, "bearer token refused");
+                Err(AuthProblem::bad_token())
+            }
+            None => Err(AuthProblem::bad_token()),
+        }
+    }
+}
+
+/// The `/auth` routes, with their state applied: merge it into the BFF's router.
+pub fn router(state: AuthState) -> Router {
+    Router::new()
+        .route("/auth/signup", post(signup))
+        .route("/auth/login", post(login))
+        .route("/auth/logout", post(logout))
+        .route("/auth/me", get(me))
+        .route("/auth/jwks.json", get(jwks))
+        .with_state(state)
+}
+
+/// A JSON body whose rejections are problem documents.
+struct Body<T>(T);
+
+impl<S, T> FromRequest<S> for Body<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = AuthProblem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let Json(value) = Json::<T>::from_request(req, state).await?;
+        Ok(Body(value))
+    }
+}
+
+fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn signup(
+    State(state): State<AuthState>,
+    Body(form): Body<SignUp>,
+) -> Result<Response, AuthProblem> {
+    let opened = state.identity.sign_up(form).await?;
+    tracing::info!(account = %opened.account.email, "account created");
+    Ok(no_store(
+        (
+            StatusCode::CREATED,
+            [(
+                header::SET_COOKIE,
+                state.cookies.set(&opened.id, &opened.session),
+            )],
+            Json(opened.account.profile()),
+        )
+            .into_response(),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Login {
+    email: String,
+    password: String,
+}
+
+async fn login(
+    State(state): State<AuthState>,
+    headers: HeaderMap,
+    Body(form): Body<Login>,
+) -> Result<Response, AuthProblem> {
+    let opened = state
+        .identity
+        .sign_in(&form.email, Password::attempt(form.password))
+        .await?;
+    // A session the browser held before is ended, not left behind.
+    if let Some(old) = session_id(&headers) {
+        state.identity.sign_out(&old).await?;
+    }
+    Ok(no_store(
+        (
+            StatusCode::NO_CONTENT,
+            [(
+                header::SET_COOKIE,
+                state.cookies.set(&opened.id, &opened.session),
+            )],
+        )
+            .into_response(),
+    ))
+}
+
+async fn logout(
+    State(state): State<AuthState>,
+    principal: Principal,
+    headers: HeaderMap,
+) -> Result<Response, AuthProblem> {
+    if let (Via::Session(_), Some(id)) = (&principal.via, session_id(&headers)) {
+        state.identity.sign_out(&id).await?;
+    }
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, state.cookies.clear())],
+    )
+        .into_response())
+}
+
+async fn me(State(state): State<AuthState>, principal: Principal) -> Result<Response, AuthProblem> {
+    let Some(id) = principal.caller.id() else {
+        return Err(AuthProblem::sign_in_first());
+    };
+    let email = Email::parse(id).map_err(|_| AuthProblem::sign_in_first())?;
+    let identity = state.identity.clone();
+    let account = tokio::task::spawn_blocking(move || identity.store().account(&email))
+        .await
+        .map_err(|e| AuthProblem::Internal(e.to_string()))?
+        .map_err(|e| AuthProblem::Internal(e.to_string()))?
+        .ok_or_else(AuthProblem::sign_in_first)?;
+    Ok(no_store(Json(account.profile()).into_response()))
+}
+
+async fn jwks(State(state): State<AuthState>) -> Response {
+    (
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        Json(state.issuer.key().jwks()),
+    )
+        .into_response()
+}
