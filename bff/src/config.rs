@@ -397,10 +397,16 @@ impl UpstreamOverride {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
+    /// How deep a query's own selections may nest (introspection's `__schema` and
+    /// `__type` count as one level, so every GraphQL tool can load the schema).
     pub max_depth: usize,
     pub max_complexity: usize,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// Whether the schema answers introspection (`__schema`, `__type`): what GraphiQL,
+    /// code generators and API fuzzers load the schema with. On by default; a deployment
+    /// that wants to hide its schema sets it to false (`__typename` keeps working).
+    pub introspection: bool,
 }
 
 impl Default for Limits {
@@ -409,6 +415,7 @@ impl Default for Limits {
             max_depth: 10,
             max_complexity: 500,
             max_body_bytes: 64 * 1024,
+            introspection: true,
         }
     }
 }

@@ -44,6 +44,7 @@ pub mod config;
 pub mod error;
 pub mod gateway;
 pub mod graphiql;
+pub mod graphql_http;
 pub mod live;
 pub mod model;
 pub mod resilience;

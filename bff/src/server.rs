@@ -1,25 +1,23 @@
-//! The axum wiring: `/graphql` (POST queries, GET GraphiQL, GET with a WebSocket upgrade
-//! subscriptions), `/graphql/ws` (subscriptions), `/healthz`, `/readyz`, `/metrics`, and the
+//! The axum wiring: `/graphql` (POST and GET as GraphQL over HTTP says, GraphiQL for a
+//! browser's GET without a query, subscriptions on a WebSocket upgrade), `/graphql/ws` (subscriptions), `/healthz`, `/readyz`, `/metrics`, and the
 //! shop's static files as the fallback.
 
 use std::sync::{Arc, OnceLock};
 
-use async_graphql::ParseRequestError;
-use async_graphql_axum::rejection::GraphQLRejection;
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::body::Body;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::config::BffConfig;
 use crate::gateway::Gateway;
 use crate::graphiql::{self, Graphiql};
+use crate::graphql_http::{self, MediaType, RequestError};
 use crate::live::{Live, LiveFeed};
 use crate::schema::{self, BffSchema};
 use crate::websocket::Subscriptions;
@@ -143,7 +141,6 @@ impl Bff {
 
     /// The router (static files of `config.static_dir` as the fallback).
     pub fn router(self) -> Router {
-        let limit = self.config.limits.max_body_bytes;
         let static_dir = self.config.static_dir.clone();
         Router::new()
             .route("/graphql", get(graphiql_or_subscriptions).post(graphql))
@@ -152,58 +149,26 @@ impl Bff {
             .route("/healthz", get(|| async { "ok\n" }))
             .route("/readyz", get(readyz))
             .route("/metrics", get(metrics_text))
-            .layer(RequestBodyLimitLayer::new(limit))
             .with_state(self)
             .fallback_service(crate::static_files::router(&static_dir))
     }
 }
 
-async fn graphql(
-    State(bff): State<Bff>,
-    request: Result<GraphQLRequest, GraphQLRejection>,
-) -> Response {
-    match request {
-        Ok(request) => GraphQLResponse::from(
-            schema::execute(&bff.schema, &bff.gateway, request.into_inner()).await,
-        )
-        .into_response(),
-        Err(rejection) => refuse(&rejection.0, bff.config.limits.max_body_bytes),
+/// `POST /graphql`: one GraphQL request over HTTP (the body's size limit is enforced
+/// while reading it, so it holds with or without a `Content-Length`).
+async fn graphql(State(bff): State<Bff>, headers: HeaderMap, body: Body) -> Response {
+    let Some(media) = MediaType::negotiate(&headers) else {
+        return RequestError::NotAcceptable.into_response(None);
+    };
+    match graphql_http::read_post(&headers, body, bff.config.limits.max_body_bytes).await {
+        Ok(request) => execute(&bff, request, media).await,
+        Err(e) => e.into_response(Some(media)),
     }
 }
 
-/// What http-body-util's `LengthLimitError` says.
-const LENGTH_LIMIT_EXCEEDED: &str = "length limit exceeded";
-
-/// A request that is not a GraphQL request, answered as a GraphQL error document that says
-/// what to fix: 413 when the body is over the limit (also when it came without a
-/// `Content-Length`, so only reading it found out), 400 otherwise.
-fn refuse(error: &ParseRequestError, limit: usize) -> Response {
-    let too_large = match error {
-        ParseRequestError::PayloadTooLarge => true,
-        // async-graphql-axum hands the body's error on as text only, so the limit's error
-        // (http-body-util's `LengthLimitError`) is known by its message.
-        ParseRequestError::Io(io) => io.to_string().contains(LENGTH_LIMIT_EXCEEDED),
-        _ => false,
-    };
-    let (status, code, message) = if too_large {
-        (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "PAYLOAD_TOO_LARGE",
-            format!(
-                "the request body is larger than the {limit} bytes allowed; send a smaller query"
-            ),
-        )
-    } else {
-        (
-            StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
-            format!("this is not a GraphQL request: {error}; send {{\"query\": \"...\"}} as JSON"),
-        )
-    };
-    let body = serde_json::json!({
-        "errors": [{"message": message, "extensions": {"code": code}}]
-    });
-    (status, axum::Json(body)).into_response()
+async fn execute(bff: &Bff, request: async_graphql::Request, media: MediaType) -> Response {
+    let response = schema::execute(&bff.schema, &bff.gateway, request).await;
+    graphql_http::into_response(response, media)
 }
 
 /// The one place the served schema is built: with the live feed when there is one.
@@ -233,11 +198,22 @@ fn subscriptions_of(bff: &Bff) -> Subscriptions {
 async fn graphiql_or_subscriptions(
     State(bff): State<Bff>,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    match upgrade {
-        Ok(upgrade) => subscriptions_of(&bff).upgrade(&headers, upgrade),
-        Err(_) => bff.graphiql.page("/graphql"),
+    if let Ok(upgrade) = upgrade {
+        return subscriptions_of(&bff).upgrade(&headers, upgrade);
+    }
+    let query = query.unwrap_or_default();
+    if query.is_empty() {
+        return bff.graphiql.page("/graphql");
+    }
+    let Some(media) = MediaType::negotiate(&headers) else {
+        return RequestError::NotAcceptable.into_response(None);
+    };
+    match graphql_http::read_get(&query) {
+        Ok(request) => execute(&bff, request, media).await,
+        Err(e) => e.into_response(Some(media)),
     }
 }
 

@@ -98,6 +98,7 @@ fn npm_packages() -> Result<()> {
         "node_modules/@playwright/test/package.json",
         "node_modules/graphql-ws/package.json",
         "node_modules/graphiql/package.json",
+        "node_modules/graphql-http/package.json",
     ];
     let fresh = match (
         std::fs::metadata("node_modules/.package-lock.json").and_then(|m| m.modified()),
@@ -107,7 +108,7 @@ fn npm_packages() -> Result<()> {
         _ => false,
     };
     if fresh && needed.iter().all(|p| Path::new(p).exists()) {
-        step("npm packages (binaryen, Playwright, graphql-ws, GraphiQL): already installed");
+        step("npm packages (binaryen, Playwright, graphql-ws, graphql-http, GraphiQL): already installed");
         return Ok(());
     }
     step("installing the npm packages (npm ci; Playwright uses Debian's Chromium, no browser download)");

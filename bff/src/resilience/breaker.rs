@@ -49,6 +49,9 @@ struct Inner {
     window: VecDeque<bool>,
     opened_at: Instant,
     probes_in_flight: u32,
+    /// Counts the half-open phases, so that a probe of an earlier phase (granted before
+    /// the circuit opened again) can neither close the circuit nor free a slot of this one.
+    phase: u64,
 }
 
 /// The shared state of one upstream's circuit.
@@ -72,7 +75,33 @@ impl std::fmt::Debug for Breaker {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Permit {
     Normal,
-    Probe,
+    /// A half-open probe of the given phase.
+    Probe(u64),
+}
+
+/// A granted call. Recording its outcome consumes it; a call dropped before it finished
+/// (a client that went away, a subscription closed mid-read) gives its probe slot back
+/// when the guard drops, so the next call probes instead of the circuit staying half-open.
+#[derive(Debug)]
+struct PermitGuard {
+    breaker: Breaker,
+    permit: Option<Permit>,
+}
+
+impl PermitGuard {
+    fn record(mut self, failed: bool) {
+        if let Some(permit) = self.permit.take() {
+            self.breaker.record(permit, failed);
+        }
+    }
+}
+
+impl Drop for PermitGuard {
+    fn drop(&mut self) {
+        if let Some(Permit::Probe(phase)) = self.permit.take() {
+            self.breaker.release(phase);
+        }
+    }
 }
 
 impl Breaker {
@@ -89,6 +118,7 @@ impl Breaker {
                 window: VecDeque::new(),
                 opened_at: Instant::now(),
                 probes_in_flight: 0,
+                phase: 0,
             })),
             on_change: Arc::new(on_change),
         }
@@ -119,6 +149,7 @@ impl Breaker {
         {
             inner.state = CircuitState::HalfOpen;
             inner.probes_in_flight = 0;
+            inner.phase += 1;
             changed = Some(CircuitState::HalfOpen);
         }
         let result = match inner.state {
@@ -127,7 +158,7 @@ impl Breaker {
             CircuitState::HalfOpen => {
                 if inner.probes_in_flight < self.settings.half_open_probes.max(1) {
                     inner.probes_in_flight += 1;
-                    Ok(Permit::Probe)
+                    Ok(Permit::Probe(inner.phase))
                 } else {
                     Err(CircuitOpen)
                 }
@@ -143,11 +174,12 @@ impl Breaker {
     fn record(&self, permit: Permit, failed: bool) {
         let mut inner = self.lock();
         let before = inner.state;
-        if permit == Permit::Probe {
+        let current_probe = permit == Permit::Probe(inner.phase);
+        if current_probe {
             inner.probes_in_flight = inner.probes_in_flight.saturating_sub(1);
         }
         match inner.state {
-            CircuitState::HalfOpen if permit == Permit::Probe => {
+            CircuitState::HalfOpen if current_probe => {
                 if failed {
                     self.open(&mut inner);
                 } else {
@@ -184,6 +216,24 @@ impl Breaker {
         if after != before {
             (self.on_change)(after);
         }
+    }
+
+    /// Gives back the slot of a probe that ended without an outcome (its call was
+    /// dropped): the circuit stays half-open and the next call probes.
+    fn release(&self, phase: u64) {
+        let mut inner = self.lock();
+        if inner.state == CircuitState::HalfOpen && inner.phase == phase {
+            inner.probes_in_flight = inner.probes_in_flight.saturating_sub(1);
+        }
+    }
+
+    /// A guard for a call that may go ahead.
+    fn permit(&self) -> Result<PermitGuard, CircuitOpen> {
+        let permit = self.acquire()?;
+        Ok(PermitGuard {
+            breaker: self.clone(),
+            permit: Some(permit),
+        })
     }
 
     fn open(&self, inner: &mut Inner) {
@@ -243,15 +293,14 @@ where
     }
 
     fn call(&mut self, req: Req) -> Self::Future {
-        let permit = match self.breaker.acquire() {
+        let permit = match self.breaker.permit() {
             Ok(p) => p,
             Err(open) => return Box::pin(async move { Err(open.into()) }),
         };
-        let breaker = self.breaker.clone();
         let future = self.inner.call(req);
         Box::pin(async move {
             let result = future.await.map_err(Into::into);
-            breaker.record(permit, result.is_err());
+            permit.record(result.is_err());
             result
         })
     }
@@ -362,6 +411,97 @@ mod tests {
         let probe = breaker.acquire().expect("one probe");
         assert!(breaker.acquire().is_err(), "a second probe waits");
         breaker.record(probe, false);
+        assert_eq!(breaker.state(), CircuitState::Closed);
+    }
+
+    /// A service whose calls hang until `release` is notified, then succeed.
+    fn hanging(
+        breaker: &Breaker,
+        release: Arc<tokio::sync::Notify>,
+        calls: Arc<AtomicUsize>,
+    ) -> BreakerService<impl Service<(), Response = (), Error = BoxError, Future = impl Send> + Clone>
+    {
+        BreakerLayer::new(breaker.clone()).layer(service_fn(move |_: ()| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            let release = release.clone();
+            async move {
+                release.notified().await;
+                Ok::<_, BoxError>(())
+            }
+        }))
+    }
+
+    async fn open_then_cool_down(breaker: &Breaker) {
+        for _ in 0..3 {
+            let p = breaker.acquire().expect("closed");
+            breaker.record(p, true);
+        }
+        assert_eq!(breaker.state(), CircuitState::Open);
+        tokio::time::advance(Duration::from_secs(30)).await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_probe_dropped_mid_flight_gives_its_slot_back() {
+        let breaker = Breaker::new(settings(), |_| {});
+        open_then_cool_down(&breaker).await;
+        let release = Arc::new(tokio::sync::Notify::new());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let svc = hanging(&breaker, release.clone(), calls.clone());
+
+        // The probe starts, then its caller gives up (a client that went away).
+        let probe = tokio::spawn(svc.clone().oneshot(()));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "the probe reached the upstream"
+        );
+        assert!(
+            svc.clone().oneshot(()).await.is_err(),
+            "a second probe waits while the first is in flight"
+        );
+        probe.abort();
+        assert!(probe.await.expect_err("aborted").is_cancelled());
+        assert_eq!(breaker.state(), CircuitState::HalfOpen);
+
+        // The upstream is back: the next call is the probe, and it closes the circuit.
+        let next = tokio::spawn(svc.clone().oneshot(()));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "the next call was let through"
+        );
+        release.notify_waiters();
+        next.await.expect("joined").expect("the probe succeeds");
+        assert_eq!(breaker.state(), CircuitState::Closed);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_probe_of_an_earlier_half_open_phase_neither_closes_nor_frees_a_slot() {
+        let breaker = Breaker::new(settings(), |_| {});
+        open_then_cool_down(&breaker).await;
+        let late = breaker.permit().expect("first phase's probe");
+        let failed = breaker.permit();
+        assert!(failed.is_err(), "one probe at a time");
+        // Another caller's probe of the same phase fails: open again, then half-open again.
+        {
+            let mut inner = breaker.lock();
+            breaker.open(&mut inner);
+        }
+        tokio::time::advance(Duration::from_secs(30)).await;
+        let current = breaker.permit().expect("second phase's probe");
+        late.record(false);
+        assert_eq!(
+            breaker.state(),
+            CircuitState::HalfOpen,
+            "an outcome from before the circuit reopened says nothing of the upstream now"
+        );
+        assert!(
+            breaker.permit().is_err(),
+            "the current probe still holds the slot"
+        );
+        current.record(false);
         assert_eq!(breaker.state(), CircuitState::Closed);
     }
 }

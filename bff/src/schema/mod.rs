@@ -3,16 +3,21 @@
 //!
 //! - [`types`]: the GraphQL objects, each exposing a type of [`crate::model`]
 //! - [`errors`]: [`BffError`] as GraphQL errors (`extensions.code`, `upstream`)
+//! - [`field_errors`]: failed fields answered as the specification says (null, propagation)
+//! - [`document_limits`], [`variables`]: what a request may ask, checked before it runs
 //! - [`loaders`]: per-request DataLoaders and the stale marks
 //! - [`subscription`]: the `myPage` subscription, fed by [`crate::live`]
 //!
 //! [`builder`] returns the schema builder so more data can be added before `finish()`
 //! (the live feed: [`crate::live::Live`]).
 
+pub mod document_limits;
 pub mod errors;
+pub mod field_errors;
 pub mod loaders;
 pub mod subscription;
 pub mod types;
+pub mod variables;
 
 use std::sync::Arc;
 
@@ -208,10 +213,19 @@ pub fn builder(
     gateway: Arc<Gateway>,
     limits: &Limits,
 ) -> SchemaBuilder<Query, Mutation, Subscription> {
-    Schema::build(Query, Mutation, Subscription)
+    let builder = Schema::build(Query, Mutation, Subscription)
         .data(gateway)
-        .limit_depth(limits.max_depth)
+        .extension(document_limits::DocumentLimits {
+            max_depth: limits.max_depth,
+            introspection: limits.introspection,
+        })
         .limit_complexity(limits.max_complexity)
+        .extension(field_errors::FieldErrors);
+    if limits.introspection {
+        builder
+    } else {
+        builder.disable_introspection()
+    }
 }
 
 /// The SDL of the schema (what schema/schema.graphql holds).
@@ -226,6 +240,9 @@ pub async fn execute(
     gateway: &Arc<Gateway>,
     request: async_graphql::Request,
 ) -> async_graphql::Response {
+    if let Some(missing) = variables::missing_required(&request) {
+        return async_graphql::Response::from_errors(vec![missing]);
+    }
     let data = RequestData::new(gateway.clone());
     let stale = data.stale.clone();
     let mut response = schema.execute(request.data(data)).await;
@@ -247,6 +264,12 @@ pub fn execute_stream(
     request: async_graphql::Request,
     session: Option<Arc<async_graphql::Data>>,
 ) -> BoxStream<'static, async_graphql::Response> {
+    if let Some(missing) = variables::missing_required(&request) {
+        return futures::stream::once(async move {
+            async_graphql::Response::from_errors(vec![missing])
+        })
+        .boxed();
+    }
     let request = request.data(RequestData::new(gateway.clone()));
     let responses = match session {
         Some(data) => schema

@@ -1,0 +1,174 @@
+//! What a document may ask, checked once it is parsed: its depth, counted on the caller's
+//! own selections, and whether it introspects when introspection is off.
+//!
+//! async-graphql's `limit_depth` counts every field, introspection included, and the
+//! standard introspection query of graphql-js (what GraphiQL-from-URL, codegen tools,
+//! Postman, Altair and Schemathesis send) nests `ofType` seven levels deep inside
+//! `__type`: the built-in limit refuses every GraphQL tool. This extension counts the
+//! depth of the operations' selections with fragments inlined, and counts a `__schema` or
+//! `__type` field as one level whatever it selects (the introspection schema is finite and
+//! served from memory, so its depth costs nothing upstream).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::{ServerError, ServerResult, Variables};
+
+/// The message of a refused query (kept from async-graphql's own limit).
+pub const TOO_DEEP: &str = "Query is nested too deep.";
+
+/// The message of an introspection query when introspection is off (async-graphql alone
+/// would answer `null` without saying why).
+pub const NO_INTROSPECTION: &str =
+    "introspection is switched off on this server; ask its operators for the schema file";
+
+/// Refuses documents whose selections nest deeper than `max_depth` fields, and documents
+/// that introspect when `introspection` is false.
+#[derive(Debug, Clone, Copy)]
+pub struct DocumentLimits {
+    pub max_depth: usize,
+    pub introspection: bool,
+}
+
+impl ExtensionFactory for DocumentLimits {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(*self)
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for DocumentLimits {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        if depth_of(&document) > self.max_depth {
+            return Err(ServerError::new(TOO_DEEP, None));
+        }
+        if !self.introspection && introspects(&document) {
+            return Err(ServerError::new(NO_INTROSPECTION, None));
+        }
+        Ok(document)
+    }
+}
+
+/// The deepest operation's depth.
+pub fn depth_of(document: &ExecutableDocument) -> usize {
+    document
+        .operations
+        .iter()
+        .map(|(_, op)| depth(document, &op.node.selection_set.node, &mut HashSet::new()))
+        .max()
+        .unwrap_or(0)
+}
+
+/// Whether any selection of the document (fragments included) is `__schema` or `__type`.
+pub fn introspects(document: &ExecutableDocument) -> bool {
+    fn any(set: &SelectionSet) -> bool {
+        set.items.iter().any(|selection| match &selection.node {
+            Selection::Field(field) => {
+                let name = field.node.name.node.as_str();
+                name == "__schema" || name == "__type" || any(&field.node.selection_set.node)
+            }
+            Selection::InlineFragment(fragment) => any(&fragment.node.selection_set.node),
+            Selection::FragmentSpread(_) => false,
+        })
+    }
+    document
+        .operations
+        .iter()
+        .any(|(_, op)| any(&op.node.selection_set.node))
+        || document
+            .fragments
+            .values()
+            .any(|fragment| any(&fragment.node.selection_set.node))
+}
+
+/// The depth of a selection set; `open` holds the fragments being expanded, so a cycle
+/// (which validation refuses later) ends the count instead of recursing forever.
+fn depth<'a>(
+    document: &'a ExecutableDocument,
+    set: &'a SelectionSet,
+    open: &mut HashSet<&'a str>,
+) -> usize {
+    set.items
+        .iter()
+        .map(|selection| match &selection.node {
+            Selection::Field(field) => {
+                let name = field.node.name.node.as_str();
+                if name == "__schema" || name == "__type" {
+                    1
+                } else {
+                    1 + depth(document, &field.node.selection_set.node, open)
+                }
+            }
+            Selection::InlineFragment(fragment) => {
+                depth(document, &fragment.node.selection_set.node, open)
+            }
+            Selection::FragmentSpread(spread) => {
+                let name = spread.node.fragment_name.node.as_str();
+                match document.fragments.get(&spread.node.fragment_name.node) {
+                    Some(fragment) if open.insert(name) => {
+                        let d = depth(document, &fragment.node.selection_set.node, open);
+                        open.remove(name);
+                        d
+                    }
+                    _ => 0,
+                }
+            }
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::parser::parse_query;
+
+    use super::*;
+
+    fn depth_of_query(query: &str) -> usize {
+        depth_of(&parse_query(query).expect("a valid document"))
+    }
+
+    #[test]
+    fn counts_fields_through_fragments() {
+        assert_eq!(depth_of_query("{ orders { product { name } } }"), 3);
+        assert_eq!(
+            depth_of_query(
+                "{ orders { ...O } } fragment O on Order { product { ... on Product { name } } }"
+            ),
+            3
+        );
+    }
+
+    #[test]
+    fn counts_introspection_as_one_level() {
+        let q =
+            "{ __schema { types { fields { type { ofType { ofType { ofType { name } } } } } } } }";
+        assert_eq!(depth_of_query(q), 1);
+        assert_eq!(depth_of_query("{ orders { __typename } }"), 2);
+    }
+
+    #[test]
+    fn finds_introspection_anywhere() {
+        let doc = |q: &str| parse_query(q).expect("a valid document");
+        assert!(introspects(&doc("{ __type(name: \"Order\") { name } }")));
+        assert!(introspects(&doc(
+            "{ ...F } fragment F on Query { __schema { queryType { name } } }"
+        )));
+        assert!(!introspects(&doc("{ orders { __typename } }")));
+    }
+
+    #[test]
+    fn a_fragment_cycle_ends_the_count() {
+        let q = "{ orders { ...A } } fragment A on Order { product { ...B } } fragment B on Product { ...A }";
+        assert_eq!(depth_of_query(q), 2);
+    }
+}
