@@ -83,6 +83,19 @@ pub trait Tx {
     fn mark_processed(&mut self, consumer: &str, event_id: &str) -> Result<bool, StoreError>;
     fn get_key(&mut self, key: &str) -> Result<Option<String>, StoreError>;
     fn put_key(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
+    /// Claims an idempotency key for this transaction, insert first: `None` when the key was
+    /// free (or its record was made before `expired_before`, milliseconds since the epoch),
+    /// and the caller then records its result with [`Tx::settle_key`]; otherwise the result
+    /// the first claimant recorded. Concurrent claims of one key wait for each other, so
+    /// exactly one transaction ever gets `None`.
+    fn claim_key(
+        &mut self,
+        key: &str,
+        now: i64,
+        expired_before: i64,
+    ) -> Result<Option<String>, StoreError>;
+    /// Records the result of a key this transaction claimed.
+    fn settle_key(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
     fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }
 
@@ -96,6 +109,9 @@ pub trait Store: Send + Sync + 'static {
     /// Up to `limit` outbox events not yet published, oldest first.
     fn pending_events(&self, limit: usize) -> Result<Vec<Pending>, StoreError>;
     fn mark_published(&self, positions: &[i64]) -> Result<(), StoreError>;
+    /// Deletes idempotency records made before `expired_before` (milliseconds since the
+    /// epoch); returns how many went.
+    fn prune_keys(&self, expired_before: i64) -> Result<u64, StoreError>;
     /// Whether the store answers (readiness).
     fn ping(&self) -> Result<(), StoreError>;
 }

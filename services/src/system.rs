@@ -17,6 +17,7 @@ use crate::bus::EventBus;
 use crate::consumer::{self, Handler, Progress};
 use crate::context::Ctx;
 use crate::problem::AppError;
+use crate::retention::{self, Retention};
 use crate::role::Role;
 use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
@@ -76,6 +77,8 @@ pub struct SystemConfig {
     pub paused_consumers: Vec<Role>,
     /// Roles whose outbox relay does not start (until [`System::resume_relay`]).
     pub paused_relays: Vec<Role>,
+    /// How long the stores keep idempotency keys (and what else they prune).
+    pub retention: Retention,
 }
 
 impl SystemConfig {
@@ -90,6 +93,7 @@ impl SystemConfig {
             public_urls: None,
             paused_consumers: vec![],
             paused_relays: vec![],
+            retention: Retention::default(),
         }
     }
 
@@ -104,6 +108,7 @@ impl SystemConfig {
 struct Running {
     ctx: Ctx,
     server: JoinHandle<()>,
+    pruner: JoinHandle<()>,
     relay: Option<JoinHandle<()>>,
     consumer: Option<JoinHandle<()>>,
     progress: Arc<Progress>,
@@ -263,6 +268,7 @@ impl System {
                 store,
                 urls: Arc::clone(&urls),
                 outbox: Arc::new(Notify::new()),
+                retention: config.retention,
             };
             let progress = Arc::new(Progress::default());
             let router = app(role, ctx.clone(), Arc::clone(&bus), Arc::clone(&progress));
@@ -275,9 +281,15 @@ impl System {
                     tracing::error!(role = role.name(), error = %e, "server failed");
                 }
             });
+            let pruner = tokio::spawn(retention::run(
+                role.name(),
+                Arc::clone(&ctx.store),
+                ctx.retention,
+            ));
             let mut running = Running {
                 ctx,
                 server,
+                pruner,
                 relay: None,
                 consumer: None,
                 progress,
@@ -341,6 +353,7 @@ impl System {
             if let Some(t) = r.relay {
                 t.abort();
             }
+            r.pruner.abort();
             let mut server = r.server;
             if tokio::time::timeout(Duration::from_secs(5), &mut server)
                 .await

@@ -33,6 +33,12 @@ CREATE TABLE IF NOT EXISTS processed (
     PRIMARY KEY (consumer, event_id)
 );
 CREATE TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS idempotency (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency (created_at);
 ";
 
 impl From<postgres::Error> for StoreError {
@@ -264,6 +270,54 @@ impl Tx for PgTx {
         Ok(())
     }
 
+    fn claim_key(
+        &mut self,
+        key: &str,
+        now: i64,
+        expired_before: i64,
+    ) -> Result<Option<String>, StoreError> {
+        // Insert first: a concurrent claim of the same key waits on the unique index until
+        // the first transaction ends, then finds its row (or, had it rolled back, inserts).
+        // The row may be pruned between a conflict and the read: then claim again.
+        for _ in 0..3 {
+            let inserted = self.conn.execute(
+                "INSERT INTO idempotency (key, value, created_at) VALUES ($1, '', $2)
+                 ON CONFLICT (key) DO NOTHING",
+                &[&key, &now],
+            )?;
+            if inserted == 1 {
+                return Ok(None);
+            }
+            let Some(row) = self.conn.query_opt(
+                "SELECT value, created_at FROM idempotency WHERE key = $1 FOR UPDATE",
+                &[&key],
+            )?
+            else {
+                continue;
+            };
+            let (value, created_at): (String, i64) = (row.get(0), row.get(1));
+            if created_at < expired_before {
+                self.conn.execute(
+                    "UPDATE idempotency SET value = '', created_at = $2 WHERE key = $1",
+                    &[&key, &now],
+                )?;
+                return Ok(None);
+            }
+            return Ok(Some(value));
+        }
+        Err(StoreError::Backend(format!(
+            "idempotency key `{key}` kept vanishing while being claimed; try again"
+        )))
+    }
+
+    fn settle_key(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE idempotency SET value = $2 WHERE key = $1",
+            &[&key, &value],
+        )?;
+        Ok(())
+    }
+
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
         self.conn.batch_execute("COMMIT")?;
         self.open = false;
@@ -331,6 +385,14 @@ impl Store for PostgresStore {
             &[&positions],
         )?;
         Ok(())
+    }
+
+    fn prune_keys(&self, expired_before: i64) -> Result<u64, StoreError> {
+        let n = self.pool()?.execute(
+            "DELETE FROM idempotency WHERE created_at < $1",
+            &[&expired_before],
+        )?;
+        Ok(n)
     }
 
     fn ping(&self) -> Result<(), StoreError> {

@@ -32,6 +32,12 @@ CREATE TABLE IF NOT EXISTS processed (
     PRIMARY KEY (consumer, event_id)
 );
 CREATE TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS idempotency (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency (created_at);
 ";
 
 pub struct SqliteStore {
@@ -214,6 +220,45 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn claim_key(
+        &mut self,
+        key: &str,
+        now: i64,
+        expired_before: i64,
+    ) -> Result<Option<String>, StoreError> {
+        // The transaction began IMMEDIATE: it is the only writer, so no other claim can
+        // come between the insert and the read.
+        let inserted = self.conn.execute(
+            "INSERT INTO idempotency (key, value, created_at) VALUES (?1, '', ?2)
+             ON CONFLICT (key) DO NOTHING",
+            params![key, now],
+        )?;
+        if inserted == 1 {
+            return Ok(None);
+        }
+        let (value, created_at): (String, i64) = self.conn.query_row(
+            "SELECT value, created_at FROM idempotency WHERE key = ?1",
+            [key],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if created_at < expired_before {
+            self.conn.execute(
+                "UPDATE idempotency SET value = '', created_at = ?2 WHERE key = ?1",
+                params![key, now],
+            )?;
+            return Ok(None);
+        }
+        Ok(Some(value))
+    }
+
+    fn settle_key(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE idempotency SET value = ?2 WHERE key = ?1",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
         self.conn.execute_batch("COMMIT")?;
         self.open = false;
@@ -278,6 +323,14 @@ impl Store for SqliteStore {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    fn prune_keys(&self, expired_before: i64) -> Result<u64, StoreError> {
+        let n = self.lock().execute(
+            "DELETE FROM idempotency WHERE created_at < ?1",
+            [expired_before],
+        )?;
+        Ok(n as u64)
     }
 
     fn ping(&self) -> Result<(), StoreError> {
