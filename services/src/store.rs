@@ -96,6 +96,11 @@ pub trait Tx {
     ) -> Result<Option<String>, StoreError>;
     /// Records the result of a key this transaction claimed.
     fn settle_key(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
+    /// Serialises this transaction with every other one of the same store that takes the
+    /// lock `name`, until it ends: for changes keyed by something that may have no row yet
+    /// (a delivery per order). SQLite needs nothing (one writer at a time); PostgreSQL takes
+    /// a transaction-scoped advisory lock.
+    fn lock(&mut self, name: &str) -> Result<(), StoreError>;
     fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }
 

@@ -318,6 +318,16 @@ impl Tx for PgTx {
         Ok(())
     }
 
+    fn lock(&mut self, name: &str) -> Result<(), StoreError> {
+        // Advisory locks are per database: the schema keeps services sharing one apart. A
+        // hash collision only makes two unrelated changes wait for each other.
+        self.conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':' || $1, 0))",
+            &[&name],
+        )?;
+        Ok(())
+    }
+
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
         self.conn.batch_execute("COMMIT")?;
         self.open = false;

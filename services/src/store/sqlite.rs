@@ -259,6 +259,11 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn lock(&mut self, _name: &str) -> Result<(), StoreError> {
+        // Every write transaction began IMMEDIATE and holds the file's one write lock.
+        Ok(())
+    }
+
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
         self.conn.execute_batch("COMMIT")?;
         self.open = false;

@@ -48,20 +48,24 @@ impl Drop for TestStore {
     }
 }
 
+/// The adapters, by name.
+pub const ADAPTERS: [&str; 2] = ["sqlite", "postgres"];
+
+/// A fresh store of the adapter `name` (one of [`ADAPTERS`]).
+pub fn fresh(name: &'static str) -> TestStore {
+    let adapter = if name == "postgres" {
+        Adapter::Postgres {
+            schema: format!("malltest_{}", uuid::Uuid::new_v4().simple()),
+        }
+    } else {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("store.db");
+        Adapter::Sqlite { _dir: dir, path }
+    };
+    TestStore { name, adapter }
+}
+
 /// A fresh store of each adapter.
 pub fn each() -> Vec<TestStore> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("store.db");
-    vec![
-        TestStore {
-            name: "sqlite",
-            adapter: Adapter::Sqlite { _dir: dir, path },
-        },
-        TestStore {
-            name: "postgres",
-            adapter: Adapter::Postgres {
-                schema: format!("malltest_{}", uuid::Uuid::new_v4().simple()),
-            },
-        },
-    ]
+    ADAPTERS.into_iter().map(fresh).collect()
 }
