@@ -70,6 +70,17 @@ pub struct Pending {
     pub event: Event,
 }
 
+/// An event a consumer gave up on, with why and after how many attempts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadLetter {
+    pub consumer: String,
+    pub event: Event,
+    pub error: String,
+    pub attempts: u32,
+    /// Milliseconds since the Unix epoch.
+    pub failed_at: i64,
+}
+
 /// One open transaction. Dropping it without [`Tx::commit`] rolls it back.
 pub trait Tx {
     /// The next id of a collection (1, 2, 3, …), never reused.
@@ -101,6 +112,15 @@ pub trait Tx {
     /// (a delivery per order). SQLite needs nothing (one writer at a time); PostgreSQL takes
     /// a transaction-scoped advisory lock.
     fn lock(&mut self, name: &str) -> Result<(), StoreError>;
+    /// Puts an event `consumer` gave up on into the dead-letter table (replacing an older
+    /// entry of the same event).
+    fn dead_letter(&mut self, letter: &DeadLetter) -> Result<(), StoreError>;
+    /// Takes a dead letter out of the table (to replay it); `None` if there is none.
+    fn take_dead_letter(
+        &mut self,
+        consumer: &str,
+        event_id: &str,
+    ) -> Result<Option<DeadLetter>, StoreError>;
     fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }
 
@@ -117,6 +137,8 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes idempotency records made before `expired_before` (milliseconds since the
     /// epoch); returns how many went.
     fn prune_keys(&self, expired_before: i64) -> Result<u64, StoreError>;
+    /// The dead letters, oldest first.
+    fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError>;
     /// Whether the store answers (readiness).
     fn ping(&self) -> Result<(), StoreError>;
 }
@@ -175,6 +197,28 @@ impl<X: Tx + ?Sized> TxExt for X {
             total: page.total,
         })
     }
+}
+
+/// A dead letter from its stored columns.
+pub(crate) fn dead_letter_of(
+    consumer: String,
+    event: &str,
+    error: String,
+    attempts: i64,
+    failed_at: i64,
+) -> Result<DeadLetter, StoreError> {
+    let event = serde_json::from_str(event).map_err(|e| StoreError::Corrupt {
+        collection: "dead_letters".into(),
+        id: failed_at,
+        reason: e.to_string(),
+    })?;
+    Ok(DeadLetter {
+        consumer,
+        event,
+        error,
+        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        failed_at,
+    })
 }
 
 fn decode<T: DeserializeOwned>(collection: &str, id: i64, v: Value) -> Result<T, StoreError> {

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 
 use crate::bus::embedded::EmbeddedBus;
 use crate::bus::EventBus;
-use crate::consumer::{self, Handler, Progress};
+use crate::consumer::{self, ConsumerSettings, Handler, Progress};
 use crate::context::Ctx;
 use crate::problem::AppError;
 use crate::retention::{self, Retention};
@@ -79,6 +79,8 @@ pub struct SystemConfig {
     pub paused_relays: Vec<Role>,
     /// How long the stores keep idempotency keys (and what else they prune).
     pub retention: Retention,
+    /// The consumers' attempts before dead-lettering an event.
+    pub consumers: ConsumerSettings,
 }
 
 impl SystemConfig {
@@ -94,6 +96,7 @@ impl SystemConfig {
             paused_consumers: vec![],
             paused_relays: vec![],
             retention: Retention::default(),
+            consumers: ConsumerSettings::default(),
         }
     }
 
@@ -107,6 +110,7 @@ impl SystemConfig {
 
 struct Running {
     ctx: Ctx,
+    consumers: ConsumerSettings,
     server: JoinHandle<()>,
     pruner: JoinHandle<()>,
     relay: Option<JoinHandle<()>>,
@@ -131,7 +135,8 @@ pub fn open_embedded_bus(data_dir: &std::path::Path) -> Result<Arc<dyn EventBus>
     Ok(Arc::new(EmbeddedBus::open(&data_dir.join("bus.db"))?))
 }
 
-async fn open_store(config: &SystemConfig, role: Role) -> Result<Arc<dyn Store>, SystemError> {
+/// Opens a role's store as `config` says (also for tools such as `mall dlq`).
+pub async fn open_store(config: &SystemConfig, role: Role) -> Result<Arc<dyn Store>, SystemError> {
     let store: Arc<dyn Store> = match &config.database {
         Database::Embedded => {
             let path = config.data_dir.join(format!("{}.db", role.name()));
@@ -154,7 +159,8 @@ async fn open_store(config: &SystemConfig, role: Role) -> Result<Arc<dyn Store>,
     Ok(store)
 }
 
-fn policy(role: Role) -> Option<(&'static str, Handler)> {
+/// A role's consumer name and policy; `None` for a role that consumes nothing.
+pub fn policy(role: Role) -> Option<(&'static str, Handler)> {
     match role {
         Role::Order => None,
         Role::Delivery => Some((delivery::CONSUMER, delivery::policy())),
@@ -288,6 +294,7 @@ impl System {
             ));
             let mut running = Running {
                 ctx,
+                consumers: config.consumers,
                 server,
                 pruner,
                 relay: None,
@@ -409,5 +416,6 @@ fn spawn_consumer(role: Role, r: &Running, bus: &Arc<dyn EventBus>) -> Option<Jo
         handler,
         Arc::clone(&r.ctx.outbox),
         Arc::clone(&r.progress),
+        r.consumers,
     )))
 }

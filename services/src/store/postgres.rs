@@ -8,7 +8,7 @@ use r2d2::{Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
 use serde_json::Value;
 
-use super::{Page, Pending, Query, Store, StoreError, Tx};
+use super::{dead_letter_of, DeadLetter, Page, Pending, Query, Store, StoreError, Tx};
 use crate::event::Event;
 
 type Manager = PostgresConnectionManager<NoTls>;
@@ -39,6 +39,15 @@ CREATE TABLE IF NOT EXISTS idempotency (
     created_at BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency (created_at);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    consumer TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    error TEXT NOT NULL,
+    attempts BIGINT NOT NULL,
+    failed_at BIGINT NOT NULL,
+    PRIMARY KEY (consumer, event_id)
+);
 ";
 
 impl From<postgres::Error> for StoreError {
@@ -328,6 +337,41 @@ impl Tx for PgTx {
         Ok(())
     }
 
+    fn dead_letter(&mut self, letter: &DeadLetter) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO dead_letters (consumer, event_id, event, error, attempts, failed_at)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (consumer, event_id) DO UPDATE SET error = excluded.error,
+                 attempts = excluded.attempts, failed_at = excluded.failed_at",
+            &[
+                &letter.consumer,
+                &letter.event.id,
+                &letter.event.to_json(),
+                &letter.error,
+                &i64::from(letter.attempts),
+                &letter.failed_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn take_dead_letter(
+        &mut self,
+        consumer: &str,
+        event_id: &str,
+    ) -> Result<Option<DeadLetter>, StoreError> {
+        let row = self.conn.query_opt(
+            "DELETE FROM dead_letters WHERE consumer = $1 AND event_id = $2
+             RETURNING consumer, event, error, attempts, failed_at",
+            &[&consumer, &event_id],
+        )?;
+        row.map(|r| {
+            let event: String = r.get(1);
+            dead_letter_of(r.get(0), &event, r.get(2), r.get(3), r.get(4))
+        })
+        .transpose()
+    }
+
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
         self.conn.batch_execute("COMMIT")?;
         self.open = false;
@@ -403,6 +447,20 @@ impl Store for PostgresStore {
             &[&expired_before],
         )?;
         Ok(n)
+    }
+
+    fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
+        let rows = self.pool()?.query(
+            "SELECT consumer, event, error, attempts, failed_at FROM dead_letters
+             ORDER BY failed_at, consumer, event_id",
+            &[],
+        )?;
+        rows.into_iter()
+            .map(|r| {
+                let event: String = r.get(1);
+                dead_letter_of(r.get(0), &event, r.get(2), r.get(3), r.get(4))
+            })
+            .collect()
     }
 
     fn ping(&self) -> Result<(), StoreError> {

@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use serde_json::Value;
 
-use super::{Page, Pending, Query, Store, StoreError, Tx};
+use super::{dead_letter_of, DeadLetter, Page, Pending, Query, Store, StoreError, Tx};
 use crate::event::Event;
 
 const SCHEMA: &str = "
@@ -38,6 +38,15 @@ CREATE TABLE IF NOT EXISTS idempotency (
     created_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency (created_at);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    consumer TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    error TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    failed_at INTEGER NOT NULL,
+    PRIMARY KEY (consumer, event_id)
+);
 ";
 
 pub struct SqliteStore {
@@ -264,6 +273,50 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn dead_letter(&mut self, letter: &DeadLetter) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO dead_letters (consumer, event_id, event, error, attempts, failed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (consumer, event_id) DO UPDATE SET error = excluded.error,
+                 attempts = excluded.attempts, failed_at = excluded.failed_at",
+            params![
+                letter.consumer,
+                letter.event.id,
+                letter.event.to_json(),
+                letter.error,
+                letter.attempts,
+                letter.failed_at
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn take_dead_letter(
+        &mut self,
+        consumer: &str,
+        event_id: &str,
+    ) -> Result<Option<DeadLetter>, StoreError> {
+        let row = self
+            .conn
+            .query_row(
+                "DELETE FROM dead_letters WHERE consumer = ?1 AND event_id = ?2
+                 RETURNING consumer, event, error, attempts, failed_at",
+                params![consumer, event_id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, i64>(4)?,
+                    ))
+                },
+            )
+            .optional()?;
+        row.map(|(c, e, err, a, f)| dead_letter_of(c, &e, err, a, f))
+            .transpose()
+    }
+
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
         self.conn.execute_batch("COMMIT")?;
         self.open = false;
@@ -336,6 +389,29 @@ impl Store for SqliteStore {
             [expired_before],
         )?;
         Ok(n as u64)
+    }
+
+    fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(
+            "SELECT consumer, event, error, attempts, failed_at FROM dead_letters
+             ORDER BY failed_at, consumer, event_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (c, e, err, a, f) = row?;
+            out.push(dead_letter_of(c, &e, err, a, f)?);
+        }
+        Ok(out)
     }
 
     fn ping(&self) -> Result<(), StoreError> {
