@@ -147,6 +147,7 @@ async fn main() -> Result<()> {
         urls,
         retention: Retention {
             idempotency_keys: flags.idempotency_keys_kept,
+            ..Retention::default()
         },
         consumers: ConsumerSettings {
             max_attempts: flags.consumer_max_attempts,

@@ -137,6 +137,12 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes idempotency records made before `expired_before` (milliseconds since the
     /// epoch); returns how many went.
     fn prune_keys(&self, expired_before: i64) -> Result<u64, StoreError>;
+    /// Deletes outbox entries already published (the bus holds them now); returns how many.
+    fn prune_published(&self) -> Result<u64, StoreError>;
+    /// Deletes processed-event records made before `before` (milliseconds since the epoch):
+    /// an event redelivered after that would be handled again, so `before` must lie beyond
+    /// any redelivery; returns how many went.
+    fn prune_processed(&self, before: i64) -> Result<u64, StoreError>;
     /// The dead letters, oldest first.
     fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError>;
     /// Whether the store answers (readiness).

@@ -123,6 +123,7 @@ pub struct System {
     pub urls: Urls,
     pub bus: Arc<dyn EventBus>,
     roles: HashMap<Role, Running>,
+    log_pruner: JoinHandle<()>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -310,10 +311,22 @@ impl System {
             tracing::info!(role = role.name(), url = %role_url(&urls, role), "service started");
             roles.insert(role, running);
         }
+        // Every consumer of the mall, not only those started here: the log keeps what any
+        // of them has not acknowledged yet.
+        let consumers = Role::ALL
+            .into_iter()
+            .filter_map(|r| policy(r).map(|(name, _)| name))
+            .collect();
+        let log_pruner = tokio::spawn(retention::run_log(
+            Arc::clone(&bus),
+            consumers,
+            config.retention,
+        ));
         Ok(System {
             urls: (*urls).clone(),
             bus,
             roles,
+            log_pruner,
             shutdown,
         })
     }
@@ -353,6 +366,7 @@ impl System {
     /// Stops everything: servers drain, background tasks end, stores close.
     pub async fn stop(mut self) {
         let _ = self.shutdown.send(true);
+        self.log_pruner.abort();
         for (_, r) in self.roles.drain() {
             if let Some(t) = r.consumer {
                 t.abort();

@@ -32,6 +32,8 @@ CREATE TABLE IF NOT EXISTS processed (
     event_id TEXT NOT NULL,
     PRIMARY KEY (consumer, event_id)
 );
+ALTER TABLE processed ADD COLUMN IF NOT EXISTS processed_at BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS processed_age ON processed (processed_at);
 CREATE TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS idempotency (
     key TEXT PRIMARY KEY,
@@ -257,8 +259,9 @@ impl Tx for PgTx {
 
     fn mark_processed(&mut self, consumer: &str, event_id: &str) -> Result<bool, StoreError> {
         let n = self.conn.execute(
-            "INSERT INTO processed (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            &[&consumer, &event_id],
+            "INSERT INTO processed (consumer, event_id, processed_at) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+            &[&consumer, &event_id, &crate::event::now_millis()],
         )?;
         Ok(n == 1)
     }
@@ -447,6 +450,18 @@ impl Store for PostgresStore {
             &[&expired_before],
         )?;
         Ok(n)
+    }
+
+    fn prune_published(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .pool()?
+            .execute("DELETE FROM outbox WHERE published", &[])?)
+    }
+
+    fn prune_processed(&self, before: i64) -> Result<u64, StoreError> {
+        Ok(self
+            .pool()?
+            .execute("DELETE FROM processed WHERE processed_at < $1", &[&before])?)
     }
 
     fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {

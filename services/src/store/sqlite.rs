@@ -29,6 +29,7 @@ CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (published, position);
 CREATE TABLE IF NOT EXISTS processed (
     consumer TEXT NOT NULL,
     event_id TEXT NOT NULL,
+    processed_at INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (consumer, event_id)
 );
 CREATE TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -70,6 +71,18 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        // Stores made before the ledger kept its time: add the column (0: prunable).
+        let has_time: bool = conn.query_row(
+            "SELECT COUNT(*) > 0 FROM pragma_table_info('processed') WHERE name = 'processed_at'",
+            [],
+            |r| r.get(0),
+        )?;
+        if !has_time {
+            conn.execute_batch(
+                "ALTER TABLE processed ADD COLUMN processed_at INTEGER NOT NULL DEFAULT 0",
+            )?;
+        }
+        conn.execute_batch("CREATE INDEX IF NOT EXISTS processed_age ON processed (processed_at)")?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })
@@ -207,8 +220,8 @@ impl Tx for SqliteTx<'_> {
 
     fn mark_processed(&mut self, consumer: &str, event_id: &str) -> Result<bool, StoreError> {
         let n = self.conn.execute(
-            "INSERT OR IGNORE INTO processed (consumer, event_id) VALUES (?1, ?2)",
-            params![consumer, event_id],
+            "INSERT OR IGNORE INTO processed (consumer, event_id, processed_at) VALUES (?1, ?2, ?3)",
+            params![consumer, event_id, crate::event::now_millis()],
         )?;
         Ok(n == 1)
     }
@@ -388,6 +401,20 @@ impl Store for SqliteStore {
             "DELETE FROM idempotency WHERE created_at < ?1",
             [expired_before],
         )?;
+        Ok(n as u64)
+    }
+
+    fn prune_published(&self) -> Result<u64, StoreError> {
+        let n = self
+            .lock()
+            .execute("DELETE FROM outbox WHERE published = 1", [])?;
+        Ok(n as u64)
+    }
+
+    fn prune_processed(&self, before: i64) -> Result<u64, StoreError> {
+        let n = self
+            .lock()
+            .execute("DELETE FROM processed WHERE processed_at < ?1", [before])?;
         Ok(n as u64)
     }
 
