@@ -176,3 +176,113 @@ fn keys_expire_after_their_retention_and_are_pruned() {
         );
     }
 }
+
+/// The reproduction over real sockets: two order replicas on one PostgreSQL schema,
+/// twenty concurrent `POST /orders` with one key (half of them with spaces around the
+/// customer id) answer one order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_posts_to_two_replicas_on_postgres_place_one_order() {
+    use mall_services::bus::embedded::EmbeddedBus;
+    use mall_services::bus::EventBus;
+    use mall_services::store::postgres::PostgresStore;
+    use mall_services::{Database, Role, System, SystemConfig, Urls};
+    use serde_json::{json, Value};
+
+    let prefix = format!("malltest_{}_", uuid::Uuid::new_v4().simple());
+    let dir = tempfile::tempdir().expect("dir");
+    let bus: Arc<dyn EventBus> = Arc::new(EmbeddedBus::in_memory().expect("bus"));
+    let start = |role: Role, port: u16, urls: Urls| {
+        let mut config = SystemConfig::ephemeral(dir.path());
+        config.roles = vec![role];
+        config.ports.insert(role, port);
+        config.public_urls = Some(urls);
+        config.database = Database::Postgres {
+            url: stores::POSTGRES.into(),
+            schema_prefix: prefix.clone(),
+        };
+        System::start_with_bus(config, Arc::clone(&bus))
+    };
+    let free_port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port()
+    };
+    let ports = [free_port(), free_port(), free_port()];
+    let urls = |order: u16| Urls {
+        order: format!("http://127.0.0.1:{order}"),
+        product: format!("http://127.0.0.1:{}", ports[2]),
+        ..Urls::default()
+    };
+    let product = start(Role::Product, ports[2], urls(ports[0]))
+        .await
+        .expect("product starts");
+    let mut replicas = vec![];
+    for port in &ports[..2] {
+        replicas.push(
+            start(Role::Order, *port, urls(*port))
+                .await
+                .expect("order replica starts"),
+        );
+    }
+    let order_urls: Vec<String> = replicas.iter().map(|r| r.urls.order.clone()).collect();
+
+    let http = reqwest::Client::new();
+    let posts = (0..20).map(|i| {
+        let (http, url) = (http.clone(), format!("{}/orders", order_urls[i % 2]));
+        let customer = if i % 4 < 2 {
+            "jay@uengine.org"
+        } else {
+            " jay@uengine.org  "
+        };
+        async move {
+            let r = http
+                .post(url)
+                .header("Idempotency-Key", "one-key")
+                .json(
+                    &json!({"productId": 1, "quantity": 2, "customerId": customer,
+                              "customerName": "Jay", "customerAddr": "Seoul"}),
+                )
+                .send()
+                .await
+                .expect("request");
+            let status = r.status().as_u16();
+            let body: Value = r.json().await.expect("body");
+            (status, body["id"].as_i64())
+        }
+    });
+    let answers = futures::future::join_all(posts).await;
+    let created = answers.iter().filter(|(s, _)| *s == 201).count();
+    assert_eq!(created, 1, "one 201, the rest 200: {answers:?}");
+    assert!(
+        answers.iter().all(|(s, _)| *s == 200 || *s == 201),
+        "{answers:?}"
+    );
+    let first = answers[0].1;
+    assert!(
+        answers.iter().all(|(_, id)| *id == first),
+        "every answer is the same order: {answers:?}"
+    );
+    let all: Value = http
+        .get(format!("{}/orders", order_urls[0]))
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(all["page"]["totalElements"], 1, "one order stored");
+
+    for s in replicas {
+        s.stop().await;
+    }
+    product.stop().await;
+    tokio::task::spawn_blocking(move || {
+        for role in [Role::Order, Role::Product] {
+            PostgresStore::drop_schema(stores::POSTGRES, &format!("{prefix}{}", role.name()))
+                .expect("cleanup schema");
+        }
+    })
+    .await
+    .expect("cleanup");
+}
