@@ -149,3 +149,42 @@ fn poison_events_are_dead_lettered_and_replayable() {
         runtime.shutdown_timeout(Duration::from_secs(1));
     }
 }
+
+/// In a running mall: an OrderPlaced the delivery service cannot use is dead-lettered, shows
+/// in its `/metrics`, and the next order still gets its delivery.
+#[tokio::test]
+async fn a_running_service_counts_its_dead_letters_and_moves_on() {
+    let mall = common::start().await;
+    let unusable =
+        Event::new(EventType::OrderPlaced, &json!({"orderId": "not a number"})).expect("event");
+    mall.system.bus.publish(&unusable).await.expect("publish");
+    let order = mall.place(1, 1, "jay@uengine.org").await;
+    let id = order["id"].as_i64().expect("id");
+    eventually("the next order still gets its delivery", || async {
+        (!mall.deliveries_of(id).await.is_empty()).then_some(())
+    })
+    .await;
+    let store = mall
+        .system
+        .store(mall_services::Role::Delivery)
+        .expect("delivery store");
+    let letters = consumer::dead_letters(&store).await.expect("list");
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].event, unusable);
+    let metrics = mall
+        .http
+        .get(format!("{}/metrics", mall.system.urls.delivery))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("events_dead_lettered_total{consumer=\"delivery\"}")),
+        "the dead letter is counted:\n{metrics}"
+    );
+    mall.system.stop().await;
+}
