@@ -171,3 +171,47 @@ fn a_redelivered_early_cancel_changes_nothing_more() {
         );
     }
 }
+
+/// Two delivery replicas handling one order's OrderPlaced and OrderCancelled at the same
+/// moment: whichever wins, the delivery ends cancelled, started and cancelled once.
+#[test]
+fn concurrent_placed_and_cancelled_on_two_replicas_end_cancelled() {
+    use std::sync::Barrier;
+    const ORDERS: i64 = 30;
+    for s in stores::each() {
+        let (a, b) = (s.open(), s.open());
+        for order in 1..=ORDERS {
+            let start = Arc::new(Barrier::new(2));
+            let run = |store: Arc<dyn Store>, kind: EventType, start: Arc<Barrier>| {
+                std::thread::spawn(move || {
+                    start.wait();
+                    let mut tx = store.begin().expect("tx");
+                    delivery::policy()(&mut *tx, &order_event(kind, order, 3)).expect("handled");
+                    tx.commit().expect("commit");
+                })
+            };
+            let placed = run(Arc::clone(&a), EventType::OrderPlaced, Arc::clone(&start));
+            let cancelled = run(Arc::clone(&b), EventType::OrderCancelled, start);
+            placed.join().expect("placed handled");
+            cancelled.join().expect("cancel handled");
+        }
+        let mut kinds_by_order = std::collections::BTreeMap::<i64, Vec<String>>::new();
+        for p in a.pending_events(1000).expect("outbox") {
+            let order = p.event.data["orderId"].as_i64().expect("orderId");
+            kinds_by_order.entry(order).or_default().push(p.event.kind);
+        }
+        for order in 1..=ORDERS {
+            assert_eq!(
+                kinds_by_order.get(&order).cloned().unwrap_or_default(),
+                vec!["DeliveryStarted", "DeliveryCancelled"],
+                "{}: order {order}",
+                s.name
+            );
+            let mut tx = a.begin_read().expect("tx");
+            let d = delivery::by_order(&mut *tx, order)
+                .expect("read")
+                .expect("a delivery");
+            assert_eq!(d.status, DeliveryStatus::DeliveryCancelled, "{}", s.name);
+        }
+    }
+}
