@@ -105,6 +105,10 @@ pub struct MallConfig {
     /// The BFF's settings (timeouts, breakers, limits); its upstream URLs and static
     /// directory come from the fields above.
     pub bff: mall_bff::BffConfig,
+    /// How long the services' stores keep idempotency keys.
+    pub retention: mall_services::retention::Retention,
+    /// The services' consumers: attempts before an event is dead-lettered.
+    pub consumers: mall_services::consumer::ConsumerSettings,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -159,6 +163,8 @@ impl Default for MallConfig {
             ports: Ports::course(),
             urls: None,
             bff: mall_bff::BffConfig::default(),
+            retention: Default::default(),
+            consumers: Default::default(),
         }
     }
 }
@@ -213,6 +219,8 @@ pub async fn start(config: MallConfig) -> Result<Mall, MallError> {
             .collect();
         sc.public_urls = config.urls.clone();
         sc.database = config.database.clone();
+        sc.retention = config.retention;
+        sc.consumers = config.consumers;
         let bus = bus.clone().expect("a bus is opened whenever services run");
         Some(System::start_with_bus(sc, bus).await?)
     };

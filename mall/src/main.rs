@@ -1,13 +1,19 @@
 //! `mall`: runs the 12st mall, every role in one process (`--target all`, the default) or
-//! one role per process.
+//! one role per process; `mall dlq` inspects and replays dead letters ([`dlq`]).
+
+mod dlq;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use clap::Parser;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
 use mall::{BusChoice, MallConfig, Ports, Target};
-use mall_services::{Database, Urls};
+use mall_services::consumer::ConsumerSettings;
+use mall_services::retention::Retention;
+use mall_services::{Database, SystemConfig, Urls};
 
 #[derive(Parser)]
 #[command(
@@ -16,11 +22,13 @@ use mall_services::{Database, Urls};
     about = "The 12st mall: domain services, GraphQL BFF and shop page"
 )]
 struct Flags {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// What this process runs: all, bff, order, delivery, product or mypage.
     #[arg(long, default_value = "all", env = "MALL_TARGET")]
     target: Target,
     /// Where the stores and the embedded event log keep their files.
-    #[arg(long, default_value = "data", env = "MALL_DATA_DIR")]
+    #[arg(long, default_value = "data", env = "MALL_DATA_DIR", global = true)]
     data_dir: PathBuf,
     /// The built shop page and micro-frontend bundles (`cargo xtask build` writes them).
     #[arg(long, default_value = "dist", env = "MALL_DIST")]
@@ -33,8 +41,15 @@ struct Flags {
     bus: BusChoice,
     /// Store: `embedded` (SQLite files in the data directory) or a PostgreSQL URL
     /// (one schema per service).
-    #[arg(long, default_value = "embedded", env = "MALL_DATABASE")]
+    #[arg(long, default_value = "embedded", env = "MALL_DATABASE", global = true)]
     database: String,
+    /// How long an order's Idempotency-Key answers with its first order before it is pruned
+    /// (e.g. `24h`, `30m`).
+    #[arg(long, default_value = "24h", env = "MALL_IDEMPOTENCY_KEYS_KEPT", value_parser = humantime::parse_duration)]
+    idempotency_keys_kept: Duration,
+    /// Attempts at one event before a consumer puts it in its dead-letter table (`mall dlq`).
+    #[arg(long, default_value_t = mall_services::consumer::DEFAULT_MAX_ATTEMPTS, env = "MALL_CONSUMER_MAX_ATTEMPTS", value_parser = clap::value_parser!(u32).range(1..))]
+    consumer_max_attempts: u32,
     /// The BFF's configuration file (TOML: timeouts, circuit breakers, retries, limits;
     /// every setting is shown in bff/bff.example.toml; MALL_BFF__<PATH> variables override it).
     #[arg(long, env = "MALL_BFF_CONFIG")]
@@ -54,6 +69,28 @@ struct Flags {
     /// Public URL of the mypage service.
     #[arg(long, env = "MALL_MYPAGE_URL")]
     mypage_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Dead letters: events a service's consumer gave up on.
+    #[command(subcommand)]
+    Dlq(dlq::Dlq),
+}
+
+fn database(flag: &str) -> Result<Database> {
+    Ok(match flag {
+        "embedded" => Database::Embedded,
+        url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Database::Postgres {
+                url: url.to_owned(),
+                schema_prefix: "mall_".into(),
+            }
+        }
+        other => anyhow::bail!(
+            "unknown database `{other}`; use `embedded` or a URL such as postgres://postgres@127.0.0.1:5432/postgres"
+        ),
+    })
 }
 
 #[tokio::main]
@@ -78,18 +115,13 @@ async fn main() -> Result<()> {
             mypage: flags.mypage_url.unwrap_or(d.mypage),
         }
     });
-    let database = match flags.database.as_str() {
-        "embedded" => Database::Embedded,
-        url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            Database::Postgres {
-                url: url.to_owned(),
-                schema_prefix: "mall_".into(),
-            }
-        }
-        other => anyhow::bail!(
-            "unknown database `{other}`; use `embedded` or a URL such as postgres://postgres@127.0.0.1:5432/postgres"
-        ),
-    };
+    let database = database(&flags.database)?;
+    if let Some(Command::Dlq(command)) = flags.command {
+        let mut stores = SystemConfig::all(&flags.data_dir);
+        stores.database = database;
+        print!("{}", dlq::run(command, &stores).await?);
+        return Ok(());
+    }
     let bff = match &flags.bff_config {
         None => mall_bff::BffConfig::default(),
         Some(path) => {
@@ -113,6 +145,13 @@ async fn main() -> Result<()> {
             Ports::course()
         },
         urls,
+        retention: Retention {
+            idempotency_keys: flags.idempotency_keys_kept,
+            ..Retention::default()
+        },
+        consumers: ConsumerSettings {
+            max_attempts: flags.consumer_max_attempts,
+        },
     };
     let mall = mall::start(config).await?;
     if let Some(url) = &mall.bff_url {

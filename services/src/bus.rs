@@ -58,6 +58,13 @@ pub trait EventBus: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), BusError>;
     /// Whether the bus reaches other processes (a single role needs one that does).
     fn crosses_processes(&self) -> bool;
+    /// Deletes events published before `before` (milliseconds since the epoch) that every
+    /// one of `consumers` has acknowledged; returns how many went. An event some consumer
+    /// has not acknowledged (or a consumer that never acknowledged anything) is kept. Buses
+    /// whose server enforces its own limits (JetStream) delete nothing here.
+    async fn prune(&self, _consumers: &[&str], _before: i64) -> Result<u64, BusError> {
+        Ok(0)
+    }
 }
 
 #[async_trait]

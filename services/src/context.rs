@@ -1,9 +1,11 @@
-//! What a running service holds: its store, the public URLs for links, and the outbox bell.
+//! What a running service holds: its store, the public URLs for links, the outbox bell and
+//! its retention settings.
 
 use std::sync::Arc;
 
 use tokio::sync::Notify;
 
+use crate::retention::Retention;
 use crate::store::Store;
 use crate::urls::Urls;
 
@@ -13,6 +15,8 @@ pub struct Ctx {
     pub urls: Arc<Urls>,
     /// Rung after every committed command so the outbox relay publishes at once.
     pub outbox: Arc<Notify>,
+    /// How long the store keeps what it only needs for a while (idempotency keys).
+    pub retention: Retention,
 }
 
 impl Ctx {

@@ -8,6 +8,7 @@
 //! - [`bus`]: the event-bus port (ordered durable log), [`bus::embedded`] the embedded adapter,
 //!   [`bus::nats`] NATS JetStream for scale-out
 //! - [`relay`]: the transactional outbox relay; [`consumer`]: idempotent durable consumers
+//! - [`retention`]: how long the stores keep idempotency records, and their pruning
 //!
 //! The domain, one module per service, each with its policies and its [`axum`] router:
 //! [`product`], [`order`], [`delivery`], [`mypage`] (the CQRS projection, rebuildable from
@@ -31,6 +32,7 @@ pub mod problem;
 pub mod product;
 pub mod relay;
 pub mod resource;
+pub mod retention;
 pub mod role;
 pub mod store;
 pub mod system;

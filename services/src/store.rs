@@ -70,6 +70,17 @@ pub struct Pending {
     pub event: Event,
 }
 
+/// An event a consumer gave up on, with why and after how many attempts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadLetter {
+    pub consumer: String,
+    pub event: Event,
+    pub error: String,
+    pub attempts: u32,
+    /// Milliseconds since the Unix epoch.
+    pub failed_at: i64,
+}
+
 /// One open transaction. Dropping it without [`Tx::commit`] rolls it back.
 pub trait Tx {
     /// The next id of a collection (1, 2, 3, …), never reused.
@@ -83,6 +94,33 @@ pub trait Tx {
     fn mark_processed(&mut self, consumer: &str, event_id: &str) -> Result<bool, StoreError>;
     fn get_key(&mut self, key: &str) -> Result<Option<String>, StoreError>;
     fn put_key(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
+    /// Claims an idempotency key for this transaction, insert first: `None` when the key was
+    /// free (or its record was made before `expired_before`, milliseconds since the epoch),
+    /// and the caller then records its result with [`Tx::settle_key`]; otherwise the result
+    /// the first claimant recorded. Concurrent claims of one key wait for each other, so
+    /// exactly one transaction ever gets `None`.
+    fn claim_key(
+        &mut self,
+        key: &str,
+        now: i64,
+        expired_before: i64,
+    ) -> Result<Option<String>, StoreError>;
+    /// Records the result of a key this transaction claimed.
+    fn settle_key(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
+    /// Serialises this transaction with every other one of the same store that takes the
+    /// lock `name`, until it ends: for changes keyed by something that may have no row yet
+    /// (a delivery per order). SQLite needs nothing (one writer at a time); PostgreSQL takes
+    /// a transaction-scoped advisory lock.
+    fn lock(&mut self, name: &str) -> Result<(), StoreError>;
+    /// Puts an event `consumer` gave up on into the dead-letter table (replacing an older
+    /// entry of the same event).
+    fn dead_letter(&mut self, letter: &DeadLetter) -> Result<(), StoreError>;
+    /// Takes a dead letter out of the table (to replay it); `None` if there is none.
+    fn take_dead_letter(
+        &mut self,
+        consumer: &str,
+        event_id: &str,
+    ) -> Result<Option<DeadLetter>, StoreError>;
     fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }
 
@@ -96,6 +134,17 @@ pub trait Store: Send + Sync + 'static {
     /// Up to `limit` outbox events not yet published, oldest first.
     fn pending_events(&self, limit: usize) -> Result<Vec<Pending>, StoreError>;
     fn mark_published(&self, positions: &[i64]) -> Result<(), StoreError>;
+    /// Deletes idempotency records made before `expired_before` (milliseconds since the
+    /// epoch); returns how many went.
+    fn prune_keys(&self, expired_before: i64) -> Result<u64, StoreError>;
+    /// Deletes outbox entries already published (the bus holds them now); returns how many.
+    fn prune_published(&self) -> Result<u64, StoreError>;
+    /// Deletes processed-event records made before `before` (milliseconds since the epoch):
+    /// an event redelivered after that would be handled again, so `before` must lie beyond
+    /// any redelivery; returns how many went.
+    fn prune_processed(&self, before: i64) -> Result<u64, StoreError>;
+    /// The dead letters, oldest first.
+    fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError>;
     /// Whether the store answers (readiness).
     fn ping(&self) -> Result<(), StoreError>;
 }
@@ -154,6 +203,28 @@ impl<X: Tx + ?Sized> TxExt for X {
             total: page.total,
         })
     }
+}
+
+/// A dead letter from its stored columns.
+pub(crate) fn dead_letter_of(
+    consumer: String,
+    event: &str,
+    error: String,
+    attempts: i64,
+    failed_at: i64,
+) -> Result<DeadLetter, StoreError> {
+    let event = serde_json::from_str(event).map_err(|e| StoreError::Corrupt {
+        collection: "dead_letters".into(),
+        id: failed_at,
+        reason: e.to_string(),
+    })?;
+    Ok(DeadLetter {
+        consumer,
+        event,
+        error,
+        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        failed_at,
+    })
 }
 
 fn decode<T: DeserializeOwned>(collection: &str, id: i64, v: Value) -> Result<T, StoreError> {

@@ -14,9 +14,10 @@ use tokio::task::JoinHandle;
 
 use crate::bus::embedded::EmbeddedBus;
 use crate::bus::EventBus;
-use crate::consumer::{self, Handler, Progress};
+use crate::consumer::{self, ConsumerSettings, Handler, Progress};
 use crate::context::Ctx;
 use crate::problem::AppError;
+use crate::retention::{self, Retention};
 use crate::role::Role;
 use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
@@ -76,6 +77,10 @@ pub struct SystemConfig {
     pub paused_consumers: Vec<Role>,
     /// Roles whose outbox relay does not start (until [`System::resume_relay`]).
     pub paused_relays: Vec<Role>,
+    /// How long the stores keep idempotency keys (and what else they prune).
+    pub retention: Retention,
+    /// The consumers' attempts before dead-lettering an event.
+    pub consumers: ConsumerSettings,
 }
 
 impl SystemConfig {
@@ -90,6 +95,8 @@ impl SystemConfig {
             public_urls: None,
             paused_consumers: vec![],
             paused_relays: vec![],
+            retention: Retention::default(),
+            consumers: ConsumerSettings::default(),
         }
     }
 
@@ -103,7 +110,9 @@ impl SystemConfig {
 
 struct Running {
     ctx: Ctx,
+    consumers: ConsumerSettings,
     server: JoinHandle<()>,
+    pruner: JoinHandle<()>,
     relay: Option<JoinHandle<()>>,
     consumer: Option<JoinHandle<()>>,
     progress: Arc<Progress>,
@@ -114,6 +123,7 @@ pub struct System {
     pub urls: Urls,
     pub bus: Arc<dyn EventBus>,
     roles: HashMap<Role, Running>,
+    log_pruner: JoinHandle<()>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -126,7 +136,8 @@ pub fn open_embedded_bus(data_dir: &std::path::Path) -> Result<Arc<dyn EventBus>
     Ok(Arc::new(EmbeddedBus::open(&data_dir.join("bus.db"))?))
 }
 
-async fn open_store(config: &SystemConfig, role: Role) -> Result<Arc<dyn Store>, SystemError> {
+/// Opens a role's store as `config` says (also for tools such as `mall dlq`).
+pub async fn open_store(config: &SystemConfig, role: Role) -> Result<Arc<dyn Store>, SystemError> {
     let store: Arc<dyn Store> = match &config.database {
         Database::Embedded => {
             let path = config.data_dir.join(format!("{}.db", role.name()));
@@ -149,7 +160,8 @@ async fn open_store(config: &SystemConfig, role: Role) -> Result<Arc<dyn Store>,
     Ok(store)
 }
 
-fn policy(role: Role) -> Option<(&'static str, Handler)> {
+/// A role's consumer name and policy; `None` for a role that consumes nothing.
+pub fn policy(role: Role) -> Option<(&'static str, Handler)> {
     match role {
         Role::Order => None,
         Role::Delivery => Some((delivery::CONSUMER, delivery::policy())),
@@ -263,6 +275,7 @@ impl System {
                 store,
                 urls: Arc::clone(&urls),
                 outbox: Arc::new(Notify::new()),
+                retention: config.retention,
             };
             let progress = Arc::new(Progress::default());
             let router = app(role, ctx.clone(), Arc::clone(&bus), Arc::clone(&progress));
@@ -275,9 +288,16 @@ impl System {
                     tracing::error!(role = role.name(), error = %e, "server failed");
                 }
             });
+            let pruner = tokio::spawn(retention::run(
+                role.name(),
+                Arc::clone(&ctx.store),
+                ctx.retention,
+            ));
             let mut running = Running {
                 ctx,
+                consumers: config.consumers,
                 server,
+                pruner,
                 relay: None,
                 consumer: None,
                 progress,
@@ -291,10 +311,22 @@ impl System {
             tracing::info!(role = role.name(), url = %role_url(&urls, role), "service started");
             roles.insert(role, running);
         }
+        // Every consumer of the mall, not only those started here: the log keeps what any
+        // of them has not acknowledged yet.
+        let consumers = Role::ALL
+            .into_iter()
+            .filter_map(|r| policy(r).map(|(name, _)| name))
+            .collect();
+        let log_pruner = tokio::spawn(retention::run_log(
+            Arc::clone(&bus),
+            consumers,
+            config.retention,
+        ));
         Ok(System {
             urls: (*urls).clone(),
             bus,
             roles,
+            log_pruner,
             shutdown,
         })
     }
@@ -334,6 +366,7 @@ impl System {
     /// Stops everything: servers drain, background tasks end, stores close.
     pub async fn stop(mut self) {
         let _ = self.shutdown.send(true);
+        self.log_pruner.abort();
         for (_, r) in self.roles.drain() {
             if let Some(t) = r.consumer {
                 t.abort();
@@ -341,6 +374,7 @@ impl System {
             if let Some(t) = r.relay {
                 t.abort();
             }
+            r.pruner.abort();
             let mut server = r.server;
             if tokio::time::timeout(Duration::from_secs(5), &mut server)
                 .await
@@ -396,5 +430,6 @@ fn spawn_consumer(role: Role, r: &Running, bus: &Arc<dyn EventBus>) -> Option<Jo
         handler,
         Arc::clone(&r.ctx.outbox),
         Arc::clone(&r.progress),
+        r.consumers,
     )))
 }

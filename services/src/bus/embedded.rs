@@ -143,6 +143,35 @@ impl EventBus for EmbeddedBus {
     fn crosses_processes(&self) -> bool {
         false
     }
+
+    async fn prune(&self, consumers: &[&str], before: i64) -> Result<u64, BusError> {
+        let consumers: Vec<String> = consumers.iter().map(|c| (*c).to_owned()).collect();
+        self.blocking(move |c| {
+            // The lowest acknowledgement among the consumers (0 for one that never acked).
+            let mut floor = i64::MAX;
+            for name in &consumers {
+                let acked: Option<i64> = c
+                    .query_row("SELECT acked FROM consumers WHERE name = ?1", [name], |r| {
+                        r.get(0)
+                    })
+                    .optional()?;
+                floor = floor.min(acked.unwrap_or(0));
+            }
+            if consumers.is_empty() || floor <= 0 {
+                return Ok(0);
+            }
+            // Never the head itself: AUTOINCREMENT keeps sequences growing past deleted
+            // rows, but the head must stay for readers that start from it.
+            let n = c.execute(
+                "DELETE FROM events WHERE sequence <= ?1
+                   AND sequence < (SELECT MAX(sequence) FROM events)
+                   AND json_extract(event, '$.timestamp') < ?2",
+                params![floor, before],
+            )?;
+            Ok(n as u64)
+        })
+        .await
+    }
 }
 
 struct EmbeddedSubscription {

@@ -20,6 +20,24 @@ const DUPLICATE_WINDOW: Duration = Duration::from_secs(2 * 60 * 60);
 /// redelivery is harmless since consumers are idempotent, so it is short.
 const ACK_WAIT: Duration = Duration::from_secs(5);
 
+/// The stream's limits. Old events expire after `max_age`; when the stream holds `max_bytes`
+/// the server refuses new events (`DiscardPolicy::New`) instead of dropping unconsumed ones,
+/// and the services' outboxes keep them until there is room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamLimits {
+    pub max_age: Duration,
+    pub max_bytes: i64,
+}
+
+impl Default for StreamLimits {
+    fn default() -> Self {
+        StreamLimits {
+            max_age: crate::retention::DEFAULT_EVENT_LOG,
+            max_bytes: 8 * 1024 * 1024 * 1024,
+        }
+    }
+}
+
 fn backend(e: impl std::fmt::Display) -> BusError {
     BusError::Backend(e.to_string())
 }
@@ -32,17 +50,30 @@ pub struct NatsBus {
 }
 
 impl NatsBus {
-    /// Connects and makes sure the stream exists (file storage, de-duplication window).
+    /// Connects and makes sure the stream exists with the default [`StreamLimits`].
     pub async fn connect(url: &str, stream_name: &str) -> Result<NatsBus, BusError> {
+        Self::connect_with(url, stream_name, StreamLimits::default()).await
+    }
+
+    /// Connects and makes sure the stream exists (file storage, de-duplication window) with
+    /// `limits` (an existing stream is updated to them).
+    pub async fn connect_with(
+        url: &str,
+        stream_name: &str,
+        limits: StreamLimits,
+    ) -> Result<NatsBus, BusError> {
         let client = async_nats::connect(url)
             .await
             .map_err(|e| BusError::Backend(format!("cannot reach NATS at {url}: {e}")))?;
         let js = jetstream::new(client.clone());
-        js.get_or_create_stream(stream::Config {
+        js.create_or_update_stream(stream::Config {
             name: stream_name.to_owned(),
             subjects: vec![format!("{stream_name}.events.>")],
             storage: stream::StorageType::File,
-            duplicate_window: DUPLICATE_WINDOW,
+            duplicate_window: DUPLICATE_WINDOW.min(limits.max_age),
+            max_age: limits.max_age,
+            max_bytes: limits.max_bytes,
+            discard: stream::DiscardPolicy::New,
             ..Default::default()
         })
         .await
@@ -51,6 +82,16 @@ impl NatsBus {
             client,
             js,
             stream: stream_name.to_owned(),
+        })
+    }
+
+    /// The stream's limits as the server has them.
+    pub async fn limits(&self) -> Result<StreamLimits, BusError> {
+        let mut stream = self.stream().await?;
+        let config = &stream.info().await.map_err(backend)?.config;
+        Ok(StreamLimits {
+            max_age: config.max_age,
+            max_bytes: config.max_bytes,
         })
     }
 

@@ -4,6 +4,13 @@
 //! - OrderPlaced → a delivery starts (DeliveryStarted)
 //! - OrderCancelled → its delivery is cancelled (DeliveryCancelled), unless already completed
 //! - `PATCH /deliveries/{id}` → DeliveryCompleted
+//!
+//! One order's changes are serialised (a lock per order, then the delivery's row lock that
+//! completion also takes), so a cancel never overwrites a completion. The policy is
+//! commutative: replicas sharing one durable consumer may handle OrderCancelled before
+//! OrderPlaced; the cancellation is remembered, and the late OrderPlaced starts the delivery
+//! and cancels it at once (DeliveryStarted then DeliveryCancelled, so stock and my-page end
+//! exact).
 
 pub mod http;
 
@@ -18,6 +25,9 @@ use crate::resource::{where_eq, Resource};
 use crate::store::{StoreError, Tx, TxExt};
 
 pub const CONSUMER: &str = "delivery";
+
+/// Orders cancelled before their OrderPlaced arrived (document id: the order id).
+const EARLY_CANCELS: &str = "earlyCancels";
 
 pub const RESOURCE: Resource = Resource {
     collection: "deliveries",
@@ -134,11 +144,17 @@ pub fn policy() -> Handler {
         let facts: OrderFacts = event
             .payload()
             .map_err(|e| HandleError::Poison(e.to_string()))?;
-        let existing = by_order(tx, facts.order_id)?;
+        tx.lock(&format!("delivery.order.{}", facts.order_id))?;
+        let existing = match by_order(tx, facts.order_id)? {
+            // Read again by id: that takes the row lock completion takes (FOR UPDATE on
+            // PostgreSQL) and sees a completion that committed while this one waited.
+            Some(found) => tx.get::<Delivery>(RESOURCE.collection, found.id)?,
+            None => None,
+        };
         match (kind, existing) {
             (Some(EventType::OrderPlaced), None) => {
                 let id = tx.next_id(RESOURCE.collection)?;
-                let delivery = Delivery {
+                let mut delivery = Delivery {
                     id,
                     order_id: facts.order_id,
                     product_id: facts.product_id,
@@ -151,6 +167,27 @@ pub fn policy() -> Handler {
                 };
                 tx.put(RESOURCE.collection, id, &delivery)?;
                 tx.push_event(&delivery.event()?)?;
+                if tx.get_raw(EARLY_CANCELS, facts.order_id)?.is_some() {
+                    tracing::info!(
+                        order = facts.order_id,
+                        delivery = id,
+                        "order was cancelled before it arrived; delivery cancelled at once"
+                    );
+                    delivery.status = DeliveryStatus::DeliveryCancelled;
+                    tx.put(RESOURCE.collection, id, &delivery)?;
+                    tx.push_event(&delivery.event()?)?;
+                }
+            }
+            (Some(EventType::OrderCancelled), None) => {
+                tracing::info!(
+                    order = facts.order_id,
+                    "order cancelled before it arrived; remembered"
+                );
+                tx.put_raw(
+                    EARLY_CANCELS,
+                    facts.order_id,
+                    &serde_json::json!({ "orderId": facts.order_id }),
+                )?;
             }
             (Some(EventType::OrderCancelled), Some(mut delivery))
                 if delivery.status == DeliveryStatus::DeliveryStarted =>

@@ -1,5 +1,5 @@
 //! The my-page projection (CQRS read model): one row per order with its delivery state,
-//! kept by every order and delivery event. Each change records MyPageChanged for live
+//! kept by every order and delivery event, whatever order they arrive in. Each change records MyPageChanged for live
 //! subscribers. The projection is a pure function of the event log, so it can be rebuilt
 //! from scratch by replaying the log ([`rebuild`]).
 
@@ -102,11 +102,17 @@ pub fn policy() -> Handler {
         if let Some(p) = facts.price {
             row.price = p;
         }
+        // Statuses only move forward, so events of one order handled out of order (replicas
+        // sharing a consumer) end in the same row as in order.
         if let Some(s) = order_status {
-            row.order_status = Some(s.to_owned());
+            if rank(s) >= row.order_status.as_deref().map_or(0, rank) {
+                row.order_status = Some(s.to_owned());
+            }
         }
         if let Some(s) = delivery_status {
-            row.delivery_status = Some(s.to_owned());
+            if rank(s) >= row.delivery_status.as_deref().map_or(0, rank) {
+                row.delivery_status = Some(s.to_owned());
+            }
             row.delivery_id = facts.delivery_id.or(row.delivery_id);
         }
         tx.put(RESOURCE.collection, row.id, &row)?;
@@ -122,6 +128,15 @@ pub fn policy() -> Handler {
         tx.push_event(&changed)?;
         Ok(())
     })
+}
+
+/// How far along a status is: a final one (cancelled, completed) is never replaced by an
+/// earlier one.
+fn rank(status: &str) -> u8 {
+    match status {
+        "Ordered" | "DeliveryStarted" => 1,
+        _ => 2,
+    }
 }
 
 /// Rebuilds the projection into `target` (an empty store) by replaying the whole log up to

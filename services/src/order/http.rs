@@ -172,8 +172,9 @@ async fn place(
         }
     };
     let product = s.catalog.product(cmd.product_id).await?;
+    let keys_kept = s.ctx.retention.idempotency_keys;
     let (order, created) = store::transact(&s.ctx.store, move |tx| {
-        super::place(tx, cmd, product, key.as_deref()).map_err(AppError::from)
+        super::place(tx, cmd, product, key.as_deref(), keys_kept).map_err(AppError::from)
     })
     .await?;
     if created {

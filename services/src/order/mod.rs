@@ -7,11 +7,14 @@
 pub mod catalog;
 pub mod http;
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
 use crate::domain_error::{require_text, DomainError};
-use crate::event::{Event, EventType};
+use crate::event::{now_millis, Event, EventType};
 use crate::resource::Resource;
+use crate::retention;
 use crate::store::{Tx, TxExt};
 
 pub const RESOURCE: Resource = Resource {
@@ -138,21 +141,30 @@ pub fn validate_key(key: &str) -> Result<(), DomainError> {
     Ok(())
 }
 
-/// Places an order; with an idempotency key already used for this same order, returns the
-/// first order and `false` instead of placing another.
+/// Places an order. An idempotency key belongs to its customer: with a key this customer
+/// already used (within `keys_kept`) for this same order, returns the first order and `false`
+/// instead of placing another; for a different order, a conflict. The key is claimed before
+/// anything else is written, so concurrent requests with one key wait for each other and
+/// place one order.
 pub fn place(
     tx: &mut dyn Tx,
     cmd: PlaceOrder,
     product: ProductFacts,
     key: Option<&str>,
+    keys_kept: Duration,
 ) -> Result<(Order, bool), DomainError> {
     cmd.validate()?;
-    let key_name = key.map(|k| format!("order.idempotency.{k}"));
+    let customer = cmd.customer_id.trim();
+    // A key is visible ASCII without spaces, so the first space ends it: no two
+    // (key, customer) pairs share a record name.
+    let key_name = key.map(|k| format!("order {k} {customer}"));
     if let Some(name) = &key_name {
-        if let Some(existing) = tx.get_key(name)? {
+        let now = now_millis();
+        let claimed = tx.claim_key(name, now, retention::expired_before(keys_kept))?;
+        if let Some(existing) = claimed {
             let id: i64 = existing.parse().map_err(|_| {
                 DomainError::Store(crate::store::StoreError::Backend(format!(
-                    "idempotency record {name} is corrupt"
+                    "idempotency record `{name}` is corrupt"
                 )))
             })?;
             let order: Order = tx.get(RESOURCE.collection, id)?.ok_or_else(|| {
@@ -160,7 +172,7 @@ pub fn place(
             })?;
             let same = order.product_id == cmd.product_id
                 && order.quantity == cmd.quantity
-                && order.customer_id == cmd.customer_id;
+                && order.customer_id == customer;
             if !same {
                 return Err(DomainError::Conflict(
                     "this `Idempotency-Key` was already used for a different order; use a new key"
@@ -177,7 +189,7 @@ pub fn place(
         product_name: product.name,
         quantity: cmd.quantity,
         price: product.price,
-        customer_id: cmd.customer_id.trim().to_owned(),
+        customer_id: customer.to_owned(),
         customer_name: cmd.customer_name.trim().to_owned(),
         customer_addr: cmd.customer_addr.trim().to_owned(),
         status: OrderStatus::Ordered,
@@ -185,7 +197,7 @@ pub fn place(
     tx.put(RESOURCE.collection, id, &order)?;
     tx.push_event(&order.event(EventType::OrderPlaced)?)?;
     if let Some(name) = &key_name {
-        tx.put_key(name, &id.to_string())?;
+        tx.settle_key(name, &id.to_string())?;
     }
     Ok((order, true))
 }

@@ -8,7 +8,7 @@ use r2d2::{Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
 use serde_json::Value;
 
-use super::{Page, Pending, Query, Store, StoreError, Tx};
+use super::{dead_letter_of, DeadLetter, Page, Pending, Query, Store, StoreError, Tx};
 use crate::event::Event;
 
 type Manager = PostgresConnectionManager<NoTls>;
@@ -32,7 +32,24 @@ CREATE TABLE IF NOT EXISTS processed (
     event_id TEXT NOT NULL,
     PRIMARY KEY (consumer, event_id)
 );
+ALTER TABLE processed ADD COLUMN IF NOT EXISTS processed_at BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS processed_age ON processed (processed_at);
 CREATE TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS idempotency (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency (created_at);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    consumer TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    error TEXT NOT NULL,
+    attempts BIGINT NOT NULL,
+    failed_at BIGINT NOT NULL,
+    PRIMARY KEY (consumer, event_id)
+);
 ";
 
 impl From<postgres::Error> for StoreError {
@@ -242,8 +259,9 @@ impl Tx for PgTx {
 
     fn mark_processed(&mut self, consumer: &str, event_id: &str) -> Result<bool, StoreError> {
         let n = self.conn.execute(
-            "INSERT INTO processed (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            &[&consumer, &event_id],
+            "INSERT INTO processed (consumer, event_id, processed_at) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+            &[&consumer, &event_id, &crate::event::now_millis()],
         )?;
         Ok(n == 1)
     }
@@ -262,6 +280,99 @@ impl Tx for PgTx {
             &[&key, &value],
         )?;
         Ok(())
+    }
+
+    fn claim_key(
+        &mut self,
+        key: &str,
+        now: i64,
+        expired_before: i64,
+    ) -> Result<Option<String>, StoreError> {
+        // Insert first: a concurrent claim of the same key waits on the unique index until
+        // the first transaction ends, then finds its row (or, had it rolled back, inserts).
+        // The row may be pruned between a conflict and the read: then claim again.
+        for _ in 0..3 {
+            let inserted = self.conn.execute(
+                "INSERT INTO idempotency (key, value, created_at) VALUES ($1, '', $2)
+                 ON CONFLICT (key) DO NOTHING",
+                &[&key, &now],
+            )?;
+            if inserted == 1 {
+                return Ok(None);
+            }
+            let Some(row) = self.conn.query_opt(
+                "SELECT value, created_at FROM idempotency WHERE key = $1 FOR UPDATE",
+                &[&key],
+            )?
+            else {
+                continue;
+            };
+            let (value, created_at): (String, i64) = (row.get(0), row.get(1));
+            if created_at < expired_before {
+                self.conn.execute(
+                    "UPDATE idempotency SET value = '', created_at = $2 WHERE key = $1",
+                    &[&key, &now],
+                )?;
+                return Ok(None);
+            }
+            return Ok(Some(value));
+        }
+        Err(StoreError::Backend(format!(
+            "idempotency key `{key}` kept vanishing while being claimed; try again"
+        )))
+    }
+
+    fn settle_key(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE idempotency SET value = $2 WHERE key = $1",
+            &[&key, &value],
+        )?;
+        Ok(())
+    }
+
+    fn lock(&mut self, name: &str) -> Result<(), StoreError> {
+        // Advisory locks are per database: the schema keeps services sharing one apart. A
+        // hash collision only makes two unrelated changes wait for each other.
+        self.conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':' || $1, 0))",
+            &[&name],
+        )?;
+        Ok(())
+    }
+
+    fn dead_letter(&mut self, letter: &DeadLetter) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO dead_letters (consumer, event_id, event, error, attempts, failed_at)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (consumer, event_id) DO UPDATE SET error = excluded.error,
+                 attempts = excluded.attempts, failed_at = excluded.failed_at",
+            &[
+                &letter.consumer,
+                &letter.event.id,
+                &letter.event.to_json(),
+                &letter.error,
+                &i64::from(letter.attempts),
+                &letter.failed_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn take_dead_letter(
+        &mut self,
+        consumer: &str,
+        event_id: &str,
+    ) -> Result<Option<DeadLetter>, StoreError> {
+        let row = self.conn.query_opt(
+            "DELETE FROM dead_letters WHERE consumer = $1 AND event_id = $2
+             RETURNING consumer, event, error, attempts, failed_at",
+            &[&consumer, &event_id],
+        )?;
+        row.map(|r| {
+            let event: String = r.get(1);
+            dead_letter_of(r.get(0), &event, r.get(2), r.get(3), r.get(4))
+        })
+        .transpose()
     }
 
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
@@ -331,6 +442,40 @@ impl Store for PostgresStore {
             &[&positions],
         )?;
         Ok(())
+    }
+
+    fn prune_keys(&self, expired_before: i64) -> Result<u64, StoreError> {
+        let n = self.pool()?.execute(
+            "DELETE FROM idempotency WHERE created_at < $1",
+            &[&expired_before],
+        )?;
+        Ok(n)
+    }
+
+    fn prune_published(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .pool()?
+            .execute("DELETE FROM outbox WHERE published", &[])?)
+    }
+
+    fn prune_processed(&self, before: i64) -> Result<u64, StoreError> {
+        Ok(self
+            .pool()?
+            .execute("DELETE FROM processed WHERE processed_at < $1", &[&before])?)
+    }
+
+    fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
+        let rows = self.pool()?.query(
+            "SELECT consumer, event, error, attempts, failed_at FROM dead_letters
+             ORDER BY failed_at, consumer, event_id",
+            &[],
+        )?;
+        rows.into_iter()
+            .map(|r| {
+                let event: String = r.get(1);
+                dead_letter_of(r.get(0), &event, r.get(2), r.get(3), r.get(4))
+            })
+            .collect()
     }
 
     fn ping(&self) -> Result<(), StoreError> {

@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use serde_json::Value;
 
-use super::{Page, Pending, Query, Store, StoreError, Tx};
+use super::{dead_letter_of, DeadLetter, Page, Pending, Query, Store, StoreError, Tx};
 use crate::event::Event;
 
 const SCHEMA: &str = "
@@ -29,9 +29,25 @@ CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (published, position);
 CREATE TABLE IF NOT EXISTS processed (
     consumer TEXT NOT NULL,
     event_id TEXT NOT NULL,
+    processed_at INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (consumer, event_id)
 );
 CREATE TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS idempotency (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency (created_at);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    consumer TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    error TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    failed_at INTEGER NOT NULL,
+    PRIMARY KEY (consumer, event_id)
+);
 ";
 
 pub struct SqliteStore {
@@ -55,6 +71,18 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        // Stores made before the ledger kept its time: add the column (0: prunable).
+        let has_time: bool = conn.query_row(
+            "SELECT COUNT(*) > 0 FROM pragma_table_info('processed') WHERE name = 'processed_at'",
+            [],
+            |r| r.get(0),
+        )?;
+        if !has_time {
+            conn.execute_batch(
+                "ALTER TABLE processed ADD COLUMN processed_at INTEGER NOT NULL DEFAULT 0",
+            )?;
+        }
+        conn.execute_batch("CREATE INDEX IF NOT EXISTS processed_age ON processed (processed_at)")?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })
@@ -192,8 +220,8 @@ impl Tx for SqliteTx<'_> {
 
     fn mark_processed(&mut self, consumer: &str, event_id: &str) -> Result<bool, StoreError> {
         let n = self.conn.execute(
-            "INSERT OR IGNORE INTO processed (consumer, event_id) VALUES (?1, ?2)",
-            params![consumer, event_id],
+            "INSERT OR IGNORE INTO processed (consumer, event_id, processed_at) VALUES (?1, ?2, ?3)",
+            params![consumer, event_id, crate::event::now_millis()],
         )?;
         Ok(n == 1)
     }
@@ -212,6 +240,94 @@ impl Tx for SqliteTx<'_> {
             params![key, value],
         )?;
         Ok(())
+    }
+
+    fn claim_key(
+        &mut self,
+        key: &str,
+        now: i64,
+        expired_before: i64,
+    ) -> Result<Option<String>, StoreError> {
+        // The transaction began IMMEDIATE: it is the only writer, so no other claim can
+        // come between the insert and the read.
+        let inserted = self.conn.execute(
+            "INSERT INTO idempotency (key, value, created_at) VALUES (?1, '', ?2)
+             ON CONFLICT (key) DO NOTHING",
+            params![key, now],
+        )?;
+        if inserted == 1 {
+            return Ok(None);
+        }
+        let (value, created_at): (String, i64) = self.conn.query_row(
+            "SELECT value, created_at FROM idempotency WHERE key = ?1",
+            [key],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if created_at < expired_before {
+            self.conn.execute(
+                "UPDATE idempotency SET value = '', created_at = ?2 WHERE key = ?1",
+                params![key, now],
+            )?;
+            return Ok(None);
+        }
+        Ok(Some(value))
+    }
+
+    fn settle_key(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE idempotency SET value = ?2 WHERE key = ?1",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    fn lock(&mut self, _name: &str) -> Result<(), StoreError> {
+        // Every write transaction began IMMEDIATE and holds the file's one write lock.
+        Ok(())
+    }
+
+    fn dead_letter(&mut self, letter: &DeadLetter) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO dead_letters (consumer, event_id, event, error, attempts, failed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (consumer, event_id) DO UPDATE SET error = excluded.error,
+                 attempts = excluded.attempts, failed_at = excluded.failed_at",
+            params![
+                letter.consumer,
+                letter.event.id,
+                letter.event.to_json(),
+                letter.error,
+                letter.attempts,
+                letter.failed_at
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn take_dead_letter(
+        &mut self,
+        consumer: &str,
+        event_id: &str,
+    ) -> Result<Option<DeadLetter>, StoreError> {
+        let row = self
+            .conn
+            .query_row(
+                "DELETE FROM dead_letters WHERE consumer = ?1 AND event_id = ?2
+                 RETURNING consumer, event, error, attempts, failed_at",
+                params![consumer, event_id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, i64>(4)?,
+                    ))
+                },
+            )
+            .optional()?;
+        row.map(|(c, e, err, a, f)| dead_letter_of(c, &e, err, a, f))
+            .transpose()
     }
 
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
@@ -278,6 +394,51 @@ impl Store for SqliteStore {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    fn prune_keys(&self, expired_before: i64) -> Result<u64, StoreError> {
+        let n = self.lock().execute(
+            "DELETE FROM idempotency WHERE created_at < ?1",
+            [expired_before],
+        )?;
+        Ok(n as u64)
+    }
+
+    fn prune_published(&self) -> Result<u64, StoreError> {
+        let n = self
+            .lock()
+            .execute("DELETE FROM outbox WHERE published = 1", [])?;
+        Ok(n as u64)
+    }
+
+    fn prune_processed(&self, before: i64) -> Result<u64, StoreError> {
+        let n = self
+            .lock()
+            .execute("DELETE FROM processed WHERE processed_at < ?1", [before])?;
+        Ok(n as u64)
+    }
+
+    fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(
+            "SELECT consumer, event, error, attempts, failed_at FROM dead_letters
+             ORDER BY failed_at, consumer, event_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (c, e, err, a, f) = row?;
+            out.push(dead_letter_of(c, &e, err, a, f)?);
+        }
+        Ok(out)
     }
 
     fn ping(&self) -> Result<(), StoreError> {

@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod events;
+pub mod stores;
+
 use std::future::Future;
 use std::time::Duration;
 
