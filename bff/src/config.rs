@@ -202,6 +202,18 @@ pub struct SubscriptionSettings {
     /// socket) is disconnected, which releases everything its subscriptions held.
     #[serde(with = "humantime_serde")]
     pub send_timeout: Duration,
+    /// A connection that has not sent `connection_init` this long after the upgrade is
+    /// closed with 4408, whatever else it sends meanwhile (the graphql-ws library's own
+    /// default is 3 s).
+    #[serde(with = "humantime_serde")]
+    pub init_timeout: Duration,
+    /// Operations one connection may run at a time; one more is answered with an `error`
+    /// message (code TOO_MANY_SUBSCRIPTIONS) and the connection stays open.
+    pub max_subscriptions_per_connection: usize,
+    /// WebSocket connections the BFF holds at a time; past it an upgrade is refused with 503.
+    /// The default leaves room for the bench's 10,000 subscribers (one socket each) while
+    /// the sockets of an earlier run are still closing.
+    pub max_connections: usize,
 }
 
 impl Default for SubscriptionSettings {
@@ -210,6 +222,9 @@ impl Default for SubscriptionSettings {
             ping_interval: Duration::from_secs(15),
             idle_timeout: Duration::from_secs(60),
             send_timeout: Duration::from_secs(10),
+            init_timeout: Duration::from_secs(3),
+            max_subscriptions_per_connection: 20,
+            max_connections: 20_000,
         }
     }
 }
