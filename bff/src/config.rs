@@ -342,6 +342,7 @@ impl TryFrom<RawResilience> for Resilience {
                 upstream,
                 UpstreamOverride {
                     timeout: named("timeout").then_some(full.timeout),
+                    max_body_bytes: named("max_body_bytes").then_some(full.max_body_bytes),
                     breaker: named("breaker").then_some(full.breaker),
                     retry: named("retry").then_some(full.retry),
                     stale: named("stale").then_some(full.stale),
@@ -386,6 +387,8 @@ impl Resilience {
 pub struct UpstreamOverride {
     #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_body_bytes: Option<usize>,
     pub breaker: Option<BreakerSettings>,
     pub retry: Option<RetrySettings>,
     pub stale: Option<StaleSettings>,
@@ -395,6 +398,9 @@ impl UpstreamOverride {
     fn apply(&self, s: &mut UpstreamSettings) {
         if let Some(t) = self.timeout {
             s.timeout = t;
+        }
+        if let Some(m) = self.max_body_bytes {
+            s.max_body_bytes = m;
         }
         if let Some(b) = &self.breaker {
             s.breaker = b.clone();

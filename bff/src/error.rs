@@ -17,6 +17,8 @@ pub enum BffError {
     },
     #[error("the {upstream} service is unavailable: {detail}")]
     UpstreamUnavailable { upstream: Upstream, detail: String },
+    #[error("the {upstream} service's answer cannot be used: {detail}")]
+    UpstreamInvalid { upstream: Upstream, detail: String },
     #[error("the {upstream} service failed repeatedly, so the BFF stops calling it for a while (circuit open); try again later")]
     CircuitOpen { upstream: Upstream },
     #[error("{what} was not found")]
@@ -46,6 +48,7 @@ impl BffError {
         match self {
             BffError::UpstreamTimeout { .. } => "UPSTREAM_TIMEOUT",
             BffError::UpstreamUnavailable { .. } => "UPSTREAM_UNAVAILABLE",
+            BffError::UpstreamInvalid { .. } => "UPSTREAM_INVALID",
             BffError::CircuitOpen { .. } => "CIRCUIT_OPEN",
             BffError::NotFound { .. } => "NOT_FOUND",
             BffError::BadUserInput { .. } => "BAD_USER_INPUT",
@@ -59,6 +62,7 @@ impl BffError {
         match self {
             BffError::UpstreamTimeout { upstream, .. }
             | BffError::UpstreamUnavailable { upstream, .. }
+            | BffError::UpstreamInvalid { upstream, .. }
             | BffError::CircuitOpen { upstream } => Some(*upstream),
             BffError::NotFound { upstream, .. } | BffError::BadUserInput { upstream, .. } => {
                 *upstream
@@ -74,6 +78,7 @@ impl BffError {
             self,
             BffError::UpstreamTimeout { .. }
                 | BffError::UpstreamUnavailable { .. }
+                | BffError::UpstreamInvalid { .. }
                 | BffError::CircuitOpen { .. }
         )
     }

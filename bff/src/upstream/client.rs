@@ -13,7 +13,7 @@ use tower::{BoxError, ServiceExt};
 use crate::error::BffError;
 use crate::resilience::breaker::{Breaker, CircuitOpen, CircuitState};
 use crate::stale::{Fetched, StaleCache};
-use crate::upstream::call::{ServerFailure, UpstreamRequest, UpstreamResponse};
+use crate::upstream::call::{BodyTooLarge, ServerFailure, UpstreamRequest, UpstreamResponse};
 use crate::upstream::hal::{self, Link, Links, Var};
 use crate::upstream::stack::UpstreamSettings;
 use crate::upstream::stack::{self, Stack};
@@ -165,6 +165,15 @@ impl UpstreamClient {
             return BffError::UpstreamTimeout {
                 upstream,
                 timeout: self.settings.timeout,
+            };
+        }
+        if let Some(too_large) = e.downcast_ref::<BodyTooLarge>() {
+            return BffError::UpstreamInvalid {
+                upstream,
+                detail: format!(
+                    "it is larger than {} bytes (resilience.upstreams.{upstream}.max_body_bytes)",
+                    too_large.limit
+                ),
             };
         }
         if let Some(f) = e.downcast_ref::<ServerFailure>() {
