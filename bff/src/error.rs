@@ -1,6 +1,10 @@
 //! The one error type of the BFF: upstream failures and bad input, each with a stable
 //! `extensions.code` for GraphQL clients. No GraphQL here: the one conversion into GraphQL
 //! errors is in `schema/errors.rs`.
+//!
+//! Messages reach clients, so they never carry what only the BFF's operators should see:
+//! upstream URLs, upstream bodies, transport errors. Those are logged where the error is
+//! made (`upstream::client`, [`BffError::protocol`]) and the message says the log has them.
 
 use std::time::Duration;
 
@@ -90,10 +94,31 @@ impl BffError {
         }
     }
 
+    /// An answer the BFF cannot use. The detail (it may quote the upstream's body or its
+    /// links) goes to the log only.
     pub(crate) fn protocol(upstream: Upstream, detail: impl std::fmt::Display) -> BffError {
+        tracing::warn!(%upstream, %detail, "an upstream answer cannot be read");
         BffError::UpstreamUnavailable {
             upstream,
-            detail: format!("its answer cannot be read: {detail}"),
+            detail: DETAIL_IN_LOG.to_owned(),
         }
+    }
+}
+
+/// What a client is told when the detail is for the BFF's log only.
+pub(crate) const DETAIL_IN_LOG: &str = "its answer cannot be read (the BFF's log has the detail)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_protocol_error_does_not_quote_the_upstream() {
+        let e = BffError::protocol(
+            Upstream::Order,
+            "bad link template `http://order.internal/orders{?page`",
+        );
+        assert!(!e.to_string().contains("http://"), "{e}");
+        assert_eq!(e.extension_code(), "UPSTREAM_UNAVAILABLE");
     }
 }

@@ -122,8 +122,11 @@ async fn a_socket_that_sends_pongs_but_never_initialises_is_closed_at_the_init_d
         c.subscriptions.ping_interval = Duration::from_secs(600);
     })
     .await;
-    let mut ws = connect(addr).await.expect("WebSocket handshake");
+    // Taken before the handshake: the server's deadline starts at its end.
     let opened = std::time::Instant::now();
+    let mut ws = connect(addr).await.expect("WebSocket handshake");
+    let give_up = tokio::time::sleep(Duration::from_secs(5));
+    tokio::pin!(give_up);
     // A pong well inside the idle timeout, again and again (the repro, faster).
     let mut pongs = tokio::time::interval(Duration::from_millis(50));
     let frame = loop {
@@ -139,7 +142,7 @@ async fn a_socket_that_sends_pongs_but_never_initialises_is_closed_at_the_init_d
                 Some(Ok(_)) => {}
                 other => panic!("expected a close frame, got {other:?}"),
             },
-            _ = tokio::time::sleep(Duration::from_secs(5)) => {
+            _ = &mut give_up => {
                 panic!("still open {:?} after a {deadline:?} init deadline", opened.elapsed())
             }
         }
