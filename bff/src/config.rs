@@ -202,6 +202,18 @@ pub struct SubscriptionSettings {
     /// socket) is disconnected, which releases everything its subscriptions held.
     #[serde(with = "humantime_serde")]
     pub send_timeout: Duration,
+    /// A connection that has not sent `connection_init` this long after the upgrade is
+    /// closed with 4408, whatever else it sends meanwhile (the graphql-ws library's own
+    /// default is 3 s).
+    #[serde(with = "humantime_serde")]
+    pub init_timeout: Duration,
+    /// Operations one connection may run at a time; one more is answered with an `error`
+    /// message (code TOO_MANY_SUBSCRIPTIONS) and the connection stays open.
+    pub max_subscriptions_per_connection: usize,
+    /// WebSocket connections the BFF holds at a time; past it an upgrade is refused with 503.
+    /// The default leaves room for the bench's 10,000 subscribers (one socket each) while
+    /// the sockets of an earlier run are still closing.
+    pub max_connections: usize,
 }
 
 impl Default for SubscriptionSettings {
@@ -210,6 +222,9 @@ impl Default for SubscriptionSettings {
             ping_interval: Duration::from_secs(15),
             idle_timeout: Duration::from_secs(60),
             send_timeout: Duration::from_secs(10),
+            init_timeout: Duration::from_secs(3),
+            max_subscriptions_per_connection: 20,
+            max_connections: 20_000,
         }
     }
 }
@@ -327,6 +342,7 @@ impl TryFrom<RawResilience> for Resilience {
                 upstream,
                 UpstreamOverride {
                     timeout: named("timeout").then_some(full.timeout),
+                    max_body_bytes: named("max_body_bytes").then_some(full.max_body_bytes),
                     breaker: named("breaker").then_some(full.breaker),
                     retry: named("retry").then_some(full.retry),
                     stale: named("stale").then_some(full.stale),
@@ -371,6 +387,8 @@ impl Resilience {
 pub struct UpstreamOverride {
     #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_body_bytes: Option<usize>,
     pub breaker: Option<BreakerSettings>,
     pub retry: Option<RetrySettings>,
     pub stale: Option<StaleSettings>,
@@ -380,6 +398,9 @@ impl UpstreamOverride {
     fn apply(&self, s: &mut UpstreamSettings) {
         if let Some(t) = self.timeout {
             s.timeout = t;
+        }
+        if let Some(m) = self.max_body_bytes {
+            s.max_body_bytes = m;
         }
         if let Some(b) = &self.breaker {
             s.breaker = b.clone();

@@ -1,6 +1,10 @@
 //! The one error type of the BFF: upstream failures and bad input, each with a stable
 //! `extensions.code` for GraphQL clients. No GraphQL here: the one conversion into GraphQL
 //! errors is in `schema/errors.rs`.
+//!
+//! Messages reach clients, so they never carry what only the BFF's operators should see:
+//! upstream URLs, upstream bodies, transport errors. Those are logged where the error is
+//! made (`upstream::client`, [`BffError::protocol`]) and the message says the log has them.
 
 use std::time::Duration;
 
@@ -17,6 +21,8 @@ pub enum BffError {
     },
     #[error("the {upstream} service is unavailable: {detail}")]
     UpstreamUnavailable { upstream: Upstream, detail: String },
+    #[error("the {upstream} service's answer cannot be used: {detail}")]
+    UpstreamInvalid { upstream: Upstream, detail: String },
     #[error("the {upstream} service failed repeatedly, so the BFF stops calling it for a while (circuit open); try again later")]
     CircuitOpen { upstream: Upstream },
     #[error("{what} was not found")]
@@ -46,6 +52,7 @@ impl BffError {
         match self {
             BffError::UpstreamTimeout { .. } => "UPSTREAM_TIMEOUT",
             BffError::UpstreamUnavailable { .. } => "UPSTREAM_UNAVAILABLE",
+            BffError::UpstreamInvalid { .. } => "UPSTREAM_INVALID",
             BffError::CircuitOpen { .. } => "CIRCUIT_OPEN",
             BffError::NotFound { .. } => "NOT_FOUND",
             BffError::BadUserInput { .. } => "BAD_USER_INPUT",
@@ -59,6 +66,7 @@ impl BffError {
         match self {
             BffError::UpstreamTimeout { upstream, .. }
             | BffError::UpstreamUnavailable { upstream, .. }
+            | BffError::UpstreamInvalid { upstream, .. }
             | BffError::CircuitOpen { upstream } => Some(*upstream),
             BffError::NotFound { upstream, .. } | BffError::BadUserInput { upstream, .. } => {
                 *upstream
@@ -74,6 +82,7 @@ impl BffError {
             self,
             BffError::UpstreamTimeout { .. }
                 | BffError::UpstreamUnavailable { .. }
+                | BffError::UpstreamInvalid { .. }
                 | BffError::CircuitOpen { .. }
         )
     }
@@ -85,10 +94,31 @@ impl BffError {
         }
     }
 
+    /// An answer the BFF cannot use. The detail (it may quote the upstream's body or its
+    /// links) goes to the log only.
     pub(crate) fn protocol(upstream: Upstream, detail: impl std::fmt::Display) -> BffError {
+        tracing::warn!(%upstream, %detail, "an upstream answer cannot be read");
         BffError::UpstreamUnavailable {
             upstream,
-            detail: format!("its answer cannot be read: {detail}"),
+            detail: DETAIL_IN_LOG.to_owned(),
         }
+    }
+}
+
+/// What a client is told when the detail is for the BFF's log only.
+pub(crate) const DETAIL_IN_LOG: &str = "its answer cannot be read (the BFF's log has the detail)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_protocol_error_does_not_quote_the_upstream() {
+        let e = BffError::protocol(
+            Upstream::Order,
+            "bad link template `http://order.internal/orders{?page`",
+        );
+        assert!(!e.to_string().contains("http://"), "{e}");
+        assert_eq!(e.extension_code(), "UPSTREAM_UNAVAILABLE");
     }
 }

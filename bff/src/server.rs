@@ -20,7 +20,7 @@ use crate::graphiql::{self, Graphiql};
 use crate::graphql_http::{self, MediaType, RequestError};
 use crate::live::{Live, LiveFeed};
 use crate::schema::{self, BffSchema};
-use crate::websocket::Subscriptions;
+use crate::websocket::{ConnectionSlots, Subscriptions};
 use crate::BffError;
 
 /// The BFF's parts, built once: the gateway (upstream clients), the schema, GraphiQL's
@@ -32,6 +32,9 @@ pub struct Bff {
     graphiql: Graphiql,
     metrics: PrometheusHandle,
     config: Arc<BffConfig>,
+    /// The WebSocket connections' slots (`subscriptions.max_connections`), shared by every
+    /// upgrade.
+    connection_slots: ConnectionSlots,
     /// Set to true to close every subscription connection (shutdown).
     closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
@@ -113,6 +116,7 @@ impl Bff {
             schema,
             graphiql,
             metrics,
+            connection_slots: ConnectionSlots::new(config.subscriptions.max_connections),
             config: Arc::new(config),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
         })
@@ -189,6 +193,7 @@ fn subscriptions_of(bff: &Bff) -> Subscriptions {
         bff.schema.clone(),
         bff.gateway.clone(),
         bff.config.subscriptions.clone(),
+        bff.connection_slots.clone(),
         bff.closing.subscribe(),
     )
 }

@@ -11,22 +11,29 @@
 //!   registration for that long at most (its feed buffer is bounded meanwhile and it is
 //!   resynchronised if it catches up);
 //! - the protocol's close codes: 4400 with the parse error for a malformed message, 4401 for
-//!   a `subscribe` before `connection_init`;
+//!   a `subscribe` before `connection_init`, 4408 when `connection_init` has not come within
+//!   `subscriptions.init_timeout` (a deadline from the upgrade that no other message, not
+//!   even a `pong`, moves);
+//! - limits on what one client can hold: at most `subscriptions.max_subscriptions_per_connection`
+//!   operations at a time on a connection (one more answers an `error` message for its id and
+//!   the connection stays open), and at most `subscriptions.max_connections` connections in
+//!   the whole BFF (one more is refused with 503 before the upgrade);
 //! - 1001 (going away) to every connection when the BFF shuts down, so clients reconnect;
-//! - `bff_websocket_connections_active` and `bff_websocket_disconnects_total{reason}` in
-//!   `/metrics`.
+//! - `bff_websocket_connections_active`, `bff_websocket_disconnects_total{reason}` and
+//!   `bff_websocket_refused_total{reason}` in `/metrics`.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_graphql::http::{
-    WebSocket as ProtocolSocket, WebSocketProtocols as Protocols, WsMessage,
+    ClientMessage, WebSocket as ProtocolSocket, WebSocketProtocols as Protocols, WsMessage,
 };
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
 
 use crate::config::SubscriptionSettings;
 use crate::gateway::Gateway;
@@ -34,8 +41,13 @@ use crate::schema::{self, BffSchema};
 
 /// Open WebSocket connections (gauge).
 pub const METRIC_CONNECTIONS: &str = "bff_websocket_connections_active";
-/// Connections the BFF closed, by `reason` (slow_reader, idle, invalid_message, shutdown).
+/// Connections the BFF closed, by `reason` (slow_reader, idle, init_timeout,
+/// invalid_message, shutdown).
 pub const METRIC_DISCONNECTS: &str = "bff_websocket_disconnects_total";
+
+/// Upgrades and subscribes the BFF refused, by `reason` (too_many_connections,
+/// too_many_subscriptions).
+pub const METRIC_REFUSED: &str = "bff_websocket_refused_total";
 
 /// The longest close reason a close frame may carry (RFC 6455: 125 bytes minus the code).
 const MAX_REASON: usize = 123;
@@ -47,13 +59,38 @@ const WRITE_BUFFER_BYTES: usize = 8 * 1024;
 /// The largest message (and frame) a client may send.
 const MAX_CLIENT_MESSAGE_BYTES: usize = 64 * 1024;
 
+/// The code of the `error` message that refuses a subscription past the per-connection cap.
+pub const TOO_MANY_SUBSCRIPTIONS: &str = "TOO_MANY_SUBSCRIPTIONS";
+
+/// Rejections waiting to be sent; a client that floods subscribes past the cap waits for them.
+const REJECTIONS_QUEUED: usize = 8;
+
+/// The connection slots of one BFF: one permit per open connection, shared by every
+/// upgrade (build it once, from `subscriptions.max_connections`).
+#[derive(Clone, Debug)]
+pub struct ConnectionSlots {
+    permits: Arc<Semaphore>,
+    max: usize,
+}
+
+impl ConnectionSlots {
+    pub fn new(max: usize) -> ConnectionSlots {
+        let max = max.min(Semaphore::MAX_PERMITS);
+        ConnectionSlots {
+            permits: Arc::new(Semaphore::new(max)),
+            max,
+        }
+    }
+}
+
 /// What the connections of one BFF share: the schema and gateway they execute against, the
-/// settings, and the shutdown signal.
+/// settings, the connection slots and the shutdown signal.
 #[derive(Clone)]
 pub struct Subscriptions {
     schema: BffSchema,
     gateway: Arc<Gateway>,
     settings: SubscriptionSettings,
+    slots: ConnectionSlots,
     closing: watch::Receiver<bool>,
 }
 
@@ -62,12 +99,14 @@ impl Subscriptions {
         schema: BffSchema,
         gateway: Arc<Gateway>,
         settings: SubscriptionSettings,
+        slots: ConnectionSlots,
         closing: watch::Receiver<bool>,
     ) -> Subscriptions {
         Subscriptions {
             schema,
             gateway,
             settings,
+            slots,
             closing,
         }
     }
@@ -82,6 +121,19 @@ impl Subscriptions {
             )
                 .into_response();
         };
+        let Ok(slot) = self.slots.permits.clone().try_acquire_owned() else {
+            metrics::counter!(METRIC_REFUSED, "reason" => "too_many_connections").increment(1);
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "5")],
+                format!(
+                    "too many subscription connections: this BFF holds at most {} \
+                     (subscriptions.max_connections); try again later\n",
+                    self.slots.max
+                ),
+            )
+                .into_response();
+        };
         // Clients only send small protocol messages (init, subscribe, pong, complete): a
         // small read buffer keeps an idle connection cheap (the default is 128 KiB each),
         // and a message cap keeps one client from making the BFF buffer megabytes.
@@ -91,28 +143,50 @@ impl Subscriptions {
             .write_buffer_size(WRITE_BUFFER_BYTES)
             .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
             .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
-            .on_upgrade(move |socket| self.serve(socket, protocol))
+            .on_upgrade(move |socket| self.serve(socket, protocol, slot))
     }
 
-    async fn serve(mut self, socket: WebSocket, protocol: Protocols) {
+    async fn serve(mut self, socket: WebSocket, protocol: Protocols, _slot: OwnedSemaphorePermit) {
         metrics::gauge!(METRIC_CONNECTIONS).increment(1.0);
         let _open = Defer(|| metrics::gauge!(METRIC_CONNECTIONS).decrement(1.0));
         let settings = self.settings.clone();
         let (mut sink, incoming) = socket.split();
+        let active = Arc::new(Mutex::new(HashSet::<String>::new()));
+        let (reject, mut rejections) = mpsc::channel::<String>(REJECTIONS_QUEUED);
+        let cap = Cap {
+            active: active.clone(),
+            max: settings.max_subscriptions_per_connection,
+            reject,
+            protocol,
+        };
         let incoming = incoming
             .take_while(|m| futures::future::ready(m.is_ok()))
             .filter_map(|m| {
                 futures::future::ready(match m {
-                    Ok(m @ (Message::Text(_) | Message::Binary(_))) => Some(m.into_data()),
+                    Ok(m @ (Message::Text(_) | Message::Binary(_))) => {
+                        Some(ClientMessage::from_bytes(m.into_data()))
+                    }
                     _ => None,
                 })
-            });
+            })
+            .filter_map(move |m| cap.clone().admit(m))
+            .boxed();
         let executor = Executor {
             schema: self.schema.clone(),
             gateway: self.gateway.clone(),
         };
-        let mut graphql = ProtocolSocket::new(executor, incoming, protocol)
-            .keepalive_timeout(settings.idle_timeout);
+        let (initialised, mut init_seen) = oneshot::channel::<()>();
+        let mut graphql = ProtocolSocket::from_message_stream(executor, incoming, protocol)
+            .keepalive_timeout(settings.idle_timeout)
+            .on_connection_init(move |_payload| {
+                let _ = initialised.send(());
+                futures::future::ready(Ok(async_graphql::Data::default()))
+            });
+        // The init deadline counts from the upgrade; unlike the idle timeout, no message
+        // but `connection_init` stops it.
+        let init_deadline = tokio::time::sleep(settings.init_timeout);
+        tokio::pin!(init_deadline);
+        let mut waiting_for_init = true;
         let mut ping = tokio::time::interval_at(
             tokio::time::Instant::now() + settings.ping_interval,
             settings.ping_interval.max(Duration::from_millis(10)),
@@ -125,9 +199,23 @@ impl Subscriptions {
                     metrics::counter!(METRIC_DISCONNECTS, "reason" => "shutdown").increment(1);
                     (close(1001, "the server is shutting down; reconnect"), true)
                 }
+                _ = &mut init_deadline, if waiting_for_init => {
+                    metrics::counter!(METRIC_DISCONNECTS, "reason" => "init_timeout").increment(1);
+                    (close(4408, "Connection initialisation timeout"), true)
+                }
+                _ = &mut init_seen, if waiting_for_init => {
+                    waiting_for_init = false;
+                    continue;
+                }
                 _ = ping.tick() => (Message::Text(ping_message(protocol).into()), false),
+                Some(rejection) = rejections.recv() => (Message::Text(rejection.into()), false),
                 next = graphql.next() => match next {
-                    Some(WsMessage::Text(text)) => (Message::Text(text.into()), false),
+                    Some(WsMessage::Text(text)) => {
+                        if let Some(id) = completed_id(&text) {
+                            active.lock().expect("the lock is never held across a panic").remove(&id);
+                        }
+                        (Message::Text(text.into()), false)
+                    }
                     Some(WsMessage::Close(code, reason)) => {
                         let (code, reason, why) = close_code(code, reason);
                         metrics::counter!(METRIC_DISCONNECTS, "reason" => why).increment(1);
@@ -149,6 +237,88 @@ impl Subscriptions {
         // Dropping `graphql` drops every subscription stream of this connection, and with
         // them their feed registrations.
     }
+}
+
+/// The per-connection cap on operations: what the incoming stream admits to the protocol.
+#[derive(Clone)]
+struct Cap {
+    /// The ids of the operations running on this connection.
+    active: Arc<Mutex<HashSet<String>>>,
+    max: usize,
+    reject: mpsc::Sender<String>,
+    protocol: Protocols,
+}
+
+impl Cap {
+    /// Passes a client message on, except a `subscribe` past the cap, which is answered
+    /// with an `error` message for its id instead.
+    async fn admit(
+        self,
+        message: serde_json::Result<ClientMessage>,
+    ) -> Option<serde_json::Result<ClientMessage>> {
+        let refused = match &message {
+            Ok(ClientMessage::Start { id, .. }) => {
+                let mut active = self
+                    .active
+                    .lock()
+                    .expect("the lock is never held across a panic");
+                if active.contains(id) || active.len() < self.max {
+                    active.insert(id.clone());
+                    None
+                } else {
+                    Some(id.clone())
+                }
+            }
+            Ok(ClientMessage::Stop { id }) => {
+                self.active
+                    .lock()
+                    .expect("the lock is never held across a panic")
+                    .remove(id);
+                None
+            }
+            _ => None,
+        };
+        let Some(id) = refused else {
+            return Some(message);
+        };
+        metrics::counter!(METRIC_REFUSED, "reason" => "too_many_subscriptions").increment(1);
+        // Waits while earlier rejections are unsent: a flooding client slows itself down.
+        let _ = self
+            .reject
+            .send(too_many_subscriptions(self.protocol, &id, self.max))
+            .await;
+        None
+    }
+}
+
+/// The `error` message refusing operation `id` past the cap.
+fn too_many_subscriptions(protocol: Protocols, id: &str, max: usize) -> String {
+    let error = serde_json::json!({
+        "message": format!(
+            "too many subscriptions on this connection: at most {max} at a time \
+             (subscriptions.max_subscriptions_per_connection); complete one first"
+        ),
+        "extensions": {"code": TOO_MANY_SUBSCRIPTIONS},
+    });
+    let payload = match protocol {
+        Protocols::GraphQLWS => serde_json::Value::Array(vec![error]),
+        Protocols::SubscriptionsTransportWS => error,
+    };
+    serde_json::json!({"id": id, "type": "error", "payload": payload}).to_string()
+}
+
+/// The id of a `complete` message the server sends (the operation ended, or the client
+/// stopped it): its slot is free again.
+fn completed_id(text: &str) -> Option<String> {
+    // async-graphql writes the tag first; only these short messages are parsed.
+    if !text.starts_with(r#"{"type":"complete""#) {
+        return None;
+    }
+    #[derive(serde::Deserialize)]
+    struct Complete {
+        id: String,
+    }
+    serde_json::from_str::<Complete>(text).ok().map(|c| c.id)
 }
 
 /// Runs the schema for the protocol: every operation gets its per-request loaders, every
@@ -265,5 +435,17 @@ mod tests {
         assert!(frame.reason.as_str().len() <= MAX_REASON);
         assert_eq!(close_code(1002, "x".into()).0, 4400);
         assert_eq!(close_code(1011, "x".into()).0, 4401);
+    }
+
+    #[test]
+    fn a_complete_message_frees_its_id() {
+        assert_eq!(
+            completed_id(r#"{"type":"complete","id":"7"}"#).as_deref(),
+            Some("7")
+        );
+        assert_eq!(
+            completed_id(r#"{"type":"next","id":"7","payload":{}}"#),
+            None
+        );
     }
 }

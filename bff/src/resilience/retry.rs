@@ -16,7 +16,7 @@ use tower::util::rng::HasherRng;
 use tower::BoxError;
 
 use crate::resilience::breaker::CircuitOpen;
-use crate::upstream::call::{UpstreamRequest, UpstreamResponse};
+use crate::upstream::call::{BodyTooLarge, UpstreamRequest, UpstreamResponse};
 
 /// Retries of idempotent reads (GET) only.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -101,6 +101,7 @@ impl Policy<UpstreamRequest, UpstreamResponse, BoxError> for ReadRetryPolicy {
             Err(e) => {
                 if req.method != Method::GET
                     || e.is::<CircuitOpen>()
+                    || e.is::<BodyTooLarge>()
                     || self.attempts_left == 0
                     || !self.budget.withdraw()
                 {

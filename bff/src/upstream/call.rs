@@ -1,5 +1,5 @@
 //! What one upstream call is, below every layer that handles it: the request, the answer
-//! read whole, the 5xx failure the breaker and the retries count, and the innermost
+//! read whole (up to the upstream's `max_body_bytes`, never further), the 5xx failure the breaker and the retries count, and the innermost
 //! service that sends it with the shared `reqwest::Client`. The layers (`resilience/*`) and
 //! the stack that composes them (`stack.rs`) import this module, never the reverse.
 
@@ -7,7 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Method, StatusCode};
 use tower::{BoxError, Service};
 
@@ -47,16 +47,47 @@ pub struct ServerFailure {
     pub detail: String,
 }
 
-/// Sends requests with the shared client.
+/// An answer longer than the upstream's `max_body_bytes`: the read stopped there and the
+/// connection was dropped. The same request would get the same answer, so it is not retried.
+#[derive(Debug, thiserror::Error)]
+#[error("its answer is larger than {limit} bytes (the upstream's max_body_bytes)")]
+pub struct BodyTooLarge {
+    pub limit: usize,
+}
+
+/// Room reserved up front for an answer; it grows as the bytes come, up to the cap.
+const INITIAL_BODY_CAPACITY: usize = 16 * 1024;
+
+/// Sends requests with the shared client, reading at most `max_body_bytes` of each answer.
 #[derive(Debug, Clone)]
 pub struct HttpService {
     client: reqwest::Client,
+    max_body_bytes: usize,
 }
 
 impl HttpService {
-    pub fn new(client: reqwest::Client) -> HttpService {
-        HttpService { client }
+    pub fn new(client: reqwest::Client, max_body_bytes: usize) -> HttpService {
+        HttpService {
+            client,
+            max_body_bytes,
+        }
     }
+}
+
+/// Reads an answer's body chunk by chunk, refusing it as soon as it passes `limit` (a
+/// `Content-Length` past it is refused before reading anything).
+async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Bytes, BoxError> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(BodyTooLarge { limit }.into());
+    }
+    let mut body = BytesMut::with_capacity(INITIAL_BODY_CAPACITY.min(limit));
+    while let Some(chunk) = response.chunk().await? {
+        if chunk.len() > limit - body.len() {
+            return Err(BodyTooLarge { limit }.into());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
 }
 
 impl Service<UpstreamRequest> for HttpService {
@@ -80,11 +111,12 @@ impl Service<UpstreamRequest> for HttpService {
         if let Some(body) = &req.body {
             builder = builder.json(body);
         }
+        let limit = self.max_body_bytes;
         Box::pin(async move {
             let response = builder.send().await?;
             let status = response.status();
             let headers = response.headers().clone();
-            let body = response.bytes().await?;
+            let body = read_capped(response, limit).await?;
             if status.is_server_error() {
                 return Err(ServerFailure {
                     status,

@@ -13,7 +13,7 @@ use tower::{BoxError, ServiceExt};
 use crate::error::BffError;
 use crate::resilience::breaker::{Breaker, CircuitOpen, CircuitState};
 use crate::stale::{Fetched, StaleCache};
-use crate::upstream::call::{ServerFailure, UpstreamRequest, UpstreamResponse};
+use crate::upstream::call::{BodyTooLarge, ServerFailure, UpstreamRequest, UpstreamResponse};
 use crate::upstream::hal::{self, Link, Links, Var};
 use crate::upstream::stack::UpstreamSettings;
 use crate::upstream::stack::{self, Stack};
@@ -167,10 +167,22 @@ impl UpstreamClient {
                 timeout: self.settings.timeout,
             };
         }
+        if let Some(too_large) = e.downcast_ref::<BodyTooLarge>() {
+            return BffError::UpstreamInvalid {
+                upstream,
+                detail: format!(
+                    "it is larger than {} bytes (resilience.upstreams.{upstream}.max_body_bytes)",
+                    too_large.limit
+                ),
+            };
+        }
+        // What follows quotes the upstream (its 5xx body, its URL in transport errors): the
+        // log gets it, the client a short reason.
         if let Some(f) = e.downcast_ref::<ServerFailure>() {
+            tracing::warn!(%upstream, status = %f.status, body = %f.detail, "upstream failed");
             return BffError::UpstreamUnavailable {
                 upstream,
-                detail: f.to_string(),
+                detail: format!("it answered {}", f.status),
             };
         }
         if let Some(r) = e.downcast_ref::<reqwest::Error>() {
@@ -180,18 +192,30 @@ impl UpstreamClient {
                     timeout: self.settings.timeout,
                 };
             }
-            let mut detail = r.to_string();
+            let mut chain = r.to_string();
             let mut source = std::error::Error::source(r);
             while let Some(s) = source {
-                detail.push_str(": ");
-                detail.push_str(&s.to_string());
+                chain.push_str(": ");
+                chain.push_str(&s.to_string());
                 source = s.source();
             }
-            return BffError::UpstreamUnavailable { upstream, detail };
+            tracing::warn!(%upstream, error = %chain, "upstream call failed");
+            let detail = if r.is_connect() {
+                "it cannot be reached"
+            } else if r.is_body() || r.is_decode() {
+                "its answer broke off"
+            } else {
+                "the call failed"
+            };
+            return BffError::UpstreamUnavailable {
+                upstream,
+                detail: detail.to_owned(),
+            };
         }
+        tracing::warn!(%upstream, error = %e, "upstream call failed");
         BffError::UpstreamUnavailable {
             upstream,
-            detail: e.to_string(),
+            detail: "the call failed".to_owned(),
         }
     }
 
@@ -220,9 +244,14 @@ impl UpstreamClient {
     }
 
     /// GETs a document, without stale fallback (for callers that keep copies of their own).
+    /// A 404 names no URL (clients never see upstream URLs): callers that know what was
+    /// looked for say so.
     pub async fn fetch(&self, url: &str) -> Result<Value, BffError> {
         let response = self.send(UpstreamRequest::get(url)).await?;
-        self.read(&response, url)
+        self.read(
+            &response,
+            &format!("the {} document asked for", self.upstream),
+        )
     }
 
     /// GETs a document; while the upstream fails, the last copy of it is served marked stale.
@@ -358,7 +387,13 @@ impl UpstreamClient {
                 });
         }
         let url = self.item_url(rel, id).await?;
-        self.get(&url).await
+        self.get(&url).await.map_err(|e| match e {
+            BffError::NotFound { upstream, .. } => BffError::NotFound {
+                upstream,
+                what: what.to_owned(),
+            },
+            other => other,
+        })
     }
 
     /// Sends a command (POST, PATCH, DELETE) with a JSON body and extra headers; commands

@@ -29,6 +29,10 @@ use crate::stale::StaleSettings;
 use crate::upstream::call::{HttpService, UpstreamRequest, UpstreamResponse};
 use crate::upstream::Upstream;
 
+/// The default [`UpstreamSettings::max_body_bytes`]: far above the largest page the
+/// contract allows (1,000 rows), far below what would hurt the process.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
 /// How one upstream is called.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -37,6 +41,9 @@ pub struct UpstreamSettings {
     /// body); a hung attempt uses it up, so a caller never waits longer than this.
     #[serde(with = "humantime_serde")]
     pub timeout: Duration,
+    /// The largest answer read from the upstream, in bytes; a longer one is not read
+    /// further and fails as UPSTREAM_INVALID.
+    pub max_body_bytes: usize,
     pub breaker: BreakerSettings,
     pub retry: RetrySettings,
     pub stale: StaleSettings,
@@ -46,6 +53,7 @@ impl Default for UpstreamSettings {
     fn default() -> Self {
         UpstreamSettings {
             timeout: Duration::from_secs(2),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             breaker: BreakerSettings::default(),
             retry: RetrySettings::default(),
             stale: StaleSettings::default(),
@@ -71,6 +79,6 @@ pub fn build(
         .retry(retry)
         .layer(ObserveLayer::new(upstream))
         .timeout(settings.timeout)
-        .service(HttpService::new(client));
+        .service(HttpService::new(client, settings.max_body_bytes));
     Ok(BoxCloneSyncService::new(service))
 }
