@@ -194,6 +194,9 @@ pub async fn uniform(req: Request, next: Next) -> Response {
 }
 
 /// The JSON body extractor of the services: its rejections are problem documents.
+///
+/// A number written with a fraction of zero (`2.0`) is an integer in JSON Schema, so it is
+/// taken where an integer is expected, as the OpenAPI documents promise.
 #[derive(Debug)]
 pub struct Body<T>(pub T);
 
@@ -205,7 +208,56 @@ where
     type Rejection = AppError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::Json(value) = axum::Json::<T>::from_request(req, state).await?;
-        Ok(Body(value))
+        let axum::Json(mut value) =
+            axum::Json::<serde_json::Value>::from_request(req, state).await?;
+        integral_numbers_as_integers(&mut value);
+        serde_path_to_error::deserialize(value)
+            .map(Body)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let at = if path == "." {
+                    String::new()
+                } else {
+                    format!("{path}: ")
+                };
+                AppError::BadRequest(format!(
+                    "the body does not have the expected fields: {at}{}",
+                    e.inner()
+                ))
+            })
+    }
+}
+
+/// Rewrites every float with no fractional part that fits an `i64` as that integer.
+fn integral_numbers_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(f) = n.as_f64() {
+                // 2^63 is exactly representable; every float below it in magnitude fits.
+                if f.fract() == 0.0 && f.abs() < 9_223_372_036_854_775_808.0 {
+                    *value = Value::from(f as i64);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_numbers_as_integers),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integral_floats_become_integers_and_others_stay() {
+        let mut v = serde_json::json!({"a": 2.0, "b": [-3.0, 1.5], "c": 1e300, "d": 7});
+        integral_numbers_as_integers(&mut v);
+        assert_eq!(
+            v,
+            serde_json::json!({"a": 2, "b": [-3, 1.5], "c": 1e300, "d": 7})
+        );
+        assert!(v["a"].is_i64());
     }
 }
