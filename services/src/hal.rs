@@ -11,6 +11,9 @@ pub const HAL_JSON: &str = "application/hal+json";
 pub const MAX_PAGE_SIZE: u64 = 1000;
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
 pub const MAX_BATCH: usize = 1000;
+/// The largest id a service takes (JavaScript's largest safe integer: every client can hold
+/// it exactly); the OpenAPI documents say so.
+pub const MAX_ID: i64 = 9_007_199_254_740_991;
 
 /// A `application/hal+json` response.
 pub struct Hal(pub Value);
@@ -112,9 +115,9 @@ fn digits<T: std::str::FromStr>(raw: &str) -> Option<T> {
 
 pub fn parse_id(raw: &str, what: &str) -> Result<i64, AppError> {
     match digits::<i64>(raw) {
-        Some(id) if id > 0 => Ok(id),
+        Some(id) if (1..=MAX_ID).contains(&id) => Ok(id),
         _ => Err(AppError::BadRequest(format!(
-            "`{what}` must be a positive integer id, got `{raw}`"
+            "`{what}` must be a positive integer id (at most {MAX_ID}), got `{raw}`"
         ))),
     }
 }

@@ -27,13 +27,9 @@ use utoipa::openapi::{
 };
 use utoipa::ToSchema;
 
-use crate::hal::{HAL_JSON, MAX_BATCH, MAX_PAGE_SIZE};
+use crate::hal::{HAL_JSON, MAX_BATCH, MAX_ID, MAX_PAGE_SIZE};
 use crate::problem::{Problem, PROBLEM_JSON};
 use crate::resource::Resource;
-
-/// The largest id the document promises to accept (JavaScript's safe integers: every
-/// client can hold it exactly); larger ones are answered 404 or 422, never 5xx.
-pub const MAX_ID: i64 = 9_007_199_254_740_991;
 
 /// The largest page number a listing accepts (see `hal::Paging`).
 pub const MAX_PAGE: u64 = 1_000_000;

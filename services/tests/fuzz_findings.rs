@@ -58,3 +58,38 @@ async fn an_integer_written_with_a_zero_fraction_is_an_integer() {
     assert_eq!(r.status(), 201);
     mall.system.stop().await;
 }
+
+/// The documents promise ids up to 2^53 - 1 (JavaScript's safe integers), but the services
+/// took any i64: `findByOrderId?orderId=9007199254740992` was a 200, not the 400 the
+/// document describes.
+#[tokio::test]
+async fn an_id_past_the_documented_maximum_is_refused() {
+    let mall = start().await;
+    let u = mall.system.urls.clone();
+    for url in [
+        format!(
+            "{}/deliveries/search/findByOrderId?orderId=9007199254740992",
+            u.delivery
+        ),
+        format!("{}/orders/9007199254740992", u.order),
+        format!(
+            "{}/products/search/findByIdIn?ids=1,9007199254740992",
+            u.product
+        ),
+    ] {
+        let (status, problem) = mall.get(&url).await;
+        assert_eq!(status, 400, "{url}");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .expect("detail")
+                .contains("9007199254740991"),
+            "{problem}"
+        );
+    }
+    let (status, _) = mall
+        .get(&format!("{}/orders/9007199254740991", u.order))
+        .await;
+    assert_eq!(status, 404, "the largest id is an id");
+    mall.system.stop().await;
+}

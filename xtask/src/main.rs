@@ -4,8 +4,13 @@
 //! - `wasm`: builds the shell and the component bundles into `dist/` and writes `dist/components.json`
 //! - `e2e`: runs the Playwright suite against a running mall
 //! - `bench`: builds what the benchmarks need, then runs `mall-bench` (see bench/)
+//! - `python`: the pinned Python tools (Schemathesis, kubernetes-validate) in target/tools/venv
+//! - `fuzz`: Schemathesis against each service's OpenAPI document (bounded in `test`, long in
+//!   `fuzz`, which writes RELIABILITY.md's Fuzzing section)
 
 mod e2e;
+mod fuzz;
+mod python;
 mod setup;
 mod wasm;
 
@@ -45,6 +50,19 @@ enum Cmd {
         /// Run only these scenarios (comma-separated numbers, e.g. `--only 1,2`).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
+    },
+    /// Fuzz each service's OpenAPI document with Schemathesis for long (tens of thousands of
+    /// cases per service) and write the Fuzzing section of RELIABILITY.md.
+    Fuzz {
+        /// Examples per API operation.
+        #[arg(long, default_value_t = fuzz::LONG.examples)]
+        examples: u32,
+        /// Seed of the generated data (the same seed repeats the same run).
+        #[arg(long, default_value_t = fuzz::LONG.seed)]
+        seed: u64,
+        /// Fuzz this `mall` binary instead of building the release one.
+        #[arg(long)]
+        mall: Option<std::path::PathBuf>,
     },
 }
 
@@ -88,6 +106,7 @@ fn main() -> Result<()> {
             step("running unit and integration tests (cargo test)");
             cargo(&["test"])?;
             build_native()?;
+            fuzz::suite(&mall_binary())?;
             wasm::build(&[])?;
             e2e::run()
         }
@@ -96,6 +115,21 @@ fn main() -> Result<()> {
             e2e::run()
         }
         Cmd::Bench { only } => bench(&only),
+        Cmd::Fuzz {
+            examples,
+            seed,
+            mall,
+        } => {
+            python::ensure()?;
+            let mall = match mall {
+                Some(path) => path,
+                None => {
+                    build_native()?;
+                    mall_binary()
+                }
+            };
+            fuzz::long(&mall, fuzz::Budget { examples, seed })
+        }
     }
 }
 
