@@ -93,3 +93,24 @@ async fn an_id_past_the_documented_maximum_is_refused() {
     assert_eq!(status, 404, "the largest id is an id");
     mall.system.stop().await;
 }
+
+/// Once the product service refused ids past 2^53 - 1, an order for such a product asked the
+/// product service, got its 400 and answered 503 "the product service did not answer".
+#[tokio::test]
+async fn an_order_for_a_product_id_past_the_maximum_is_a_400_not_a_503() {
+    let mall = start().await;
+    let r = mall
+        .http
+        .post(format!("{}/orders", mall.system.urls.order))
+        .json(
+            &json!({"productId": 9_007_199_254_740_992_i64, "quantity": 1,
+                      "customerId": "c", "customerName": "n", "customerAddr": "a"}),
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 400);
+    let p: serde_json::Value = r.json().await.expect("problem");
+    assert!(p["detail"].as_str().expect("detail").contains("productId"));
+    mall.system.stop().await;
+}

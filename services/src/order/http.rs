@@ -203,6 +203,13 @@ async fn place(
 ) -> Result<Response, AppError> {
     let cmd = body.0;
     cmd.validate()?;
+    // Past the ids the product service takes, its answer would be a 400, not a product.
+    if cmd.product_id > hal::MAX_ID {
+        return Err(AppError::BadRequest(format!(
+            "`productId` must be a positive integer id (at most {})",
+            hal::MAX_ID
+        )));
+    }
     let key = match headers.get("idempotency-key") {
         None => None,
         Some(v) => {
