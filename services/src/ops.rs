@@ -14,6 +14,8 @@ use axum::routing::get;
 use axum::Router;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
+use crate::problem::Problem;
+
 /// The process-wide Prometheus recorder (installed on first use).
 pub fn prometheus() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -44,10 +46,8 @@ pub fn router(ready: ReadyCheck) -> Router {
 async fn readyz(State(ready): State<ReadyCheck>) -> Response {
     match ready().await {
         Ok(()) => "ready\n".into_response(),
-        Err(why) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("not ready: {why}\n"),
-        )
+        // A problem document, so `problem::uniform` passes the reason on for operators.
+        Err(why) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {why}"))
             .into_response(),
     }
 }

@@ -5,7 +5,8 @@
 
 mod common;
 
-use common::start;
+use common::{start, start_in};
+use mall_services::Role;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -243,5 +244,31 @@ async fn text_fields_refuse_bidi_overrides_and_zero_width_characters() {
     assert_eq!(r.status(), 201, "Arabic text is fine");
     let after = mall.snapshot().await;
     assert_eq!(before["docs"][0], after["docs"][0], "no order was placed");
+    mall.system.stop().await;
+}
+
+#[tokio::test]
+async fn not_ready_is_a_problem_that_keeps_its_reason() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mall = start_in(dir, |c| c.paused_consumers = vec![Role::Delivery]).await;
+    let r = mall
+        .http
+        .get(format!("{}/readyz", mall.system.urls.delivery))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 503);
+    let ct = r.headers()["content-type"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let p = assert_problem(503, &ct, &r.text().await.expect("body"), "readyz");
+    assert!(
+        p["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("catching up"),
+        "{p}"
+    );
     mall.system.stop().await;
 }

@@ -120,7 +120,6 @@ fn main() -> Result<()> {
             seed,
             mall,
         } => {
-            python::ensure()?;
             let mall = match mall {
                 Some(path) => path,
                 None => {
