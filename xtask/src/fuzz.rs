@@ -104,18 +104,25 @@ fn run(mall: &Path, budget: Budget) -> Result<Vec<Outcome>> {
             budget.examples, budget.seed
         ));
         let started = Instant::now();
-        let output = Command::new(python::tool("schemathesis"))
+        let mut child = Command::new(python::tool("schemathesis"))
             .args(["--config-file", CONFIG, "run", &docs])
             .args(["--max-examples", &budget.examples.to_string()])
             .args(["--seed", &budget.seed.to_string()])
             .args(["--mode", "all", "--phases", "examples,coverage,fuzzing"])
             .args(["--workers", "1", "--no-color"])
             .args(["--generation-database", "none"])
-            .stderr(Stdio::inherit())
-            .output()
+            .stdout(Stdio::piped())
+            .spawn()
             .context("running schemathesis (python::ensure installs it)")?;
-        let text = String::from_utf8_lossy(&output.stdout);
-        print!("{text}");
+        // Shown as it comes (a long run reports each phase), and kept for the summary.
+        let mut text = String::new();
+        let stdout = child.stdout.take().context("schemathesis's stdout")?;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            println!("{line}");
+            text.push_str(&line);
+            text.push('\n');
+        }
+        let status = child.wait().context("waiting for schemathesis")?;
         let (cases, failures) = counts(&text)
             .with_context(|| format!("reading Schemathesis's summary for the {service} service"))?;
         outcomes.push(Outcome {
@@ -123,7 +130,7 @@ fn run(mall: &Path, budget: Budget) -> Result<Vec<Outcome>> {
             cases,
             failures,
             took: started.elapsed(),
-            ok: output.status.success() && failures == 0,
+            ok: status.success() && failures == 0,
         });
     }
     Ok(outcomes)
