@@ -162,7 +162,10 @@ fn fuzzing_section(outcomes: &[Outcome], budget: Budget, date: &str, machine: &s
          OpenAPI document (`/v3/api-docs`) on one `mall --target all`, positive and negative \
          data, phases examples, coverage and fuzzing, {} examples per operation, seed {} \
          (`cargo xtask fuzz --examples {} --seed {}` repeats it). The checks, and why each is \
-         on or off, are in `xtask/schemathesis.toml`; the figure to reach is no failure.\n\n",
+         on or off, are in `xtask/schemathesis.toml`; the figure to reach is no failure. \
+         Each failure is reported in the command's output with a `curl` line that \
+         reproduces it; the known false positive of the query serialisation is explained in \
+         that file.\n\n",
         python::PACKAGES
             .iter()
             .find(|(n, _, _)| *n == "schemathesis")
