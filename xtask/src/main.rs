@@ -51,8 +51,8 @@ enum Cmd {
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
     },
-    /// Fuzz each service's OpenAPI document with Schemathesis for long (tens of thousands of
-    /// cases per service) and write the Fuzzing section of RELIABILITY.md.
+    /// Fuzz each service's OpenAPI document with Schemathesis for long (about 10,000 cases
+    /// per service) and write the Fuzzing section of RELIABILITY.md.
     Fuzz {
         /// Examples per API operation.
         #[arg(long, default_value_t = fuzz::LONG.examples)]
