@@ -11,6 +11,9 @@ pub const HAL_JSON: &str = "application/hal+json";
 pub const MAX_PAGE_SIZE: u64 = 1000;
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
 pub const MAX_BATCH: usize = 1000;
+/// The largest id a service takes (JavaScript's largest safe integer: every client can hold
+/// it exactly); the OpenAPI documents say so.
+pub const MAX_ID: i64 = 9_007_199_254_740_991;
 
 /// A `application/hal+json` response.
 pub struct Hal(pub Value);
@@ -61,14 +64,27 @@ impl Params {
 
     /// A required positive integer id.
     pub fn require_id(&self, name: &str) -> Result<i64, AppError> {
-        parse_id(self.require(name)?, name)
+        match self.get(name) {
+            Some(raw) if !raw.is_empty() => parse_id(raw, name),
+            _ => Err(AppError::BadRequest(format!(
+                "query parameter `{name}` is required"
+            ))),
+        }
+    }
+
+    /// A required text parameter, held to the rule of the text fields it is compared with
+    /// (`domain_error::require_text`), trimmed.
+    pub fn require_text(&self, name: &str, max: usize) -> Result<&str, AppError> {
+        let raw = self.get(name).unwrap_or_default();
+        crate::domain_error::require_text(name, raw, max)?;
+        Ok(raw.trim())
     }
 
     /// A list of ids, given comma-separated and/or repeated.
     pub fn ids(&self, name: &str) -> Result<Vec<i64>, AppError> {
         let mut out = Vec::new();
         for (_, v) in self.0.iter().filter(|(k, _)| k == name) {
-            for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            for part in v.split(',') {
                 out.push(parse_id(part, name)?);
             }
         }
@@ -88,11 +104,20 @@ impl Params {
     }
 }
 
+/// A whole number written with digits only: no sign, no spaces, as the OpenAPI document
+/// describes it (Rust's own parser also takes `+5`).
+fn digits<T: std::str::FromStr>(raw: &str) -> Option<T> {
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    raw.parse().ok()
+}
+
 pub fn parse_id(raw: &str, what: &str) -> Result<i64, AppError> {
-    match raw.trim().parse::<i64>() {
-        Ok(id) if id > 0 => Ok(id),
+    match digits::<i64>(raw) {
+        Some(id) if (1..=MAX_ID).contains(&id) => Ok(id),
         _ => Err(AppError::BadRequest(format!(
-            "`{what}` must be a positive integer id, got `{raw}`"
+            "`{what}` must be a positive integer id (at most {MAX_ID}), got `{raw}`"
         ))),
     }
 }
@@ -110,10 +135,7 @@ impl Paging {
     pub fn from_params(params: &Params, sortable: &[&str]) -> Result<Paging, AppError> {
         let page = match params.get("page") {
             None => 0,
-            Some(p) => p
-                .trim()
-                .parse::<u64>()
-                .ok()
+            Some(p) => digits::<u64>(p)
                 .filter(|p| *p <= 1_000_000)
                 .ok_or_else(|| {
                     AppError::BadRequest(format!(
@@ -123,10 +145,7 @@ impl Paging {
         };
         let size = match params.get("size") {
             None => DEFAULT_PAGE_SIZE,
-            Some(s) => s
-                .trim()
-                .parse::<u64>()
-                .ok()
+            Some(s) => digits::<u64>(s)
                 .filter(|s| (1..=MAX_PAGE_SIZE).contains(s))
                 .ok_or_else(|| {
                     AppError::BadRequest(format!(
@@ -137,7 +156,7 @@ impl Paging {
         let sort = match params.get("sort") {
             None => None,
             Some(raw) => {
-                let mut parts = raw.split(',').map(str::trim);
+                let mut parts = raw.split(',');
                 let field = parts.next().unwrap_or_default();
                 if !sortable.contains(&field) {
                     return Err(AppError::BadRequest(format!(
@@ -155,6 +174,11 @@ impl Paging {
                         )))
                     }
                 };
+                if parts.next().is_some() {
+                    return Err(AppError::BadRequest(format!(
+                        "`sort` is `field` or `field,desc`, got `{raw}`"
+                    )));
+                }
                 Some(Sort {
                     field: field.to_owned(),
                     descending,
@@ -271,6 +295,9 @@ mod tests {
             "page=x",
             "sort=nope",
             "sort=price,up",
+            "sort=price,desc,id",
+            "page=+1",
+            "size= 5",
         ] {
             let err = Paging::from_params(&Params::parse(Some(q)), &["price"]).expect_err(q);
             assert!(matches!(err, AppError::BadRequest(_)), "{q}");

@@ -15,7 +15,8 @@
 //! the log).
 //!
 //! HTTP commons: [`hal`] (documents, paging), [`resource`] (the Spring Data REST shape of a
-//! collection), [`problem`] (RFC 9457 errors), [`ops`] (`/healthz`, `/readyz`, `/metrics`).
+//! collection), [`problem`] (RFC 9457 errors), [`ops`] (`/healthz`, `/readyz`, `/metrics`),
+//! [`openapi`] (each service's OpenAPI 3.1 document at `/v3/api-docs`).
 //! [`system`] starts any set of roles in one process.
 
 pub mod bus;
@@ -26,6 +27,7 @@ pub mod domain_error;
 pub mod event;
 pub mod hal;
 pub mod mypage;
+pub mod openapi;
 pub mod ops;
 pub mod order;
 pub mod problem;

@@ -7,12 +7,14 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::problem::Problem;
 
 /// The process-wide Prometheus recorder (installed on first use).
 pub fn prometheus() -> &'static PrometheusHandle {
@@ -44,10 +46,8 @@ pub fn router(ready: ReadyCheck) -> Router {
 async fn readyz(State(ready): State<ReadyCheck>) -> Response {
     match ready().await {
         Ok(()) => "ready\n".into_response(),
-        Err(why) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("not ready: {why}\n"),
-        )
+        // A problem document, so `problem::uniform` passes the reason on for operators.
+        Err(why) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {why}"))
             .into_response(),
     }
 }
@@ -61,19 +61,20 @@ async fn metrics_text() -> Response {
 }
 
 /// Middleware recording `http_requests_total` and `http_request_duration_seconds` per
-/// service, route and status.
+/// service, method, route and status. Every label is bounded: routes are the router's
+/// patterns (or `unmatched`), methods the standard ones (or `other`).
 pub async fn track(State(service): State<&'static str>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".into());
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let started = Instant::now();
     let response = next.run(req).await;
     let labels = [
         ("service", service.to_owned()),
-        ("method", method),
+        ("method", method.to_owned()),
         ("route", route),
         ("status", response.status().as_u16().to_string()),
     ];
@@ -81,4 +82,21 @@ pub async fn track(State(service): State<&'static str>, req: Request, next: Next
     metrics::histogram!("http_request_duration_seconds", &labels)
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+/// The method as a metric label: the standard methods by name, every other one as `other`,
+/// so that invented methods cannot add series without bound.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
+    }
 }

@@ -23,7 +23,7 @@ use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{self, Store};
 use crate::urls::Urls;
-use crate::{delivery, mypage, ops, order, product, relay};
+use crate::{delivery, mypage, ops, order, problem, product, relay};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SystemError {
@@ -202,10 +202,12 @@ pub fn app(role: Role, ctx: Ctx, bus: Arc<dyn EventBus>, progress: Arc<Progress>
         .fallback(|| async {
             AppError::NotFound("no such resource; `GET /` lists what this service offers".into())
         })
-        .method_not_allowed_fallback(|| async {
-            AppError::BadRequest("this method is not allowed on this resource".into())
-        })
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
+        // 405 with the `Allow` header axum fills in; `problem::uniform` writes the problem.
+        .method_not_allowed_fallback(|| async { axum::http::StatusCode::METHOD_NOT_ALLOWED })
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            problem::MAX_BODY_BYTES,
+        ))
+        .layer(axum::middleware::from_fn(problem::uniform))
         .layer(axum::middleware::from_fn_with_state(
             role.name(),
             ops::track,

@@ -5,9 +5,14 @@
 //! - `e2e`: runs the Playwright suite against a running mall
 //! - `bench`: builds what the benchmarks need, then runs `mall-bench` (see bench/)
 //! - `image`: builds the `mall` container image with podman (a static binary on `scratch`)
+//! - `python`: the pinned Python tools (Schemathesis, kubernetes-validate) in target/tools/venv
+//! - `fuzz`: Schemathesis against each service's OpenAPI document (bounded in `test`, long in
+//!   `fuzz`, which writes RELIABILITY.md's Fuzzing section)
 
 mod e2e;
+mod fuzz;
 mod image;
+mod python;
 mod setup;
 mod wasm;
 
@@ -55,6 +60,19 @@ enum Cmd {
         #[arg(long)]
         tag: Option<String>,
     },
+    /// Fuzz each service's OpenAPI document with Schemathesis for long (about 10,000 cases
+    /// per service) and write the Fuzzing section of RELIABILITY.md.
+    Fuzz {
+        /// Examples per API operation.
+        #[arg(long, default_value_t = fuzz::LONG.examples)]
+        examples: u32,
+        /// Seed of the generated data (the same seed repeats the same run).
+        #[arg(long, default_value_t = fuzz::LONG.seed)]
+        seed: u64,
+        /// Fuzz this `mall` binary instead of building the release one.
+        #[arg(long)]
+        mall: Option<std::path::PathBuf>,
+    },
 }
 
 fn main() -> Result<()> {
@@ -97,6 +115,7 @@ fn main() -> Result<()> {
             step("running unit and integration tests (cargo test)");
             cargo(&["test"])?;
             build_native()?;
+            fuzz::suite(&mall_binary())?;
             wasm::build(&[])?;
             e2e::run()
         }
@@ -106,6 +125,20 @@ fn main() -> Result<()> {
         }
         Cmd::Bench { only } => bench(&only),
         Cmd::Image { tag } => image::build(tag),
+        Cmd::Fuzz {
+            examples,
+            seed,
+            mall,
+        } => {
+            let mall = match mall {
+                Some(path) => path,
+                None => {
+                    build_native()?;
+                    mall_binary()
+                }
+            };
+            fuzz::long(&mall, fuzz::Budget { examples, seed })
+        }
     }
 }
 

@@ -18,6 +18,7 @@ pub fn ensure_all() -> Result<()> {
     wasm_target()?;
     wasm_bindgen_cli()?;
     npm_packages()?;
+    crate::python::ensure()?;
     chromium()
 }
 

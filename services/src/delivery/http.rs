@@ -3,13 +3,16 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Value};
+use utoipa::openapi::path::HttpMethod;
 
-use super::{DeliveryPatch, RESOURCE};
+use super::{Delivery, DeliveryPatch, RESOURCE};
 use crate::context::Ctx;
 use crate::hal::{self, Hal, Params};
+use crate::openapi::{self, Api};
 use crate::order::http::{encode, to_value};
 use crate::problem::{AppError, Body};
 use crate::product::http::join;
@@ -28,7 +31,31 @@ pub fn router(ctx: Ctx) -> Router {
         .route("/deliveries/search/findByCustomerId", get(find_by_customer))
         .route("/deliveries/search/findByIdIn", get(find_by_id_in))
         .route("/deliveries/{id}", get(item).patch(complete))
+        .route("/v3/api-docs", get(api_docs))
         .with_state(ctx)
+}
+
+/// The routes above, as an OpenAPI document.
+pub fn api() -> Api {
+    Api::new::<Delivery>(RESOURCE).write::<DeliveryPatch>(
+        HttpMethod::Patch,
+        "/deliveries/{id}",
+        "completeDelivery",
+        "Completes a delivery (DeliveryCompleted); completing it again changes nothing",
+        vec![],
+        &[(200, "the delivery, completed")],
+        &[
+            (400, "the id or the body is not valid"),
+            (404, "no delivery has this id"),
+            (409, "the delivery was cancelled"),
+            (413, "the body is too large"),
+            (415, "the body is not `application/json`"),
+        ],
+    )
+}
+
+async fn api_docs(State(ctx): State<Ctx>) -> Response {
+    openapi::serve(api().document("12st mall delivery service", &ctx.urls.delivery))
 }
 
 fn render(ctx: &Ctx) -> Render {
@@ -126,7 +153,7 @@ async fn find_by_order_in(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Resu
 
 async fn find_by_customer(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<Hal, AppError> {
     let params = Params::parse(q.as_deref());
-    let customer = params.require("customerId")?.to_owned();
+    let customer = params.require_text("customerId", 200)?.to_owned();
     let base = &ctx.urls.delivery;
     let href = format!(
         "{}/findByCustomerId?customerId={}",

@@ -41,14 +41,14 @@ pub const RESOURCE: Resource = Resource {
     ],
 };
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum DeliveryStatus {
     DeliveryStarted,
     DeliveryCancelled,
     DeliveryCompleted,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Delivery {
     pub id: i64,
@@ -63,9 +63,11 @@ pub struct Delivery {
 }
 
 /// `PATCH /deliveries/{id}` body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveryPatch {
+    /// Only `DeliveryCompleted`: deliveries start and stop by order events.
+    #[schema(pattern = "^DeliveryCompleted$")]
     pub status: String,
 }
 

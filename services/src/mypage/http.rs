@@ -3,13 +3,15 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Value};
 
-use super::RESOURCE;
+use super::{MyPageRow, RESOURCE};
 use crate::context::Ctx;
 use crate::hal::{self, Hal, Params};
+use crate::openapi::{self, Api};
 use crate::order::http::encode;
 use crate::problem::AppError;
 use crate::resource::{where_eq, Render};
@@ -23,7 +25,17 @@ pub fn router(ctx: Ctx) -> Router {
         .route("/myPages/search", get(search_index))
         .route("/myPages/search/findByCustomerId", get(find_by_customer))
         .route("/myPages/{id}", get(item))
+        .route("/v3/api-docs", get(api_docs))
         .with_state(ctx)
+}
+
+/// The routes above, as an OpenAPI document.
+pub fn api() -> Api {
+    Api::new::<MyPageRow>(RESOURCE)
+}
+
+async fn api_docs(State(ctx): State<Ctx>) -> Response {
+    openapi::serve(api().document("12st mall my-page projection", &ctx.urls.mypage))
 }
 
 fn render(ctx: &Ctx) -> Render {
@@ -79,7 +91,7 @@ async fn list(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<Hal, AppE
 
 async fn find_by_customer(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<Hal, AppError> {
     let params = Params::parse(q.as_deref());
-    let customer = params.require("customerId")?.to_owned();
+    let customer = params.require_text("customerId", 200)?.to_owned();
     let base = &ctx.urls.mypage;
     let href = format!(
         "{}/findByCustomerId?customerId={}",

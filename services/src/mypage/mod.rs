@@ -27,7 +27,7 @@ pub const RESOURCE: Resource = Resource {
 
 /// One my-page row; the id is the order's id. Fields stay empty until the event that
 /// carries them arrives.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct MyPageRow {
     pub id: i64,

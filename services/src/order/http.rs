@@ -8,11 +8,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Value};
+use utoipa::openapi::path::HttpMethod;
 
 use super::catalog::Catalog;
-use super::{PlaceOrder, RESOURCE};
+use super::{Order, PlaceOrder, RESOURCE};
 use crate::context::Ctx;
 use crate::hal::{self, Hal, Params};
+use crate::openapi::{self, Api};
 use crate::problem::{AppError, Body};
 use crate::resource::{where_eq, where_in, Render};
 use crate::store;
@@ -34,7 +36,50 @@ pub fn router(ctx: Ctx) -> Router {
         .route("/orders/search/findByCustomerId", get(find_by_customer))
         .route("/orders/search/findByIdIn", get(find_by_id_in))
         .route("/orders/{id}", get(item).delete(cancel))
+        .route("/v3/api-docs", get(api_docs))
         .with_state(OrderState { ctx, catalog })
+}
+
+/// The routes above, as an OpenAPI document.
+pub fn api() -> Api {
+    Api::new::<Order>(RESOURCE)
+        .write::<PlaceOrder>(
+            HttpMethod::Post,
+            "/orders",
+            "placeOrder",
+            "Places an order (OrderPlaced); delivery and stock follow by events",
+            vec![openapi::idempotency_key()],
+            &[
+                (201, "the order, placed"),
+                (200, "the order placed before with this `Idempotency-Key`"),
+            ],
+            &[
+                (400, "a field is missing, misspelt or out of range"),
+                (409, "the `Idempotency-Key` was used for a different order"),
+                (413, "the body is too large"),
+                (415, "the body is not `application/json`"),
+                (422, "the product does not exist"),
+                (
+                    503,
+                    "the product service did not answer; nothing was placed",
+                ),
+            ],
+        )
+        .delete(
+            "/orders/{id}",
+            "cancelOrder",
+            "Cancels an order (OrderCancelled): it stays, with status Cancelled",
+            &[(200, "the order, cancelled")],
+            &[
+                (400, "the id is not a positive integer"),
+                (404, "no order has this id"),
+                (409, "the order is already cancelled"),
+            ],
+        )
+}
+
+async fn api_docs(State(s): State<OrderState>) -> Response {
+    openapi::serve(api().document("12st mall order service", &s.ctx.urls.order))
 }
 
 fn render(ctx: &Ctx) -> Render {
@@ -104,7 +149,7 @@ async fn find_by_customer(
     RawQuery(q): RawQuery,
 ) -> Result<Hal, AppError> {
     let params = Params::parse(q.as_deref());
-    let customer = params.require("customerId")?.to_owned();
+    let customer = params.require_text("customerId", 200)?.to_owned();
     let base = &s.ctx.urls.order;
     let href = format!(
         "{}/findByCustomerId?customerId={}",
@@ -158,6 +203,13 @@ async fn place(
 ) -> Result<Response, AppError> {
     let cmd = body.0;
     cmd.validate()?;
+    // Past the ids the product service takes, its answer would be a 400, not a product.
+    if cmd.product_id > hal::MAX_ID {
+        return Err(AppError::BadRequest(format!(
+            "`productId` must be a positive integer id (at most {})",
+            hal::MAX_ID
+        )));
+    }
     let key = match headers.get("idempotency-key") {
         None => None,
         Some(v) => {

@@ -37,13 +37,13 @@ pub const RESOURCE: Resource = Resource {
 /// The most one order may ask for.
 pub const MAX_QUANTITY: i64 = 10_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum OrderStatus {
     Ordered,
     Cancelled,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Order {
     pub id: i64,
@@ -58,13 +58,18 @@ pub struct Order {
 }
 
 /// `POST /orders` body.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlaceOrder {
+    #[schema(minimum = 1, maximum = 9_007_199_254_740_991_i64)]
     pub product_id: i64,
+    #[schema(minimum = 1, maximum = 10_000)]
     pub quantity: i64,
+    #[schema(schema_with = crate::domain_error::text_200)]
     pub customer_id: String,
+    #[schema(schema_with = crate::domain_error::text_200)]
     pub customer_name: String,
+    #[schema(schema_with = crate::domain_error::text_500)]
     pub customer_addr: String,
 }
 

@@ -8,10 +8,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use serde_json::Value;
+use utoipa::openapi::path::HttpMethod;
 
-use super::{NewProduct, RESOURCE};
+use super::{NewProduct, Product, RESOURCE};
 use crate::context::Ctx;
 use crate::hal::{self, Hal, Params};
+use crate::openapi::{self, Api};
 use crate::problem::{AppError, Body};
 use crate::resource::{where_in, Render};
 use crate::store;
@@ -25,7 +27,29 @@ pub fn router(ctx: Ctx) -> Router {
         .route("/products/search", get(search_index))
         .route("/products/search/findByIdIn", get(find_by_id_in))
         .route("/products/{id}", get(item))
+        .route("/v3/api-docs", get(api_docs))
         .with_state(ctx)
+}
+
+/// The routes above, as an OpenAPI document.
+pub fn api() -> Api {
+    Api::new::<Product>(RESOURCE).write::<NewProduct>(
+        HttpMethod::Post,
+        "/products",
+        "createProduct",
+        "Adds a product to the catalogue",
+        vec![],
+        &[(201, "the new product")],
+        &[
+            (400, "a field is missing, misspelt or out of range"),
+            (413, "the body is too large"),
+            (415, "the body is not `application/json`"),
+        ],
+    )
+}
+
+async fn api_docs(State(ctx): State<Ctx>) -> Response {
+    openapi::serve(api().document("12st mall product service", &ctx.urls.product))
 }
 
 fn render(ctx: &Ctx) -> Render {

@@ -25,7 +25,7 @@ pub const RESOURCE: Resource = Resource {
     searches: &[("findByIdIn", "ids,page,size,sort")],
 };
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Product {
     pub id: i64,
     pub name: String,
@@ -34,12 +34,15 @@ pub struct Product {
 }
 
 /// `POST /products` body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProduct {
+    #[schema(schema_with = crate::domain_error::text_200)]
     pub name: String,
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub price: i64,
     #[serde(default)]
+    #[schema(minimum = -1_000_000_000_i64, maximum = 1_000_000_000_i64)]
     pub stock: i64,
 }
 

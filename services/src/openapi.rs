@@ -1,0 +1,547 @@
+//! The OpenAPI 3.1 description of a service, served at `/v3/api-docs` (springdoc's path).
+//!
+//! Generated from the code, not written by hand: the reads of a service (root, profile,
+//! collection, searches, item) come from its [`Resource`], exactly as `resource.rs` serves
+//! them; its writes are declared in its `http.rs` next to the routes; the documents' fields
+//! come from the Rust types (`utoipa::ToSchema` derives) that the handlers serialise and
+//! deserialise, with the bounds their validation enforces. Problems share one schema
+//! ([`crate::problem::Problem`]). The operations endpoints (`/healthz`, `/readyz`,
+//! `/metrics`) are left out, as springdoc leaves out Spring Boot's actuator.
+
+use std::collections::BTreeMap;
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use utoipa::openapi::path::{
+    HttpMethod, Operation, OperationBuilder, Parameter, ParameterBuilder, ParameterIn,
+    ParameterStyle, PathItem,
+};
+use utoipa::openapi::request_body::{RequestBody, RequestBodyBuilder};
+use utoipa::openapi::schema::{
+    AdditionalProperties, AllOfBuilder, ArrayBuilder, ComponentsBuilder, ObjectBuilder, Schema,
+    Type,
+};
+use utoipa::openapi::{
+    ContentBuilder, HeaderBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Ref, RefOr,
+    Required, ResponseBuilder, ResponsesBuilder, ServerBuilder,
+};
+use utoipa::ToSchema;
+
+use crate::hal::{HAL_JSON, MAX_BATCH, MAX_ID, MAX_PAGE_SIZE};
+use crate::problem::{Problem, PROBLEM_JSON};
+use crate::resource::Resource;
+
+/// The largest page number a listing accepts (see `hal::Paging`).
+pub const MAX_PAGE: u64 = 1_000_000;
+
+/// `GET /v3/api-docs`: the document as JSON.
+pub fn serve(doc: OpenApi) -> Response {
+    match doc.to_json() {
+        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Err(e) => {
+            crate::problem::AppError::Internal(format!("OpenAPI document: {e}")).into_response()
+        }
+    }
+}
+
+/// One service's API, built from its resource, then its writes.
+pub struct Api {
+    resource: Resource,
+    item: String,
+    paths: BTreeMap<String, PathItem>,
+    schemas: Vec<(String, RefOr<Schema>)>,
+}
+
+impl Api {
+    /// The reads every Spring Data REST resource has, for items of type `T`.
+    pub fn new<T: ToSchema>(resource: Resource) -> Api {
+        let item = T::name().into_owned();
+        let mut api = Api {
+            resource,
+            item: item.clone(),
+            paths: BTreeMap::new(),
+            schemas: Vec::new(),
+        };
+        api.schema::<T>();
+        api.schema::<Problem>();
+        let rel = resource.collection;
+        api.schemas.push((
+            format!("{item}Resource"),
+            AllOfBuilder::new()
+                .item(Ref::from_schema_name(&item))
+                .item(
+                    ObjectBuilder::new()
+                        .property("_links", links(&["self", resource.item_rel], &[]))
+                        .required("_links"),
+                )
+                .into(),
+        ));
+        api.schemas.push((
+            format!("{item}Collection"),
+            collection_schema(rel, &format!("{item}Resource")).into(),
+        ));
+
+        api.read(
+            "/",
+            "root",
+            "The collections this service exports, as templated links",
+            object_with_links(&[rel, "profile"]),
+            vec![],
+            &[],
+        );
+        api.read(
+            "/profile",
+            "profileIndex",
+            "The ALPS profiles of the collections",
+            object_with_links(&["self", rel]),
+            vec![],
+            &[],
+        );
+        api.read(
+            &format!("/profile/{rel}"),
+            "profile",
+            "The ALPS description of the collection (Spring Data REST's `/profile`)",
+            alps_schema(),
+            vec![],
+            &[],
+        );
+        api.read(
+            &format!("/{rel}"),
+            &format!("list{}", capitalised(rel)),
+            "One page of the collection",
+            Ref::from_schema_name(format!("{item}Collection")).into(),
+            paging(resource.sortable),
+            &[(400, "`page`, `size` or `sort` is not valid")],
+        );
+        let mut search_links = vec!["self"];
+        search_links.extend(resource.searches.iter().map(|(name, _)| *name));
+        api.read(
+            &format!("/{rel}/search"),
+            &format!("{rel}SearchIndex"),
+            "The searches of the collection, as templated links",
+            object_with_links(&search_links),
+            vec![],
+            &[],
+        );
+        for (name, template) in resource.searches {
+            let params = template
+                .split(',')
+                .map(|p| search_param(p.trim(), resource.sortable))
+                .collect();
+            api.read(
+                &format!("/{rel}/search/{name}"),
+                &format!("{rel}{}", capitalised(name)),
+                "The items that match, one page of them",
+                Ref::from_schema_name(format!("{item}Collection")).into(),
+                params,
+                &[(400, "a parameter is missing or not valid")],
+            );
+        }
+        api.read(
+            &format!("/{rel}/{{id}}"),
+            &format!("get{}", capitalised(resource.item_rel)),
+            "One item",
+            Ref::from_schema_name(format!("{item}Resource")).into(),
+            vec![id_param()],
+            &[
+                (400, "the id is not a positive integer"),
+                (404, "no item has this id"),
+            ],
+        );
+        api
+    }
+
+    /// Registers `T`'s schema and those it refers to.
+    fn schema<T: ToSchema>(&mut self) {
+        self.schemas.push((T::name().into_owned(), T::schema()));
+        T::schemas(&mut self.schemas);
+    }
+
+    fn read(
+        &mut self,
+        path: &str,
+        id: &str,
+        summary: &str,
+        body: RefOr<Schema>,
+        params: Vec<Parameter>,
+        problems: &[(u16, &str)],
+    ) {
+        let mut responses = ResponsesBuilder::new().response(
+            "200",
+            ResponseBuilder::new()
+                .description(summary)
+                .content(HAL_JSON, ContentBuilder::new().schema(Some(body)).build()),
+        );
+        for (status, why) in problems {
+            responses = responses.response(status.to_string(), problem_response(why));
+        }
+        let op = OperationBuilder::new()
+            .operation_id(Some(id))
+            .summary(Some(summary))
+            .tag(self.resource.collection)
+            .parameters(Some(params))
+            .responses(responses.build())
+            .build();
+        self.add(path, HttpMethod::Get, op);
+    }
+
+    /// A write: `method path` takes a JSON `B`, answers the item with one of `success`
+    /// (201 carries `Location`), or one of `problems`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn write<B: ToSchema>(
+        mut self,
+        method: HttpMethod,
+        path: &str,
+        id: &str,
+        summary: &str,
+        headers: Vec<Parameter>,
+        success: &[(u16, &str)],
+        problems: &[(u16, &str)],
+    ) -> Api {
+        self.schema::<B>();
+        let body = RequestBodyBuilder::new()
+            .required(Some(Required::True))
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name(B::name())))
+                    .build(),
+            )
+            .build();
+        self.change(
+            method,
+            path,
+            id,
+            summary,
+            headers,
+            Some(body),
+            success,
+            problems,
+        );
+        self
+    }
+
+    /// A `DELETE` without a body, answering the item (as Spring Data REST's
+    /// `return-body-on-delete`).
+    pub fn delete(
+        mut self,
+        path: &str,
+        id: &str,
+        summary: &str,
+        success: &[(u16, &str)],
+        problems: &[(u16, &str)],
+    ) -> Api {
+        self.change(
+            HttpMethod::Delete,
+            path,
+            id,
+            summary,
+            vec![],
+            None,
+            success,
+            problems,
+        );
+        self
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn change(
+        &mut self,
+        method: HttpMethod,
+        path: &str,
+        id: &str,
+        summary: &str,
+        mut params: Vec<Parameter>,
+        body: Option<RequestBody>,
+        success: &[(u16, &str)],
+        problems: &[(u16, &str)],
+    ) {
+        let item = Ref::from_schema_name(format!("{}Resource", self.item));
+        let mut responses = ResponsesBuilder::new();
+        for (status, why) in success {
+            let mut response = ResponseBuilder::new().description(*why).content(
+                HAL_JSON,
+                ContentBuilder::new().schema(Some(item.clone())).build(),
+            );
+            if *status == 201 {
+                response = response.header(
+                    "Location",
+                    HeaderBuilder::new()
+                        .schema(string())
+                        .description(Some("the URL of the new item"))
+                        .build(),
+                );
+            }
+            responses = responses.response(status.to_string(), response);
+        }
+        for (status, why) in problems {
+            responses = responses.response(status.to_string(), problem_response(why));
+        }
+        if path.contains("{id}") {
+            params.push(id_param());
+        }
+        let op = OperationBuilder::new()
+            .operation_id(Some(id))
+            .summary(Some(summary))
+            .tag(self.resource.collection)
+            .parameters(Some(params))
+            .request_body(body)
+            .responses(responses.build())
+            .build();
+        self.add(path, method, op);
+    }
+
+    fn add(&mut self, path: &str, method: HttpMethod, op: Operation) {
+        match self.paths.get_mut(path) {
+            Some(item) => item.merge_operations(PathItem::new(method, op)),
+            None => {
+                self.paths
+                    .insert(path.to_owned(), PathItem::new(method, op));
+            }
+        }
+    }
+
+    /// The OpenAPI document, with `base` (the service's public URL) as its server.
+    pub fn document(self, title: &str, base: &str) -> OpenApi {
+        let mut paths = PathsBuilder::new();
+        for (path, item) in self.paths {
+            paths = paths.path(path, item);
+        }
+        OpenApiBuilder::new()
+            .info(
+                InfoBuilder::new()
+                    .title(title)
+                    .version(env!("CARGO_PKG_VERSION"))
+                    .description(Some(
+                        "A HAL REST service in the style of Spring Data REST. Errors are \
+                         RFC 9457 problems (`application/problem+json`); a method a path does \
+                         not take answers 405 with `Allow`; bodies are limited to 64 KiB (413).",
+                    ))
+                    .build(),
+            )
+            .servers(Some([ServerBuilder::new().url(base).build()]))
+            .paths(paths.build())
+            .components(Some(
+                ComponentsBuilder::new()
+                    .schemas_from_iter(self.schemas)
+                    .build(),
+            ))
+            .build()
+    }
+}
+
+/// The `Idempotency-Key` request header.
+pub fn idempotency_key() -> Parameter {
+    ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "Repeating a request with the same key answers the first result (200) instead \
+             of acting twice: 1 to 200 visible ASCII characters",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(200))
+                .pattern(Some("^[!-~]+$")),
+        ))
+        .build()
+}
+
+fn problem_response(why: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(why)
+        .content(
+            PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name(Problem::name())))
+                .build(),
+        )
+        .build()
+}
+
+fn string() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String)
+}
+
+fn integer(min: i64, max: i64) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(min as f64))
+        .maximum(Some(max as f64))
+}
+
+fn link() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .property("href", string())
+        .property("templated", ObjectBuilder::new().schema_type(Type::Boolean))
+        .required("href")
+}
+
+fn links(required: &[&str], optional: &[&str]) -> ObjectBuilder {
+    let mut o = ObjectBuilder::new().schema_type(Type::Object);
+    for rel in required {
+        o = o.property(*rel, link()).required(*rel);
+    }
+    for rel in optional {
+        o = o.property(*rel, link());
+    }
+    o
+}
+
+fn object_with_links(required: &[&str]) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .property("_links", links(required, &[]))
+        .required("_links")
+        .into()
+}
+
+fn alps_schema() -> RefOr<Schema> {
+    let descriptor = ObjectBuilder::new()
+        .property("id", string())
+        .property("href", string())
+        .required("id");
+    ObjectBuilder::new()
+        .property(
+            "alps",
+            ObjectBuilder::new()
+                .property("version", string())
+                .property("descriptor", ArrayBuilder::new().items(descriptor))
+                .required("version")
+                .required("descriptor"),
+        )
+        .property("_links", links(&["self"], &[]))
+        .required("alps")
+        .into()
+}
+
+fn collection_schema(rel: &str, item: &str) -> ObjectBuilder {
+    let count = || integer(0, i64::MAX).format(None);
+    ObjectBuilder::new()
+        .property(
+            "_embedded",
+            ObjectBuilder::new()
+                .property(
+                    rel,
+                    ArrayBuilder::new()
+                        .items(Ref::from_schema_name(item))
+                        .max_items(Some(MAX_PAGE_SIZE as usize)),
+                )
+                .required(rel)
+                .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false))),
+        )
+        .property(
+            "_links",
+            links(
+                &["first", "self", "last", "profile"],
+                &["prev", "next", "search"],
+            ),
+        )
+        .property(
+            "page",
+            ObjectBuilder::new()
+                .property("size", integer(1, MAX_PAGE_SIZE as i64))
+                .property("totalElements", count())
+                .property("totalPages", count())
+                .property("number", integer(0, MAX_PAGE as i64))
+                .required("size")
+                .required("totalElements")
+                .required("totalPages")
+                .required("number"),
+        )
+        .required("_embedded")
+        .required("_links")
+        .required("page")
+}
+
+fn query(name: &str, required: bool, schema: impl Into<RefOr<Schema>>, about: &str) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .required(if required {
+            Required::True
+        } else {
+            Required::False
+        })
+        .description(Some(about))
+        .schema(Some(schema))
+        .build()
+}
+
+fn paging(sortable: &[&str]) -> Vec<Parameter> {
+    ["page", "size", "sort"]
+        .into_iter()
+        .map(|p| search_param(p, sortable))
+        .collect()
+}
+
+fn id_param() -> Parameter {
+    ParameterBuilder::new()
+        .name("id")
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .description(Some("the item's id, a positive integer"))
+        .schema(Some(integer(1, MAX_ID).format(Some(
+            utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Int64),
+        ))))
+        .build()
+}
+
+/// A search's query parameter, typed by the naming convention the handlers follow:
+/// `ids` and `…Ids` are id lists, `customerId` is text, other `…Id` are ids.
+fn search_param(name: &str, sortable: &[&str]) -> Parameter {
+    match name {
+        "page" => query(
+            name,
+            false,
+            integer(0, MAX_PAGE as i64),
+            "zero-based page number",
+        ),
+        "size" => query(
+            name,
+            false,
+            integer(1, MAX_PAGE_SIZE as i64),
+            "items per page (default 20)",
+        ),
+        "sort" => query(
+            name,
+            false,
+            string().pattern(Some(format!(
+                "^({})(,([aA][sS][cC]|[dD][eE][sS][cC]))?$",
+                sortable.join("|")
+            ))),
+            "`field` or `field,desc` (or `,asc`), by one of the sortable fields",
+        ),
+        "customerId" => query(
+            name,
+            true,
+            crate::domain_error::text_schema(200),
+            "the customer's id",
+        ),
+        n if n == "ids" || n.ends_with("Ids") => {
+            let mut p = query(
+                n,
+                true,
+                ArrayBuilder::new()
+                    .items(integer(1, MAX_ID))
+                    .min_items(Some(1))
+                    .max_items(Some(MAX_BATCH)),
+                "ids, comma-separated (`1,2,3`)",
+            );
+            p.style = Some(ParameterStyle::Form);
+            p.explode = Some(false);
+            p
+        }
+        n => query(n, true, integer(1, MAX_ID), "an id, a positive integer"),
+    }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,380 @@
+//! Schemathesis against each service's OpenAPI document (`/v3/api-docs`) on a running mall.
+//!
+//! - [`suite`], inside `cargo xtask test`: a bounded, seeded run ([`SUITE`]: a few hundred
+//!   cases per service, positive and negative data), failing the suite on any failure.
+//! - [`long`], `cargo xtask fuzz`: the same with many more examples per operation (tens of
+//!   thousands of cases per service); writes the "Fuzzing" section of RELIABILITY.md.
+//!
+//! The checks, and why each is on or off, are in `xtask/schemathesis.toml`. The phases are
+//! examples, coverage (boundaries and each constraint broken on purpose) and fuzzing;
+//! the stateful phase needs OpenAPI links, which the documents do not declare yet.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+
+use crate::{python, step};
+
+/// The checks and their settings.
+const CONFIG: &str = "xtask/schemathesis.toml";
+/// Where the Fuzzing section goes.
+const RELIABILITY: &str = "RELIABILITY.md";
+/// How long the mall may take to print its URLs.
+const START_TIMEOUT: Duration = Duration::from_secs(90);
+/// The services, in the order they are fuzzed.
+const SERVICES: [&str; 4] = ["order", "delivery", "product", "mypage"];
+
+/// How much to generate.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    /// Examples per operation (Schemathesis `--max-examples`).
+    pub examples: u32,
+    pub seed: u64,
+}
+
+/// The run inside `cargo xtask test`: fixed seed, a few hundred cases per service, seconds.
+pub const SUITE: Budget = Budget {
+    examples: 25,
+    seed: 12,
+};
+
+/// The default of `cargo xtask fuzz`.
+pub const LONG: Budget = Budget {
+    examples: 2000,
+    seed: 12,
+};
+
+/// What one Schemathesis run found.
+#[derive(Debug)]
+struct Outcome {
+    target: String,
+    cases: u64,
+    failures: u64,
+    took: Duration,
+    ok: bool,
+}
+
+/// The bounded run of the test suite: fails when any check fails on any service.
+pub fn suite(mall: &Path) -> Result<()> {
+    let outcomes = run(mall, SUITE)?;
+    let failed: Vec<_> = outcomes.iter().filter(|o| !o.ok).collect();
+    if !failed.is_empty() {
+        bail!(
+            "Schemathesis found failures against {} (its report is above; replay with the \
+             seed {})",
+            failed
+                .iter()
+                .map(|o| o.target.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            SUITE.seed
+        );
+    }
+    Ok(())
+}
+
+/// The long run: writes RELIABILITY.md's Fuzzing section, then fails if anything was found.
+pub fn long(mall: &Path, budget: Budget) -> Result<()> {
+    let outcomes = run(mall, budget)?;
+    let section = fuzzing_section(&outcomes, budget, &date()?, &machine());
+    let old = std::fs::read_to_string(RELIABILITY).unwrap_or_default();
+    std::fs::write(RELIABILITY, replace_section(&old, &section))
+        .with_context(|| format!("writing {RELIABILITY}"))?;
+    step(&format!("wrote the Fuzzing section of {RELIABILITY}"));
+    print!("{section}");
+    if outcomes.iter().any(|o| !o.ok) {
+        bail!("Schemathesis found failures; see its reports above and {RELIABILITY}");
+    }
+    Ok(())
+}
+
+fn run(mall: &Path, budget: Budget) -> Result<Vec<Outcome>> {
+    python::ensure()?;
+    let running = Mall::start(mall)?;
+    let mut outcomes = Vec::new();
+    for (service, url) in SERVICES.iter().zip(&running.urls) {
+        let docs = format!("{url}/v3/api-docs");
+        step(&format!(
+            "fuzzing the {service} service with Schemathesis ({docs}, {} examples per \
+             operation, seed {})",
+            budget.examples, budget.seed
+        ));
+        let started = Instant::now();
+        let mut child = Command::new(python::tool("schemathesis"))
+            .args(["--config-file", CONFIG, "run", &docs])
+            .args(["--max-examples", &budget.examples.to_string()])
+            .args(["--seed", &budget.seed.to_string()])
+            .args(["--mode", "all", "--phases", "examples,coverage,fuzzing"])
+            .args(["--workers", "1", "--no-color"])
+            .args(["--generation-database", "none"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("running schemathesis (python::ensure installs it)")?;
+        // Shown as it comes (a long run reports each phase), and kept for the summary.
+        let mut text = String::new();
+        let stdout = child.stdout.take().context("schemathesis's stdout")?;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            println!("{line}");
+            text.push_str(&line);
+            text.push('\n');
+        }
+        let status = child.wait().context("waiting for schemathesis")?;
+        let (cases, failures) = counts(&text)
+            .with_context(|| format!("reading Schemathesis's summary for the {service} service"))?;
+        outcomes.push(Outcome {
+            target: format!("{service} service (OpenAPI)"),
+            cases,
+            failures,
+            took: started.elapsed(),
+            ok: status.success() && failures == 0,
+        });
+    }
+    Ok(outcomes)
+}
+
+/// (cases generated, unique failures) from the summary Schemathesis prints:
+/// `Test cases:` then `  543 generated, 543 passed` or `  627 generated, 1 found 1 unique failure`.
+fn counts(summary: &str) -> Option<(u64, u64)> {
+    let mut lines = summary.lines();
+    lines.find(|l| l.trim() == "Test cases:")?;
+    let line = lines.next()?;
+    let cases = line.split_whitespace().next()?.parse().ok()?;
+    // "N found M unique failures": M distinct failures (a failure may repeat over cases).
+    let failures = match line.split_once(" unique") {
+        None => 0,
+        Some((before, _)) => before
+            .split_whitespace()
+            .last()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1),
+    };
+    Some((cases, failures))
+}
+
+fn fuzzing_section(outcomes: &[Outcome], budget: Budget, date: &str, machine: &str) -> String {
+    let mut s = String::from("## Fuzzing\n\n");
+    s.push_str(&format!(
+        "Written by `cargo xtask fuzz` on {date}. Schemathesis {} against each service's \
+         OpenAPI document (`/v3/api-docs`) on one `mall --target all`, positive and negative \
+         data, phases examples, coverage and fuzzing, {} examples per operation, seed {} \
+         (`cargo xtask fuzz --examples {} --seed {}` repeats it). The checks, and why each is \
+         on or off, are in `xtask/schemathesis.toml`; the figure to reach is no failure. \
+         Each failure is reported in the command's output with a `curl` line that \
+         reproduces it; the known false positive of the query serialisation is explained in \
+         that file.\n\n",
+        python::PACKAGES
+            .iter()
+            .find(|(n, _, _)| *n == "schemathesis")
+            .map(|(_, v, _)| *v)
+            .unwrap_or("?"),
+        budget.examples,
+        budget.seed,
+        budget.examples,
+        budget.seed
+    ));
+    s.push_str(&format!("- **Machine**: {machine}\n\n"));
+    s.push_str("| target | cases | failures | time |\n|---|---:|---:|---:|\n");
+    for o in outcomes {
+        s.push_str(&format!(
+            "| {} | {} | {} | {:.0} s |\n",
+            o.target,
+            o.cases,
+            o.failures,
+            o.took.as_secs_f64()
+        ));
+    }
+    s.push('\n');
+    s
+}
+
+/// Puts `section` (which starts with `## Fuzzing`) in place of the old one, keeping every
+/// other section of the file as it is.
+fn replace_section(old: &str, section: &str) -> String {
+    if old.trim().is_empty() {
+        return format!("# Reliability\n\n{section}");
+    }
+    let Some(start) = old.find("## Fuzzing") else {
+        let mut s = old.trim_end().to_owned();
+        s.push_str("\n\n");
+        s.push_str(section);
+        return s;
+    };
+    let after = &old[start + "## Fuzzing".len()..];
+    let end = after
+        .find("\n## ")
+        .map(|i| start + "## Fuzzing".len() + i + 1)
+        .unwrap_or(old.len());
+    format!("{}{section}{}", &old[..start], &old[end..])
+}
+
+fn date() -> Result<String> {
+    let out = Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .context("running date")?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// Cores, CPU model and memory, from /proc.
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cores = cpuinfo
+        .lines()
+        .filter(|l| l.starts_with("processor"))
+        .count();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|m| m.trim_start_matches([' ', '\t', ':']).trim().to_owned())
+        .unwrap_or_else(|| "unknown CPU".into());
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map(|kib| format!("{:.1} GiB memory", kib / 1024.0 / 1024.0))
+        .unwrap_or_else(|| "unknown memory".into());
+    format!("{cores} cores, {model}, {memory}")
+}
+
+/// A `mall --target all` on free ports with a fresh data directory, stopped on drop.
+struct Mall {
+    child: Child,
+    /// order, delivery, product, mypage
+    urls: Vec<String>,
+    data_dir: PathBuf,
+}
+
+impl Mall {
+    fn start(binary: &Path) -> Result<Mall> {
+        let stamp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos();
+        let data_dir =
+            std::env::temp_dir().join(format!("mall-fuzz-{}-{stamp}", std::process::id()));
+        std::fs::create_dir_all(&data_dir)?;
+        let data = data_dir.to_string_lossy().into_owned();
+        let dist = data_dir.join("dist").to_string_lossy().into_owned();
+        let args = [
+            "--target",
+            "all",
+            "--any-port",
+            "--data-dir",
+            &data,
+            "--dist",
+            &dist,
+        ];
+        step(&format!("starting {} {}", binary.display(), args.join(" ")));
+        let mut child = Command::new(binary)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let stdout = child.stdout.take().context("the mall's stdout")?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(urls) = service_urls(&line) {
+                    let _ = tx.send(urls);
+                }
+            }
+        });
+        let mut mall = Mall {
+            child,
+            urls: vec![],
+            data_dir,
+        };
+        match rx.recv_timeout(START_TIMEOUT) {
+            Ok(urls) => mall.urls = urls,
+            Err(_) => bail!("the mall did not print its service URLs within {START_TIMEOUT:?}"),
+        }
+        Ok(mall)
+    }
+}
+
+/// The URLs of `  services: order URL  delivery URL  product URL  mypage URL`, in
+/// [`SERVICES`] order.
+fn service_urls(line: &str) -> Option<Vec<String>> {
+    let rest = line.trim().strip_prefix("services:")?;
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    SERVICES
+        .iter()
+        .map(|s| {
+            let i = words.iter().position(|w| w == s)?;
+            words.get(i + 1).map(|u| u.trim_end_matches('/').to_owned())
+        })
+        .collect()
+}
+
+impl Drop for Mall {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        for _ in 0..100 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_schemathesis_summaries() {
+        let ok = "Failures:\n\nTest cases:\n  543 generated, 543 passed\n\nSeed: 12\n";
+        assert_eq!(counts(ok), Some((543, 0)));
+        let bad = "Test cases:\n  627 generated, 1 found 1 unique failure\n";
+        assert_eq!(counts(bad), Some((627, 1)));
+        let many = "Test cases:\n  9000 generated, 12 found 3 unique failures, 8988 passed\n";
+        assert_eq!(counts(many), Some((9000, 3)));
+        assert_eq!(counts("no summary"), None);
+    }
+
+    #[test]
+    fn reads_the_service_urls_the_mall_prints() {
+        let line = "  services: order http://127.0.0.1:1  delivery http://127.0.0.1:2  \
+                    product http://127.0.0.1:3  mypage http://127.0.0.1:4";
+        assert_eq!(
+            service_urls(line),
+            Some(vec![
+                "http://127.0.0.1:1".to_owned(),
+                "http://127.0.0.1:2".into(),
+                "http://127.0.0.1:3".into(),
+                "http://127.0.0.1:4".into(),
+            ])
+        );
+        assert_eq!(service_urls("Press Ctrl-C to stop."), None);
+    }
+
+    #[test]
+    fn the_fuzzing_section_replaces_only_itself() {
+        let new = "## Fuzzing\n\nnew\n";
+        assert_eq!(
+            replace_section("", new),
+            "# Reliability\n\n## Fuzzing\n\nnew\n"
+        );
+        let old = "# Reliability\n\n## Chaos\n\nc\n\n## Fuzzing\n\nold\n\n## Other\n\no\n";
+        assert_eq!(
+            replace_section(old, new),
+            "# Reliability\n\n## Chaos\n\nc\n\n## Fuzzing\n\nnew\n## Other\n\no\n"
+        );
+        let without = "# Reliability\n\n## Chaos\n\nc\n";
+        assert_eq!(
+            replace_section(without, new),
+            "# Reliability\n\n## Chaos\n\nc\n\n## Fuzzing\n\nnew\n"
+        );
+    }
+}
