@@ -23,6 +23,17 @@ use anyhow::{bail, Context, Result};
 use crate::wasm::{self, DIST};
 use crate::{mall_binary, step};
 
+/// Names another `mall` binary to test than `target/release/mall` (which a shared build
+/// directory may have rebuilt from another tree meanwhile).
+pub const BINARY_ENV: &str = "MALL_E2E_BINARY";
+
+/// The binary the suite runs.
+fn binary() -> PathBuf {
+    std::env::var_os(BINARY_ENV)
+        .map(PathBuf::from)
+        .unwrap_or_else(mall_binary)
+}
+
 /// How long the mall may take to print its URL.
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 /// A port nothing listens on: the BFF's delivery upstream in the delivery-down run.
@@ -141,20 +152,28 @@ impl Mall {
         let data_dir =
             std::env::temp_dir().join(format!("mall-e2e-{}-{stamp}", std::process::id()));
         std::fs::create_dir_all(&data_dir)?;
-        let mut args = vec!["--target", "all", "--dist", DIST, "--data-dir"];
+        // Free ports: the suite must not depend on (or disturb) a mall already on the course ports.
+        let mut args = vec![
+            "--target",
+            "all",
+            "--any-port",
+            "--dist",
+            DIST,
+            "--data-dir",
+        ];
         let data = data_dir.to_string_lossy().into_owned();
         args.push(&data);
         args.extend_from_slice(extra);
         step(&format!(
             "starting {} {}",
-            mall_binary().display(),
+            binary().display(),
             args.join(" ")
         ));
-        let mut child = Command::new(mall_binary())
+        let mut child = Command::new(binary())
             .args(&args)
             .stdout(Stdio::piped())
             .spawn()
-            .with_context(|| format!("starting {}", mall_binary().display()))?;
+            .with_context(|| format!("starting {}", binary().display()))?;
         let stdout = child.stdout.take().context("the mall's stdout")?;
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
