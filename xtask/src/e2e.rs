@@ -54,7 +54,11 @@ pub fn run() -> Result<()> {
         playwright("shop", &mall.url, &[hooks_env])?;
 
         let before = snapshot()?;
-        let snapshot_file = Path::new("target").join("e2e-before-deploy.json");
+        // Not under target/: that directory may be shared with other builds.
+        let snapshot_file = std::env::temp_dir().join(format!(
+            "mall-e2e-before-deploy-{}.json",
+            std::process::id()
+        ));
         std::fs::write(&snapshot_file, serde_json::to_string_pretty(&before)?)?;
         let stamp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
         let product_version = wasm::crate_version(wasm::component("product")?.dir)?;
@@ -79,6 +83,7 @@ pub fn run() -> Result<()> {
             wasm::restore("product", entry)?;
         }
         let _ = std::fs::remove_dir_all(Path::new(DIST).join("components/product").join(&deployed));
+        let _ = std::fs::remove_file(&snapshot_file);
         result?;
     }
 

@@ -19,8 +19,10 @@ use crate::Bench;
 pub const SCENARIO: &str = "5 Micro-frontends";
 
 const COMPONENTS: [&str; 3] = ["product", "order", "delivery"];
+/// The targets (brotli bytes, every shipped file). `cargo xtask test` enforces each
+/// bundle's own budget from its Cargo.toml (a ratchet where a bundle is still above these).
 const COMPONENT_BROTLI: u64 = 60_000;
-const SHELL_BROTLI: u64 = 40_000;
+const SHELL_BROTLI: u64 = 25_000;
 const ALL_RENDERED_MS: f64 = 500.0;
 const HUNG_SLOWDOWN: f64 = 0.10;
 /// Page loads per variant (healthy, and each component hung); medians are reported.
