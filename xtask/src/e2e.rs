@@ -157,17 +157,15 @@ impl Mall {
         let data_dir =
             std::env::temp_dir().join(format!("mall-e2e-{}-{stamp}", std::process::id()));
         std::fs::create_dir_all(&data_dir)?;
-        // Free ports: the suite must not depend on (or disturb) a mall already on the course ports.
-        let mut args = vec![
-            "--target",
-            "all",
-            "--any-port",
-            "--dist",
-            DIST,
-            "--data-dir",
-        ];
+        let mut args = vec!["--target", "all", "--dist", DIST, "--data-dir"];
         let data = data_dir.to_string_lossy().into_owned();
         args.push(&data);
+        // Free ports, so the suite neither needs nor disturbs a mall on the course ports. Not
+        // with an upstream URL flag: `mall` then takes every service's public URL from the
+        // flags (the course ports by default), which free ports would not match.
+        if extra.is_empty() {
+            args.push("--any-port");
+        }
         args.extend_from_slice(extra);
         step(&format!(
             "starting {} {}",

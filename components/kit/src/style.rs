@@ -27,7 +27,7 @@ input { font: inherit; padding: .3rem .45rem; border: 1px solid #b8c1cd; border-
 .row-actions { white-space: nowrap; }
 .pager { display: flex; gap: .5rem; align-items: center; margin-top: .6rem; }
 :host { container-type: inline-size; }
-@container (max-width: 560px) {
+@container (max-width: 600px) {
   table, tbody, tr, td { display: block; }
   thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); }
   tr { display: flex; flex-wrap: wrap; align-items: center; gap: .2rem .8rem; padding: .45rem 0; border-bottom: 1px solid #e3e7ee; }
