@@ -6,8 +6,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use mall_kit::events::{self, CustomerChanged};
-use wasm_bindgen::{closure::Closure, JsCast};
+use mall_kit::events::{CustomerChanged, MallEvent};
+use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use web_sys::{Document, HtmlSelectElement};
 
 /// The first of the course's customers, when the page has no switcher.
@@ -36,7 +36,7 @@ impl Customer {
             let on_change = Closure::<dyn FnMut()>::new(move || {
                 let id = target.value();
                 *current.0.borrow_mut() = id.clone();
-                events::emit(&CustomerChanged { customer_id: id });
+                announce(&id);
             });
             let _ = select
                 .add_event_listener_with_callback("change", on_change.as_ref().unchecked_ref());
@@ -49,5 +49,24 @@ impl Customer {
     /// The current customer's id.
     pub fn id(&self) -> String {
         self.0.borrow().clone()
+    }
+}
+
+/// Dispatches `mall:customer-changed` with `{customerId}` (built directly, not through serde's
+/// encoder, which would be a large part of the shell).
+fn announce(customer_id: &str) {
+    let detail = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(
+        &detail,
+        &JsValue::from_str("customerId"),
+        &JsValue::from_str(customer_id),
+    );
+    let init = web_sys::CustomEventInit::new();
+    init.set_detail(&detail);
+    if let (Ok(event), Some(window)) = (
+        web_sys::CustomEvent::new_with_event_init_dict(CustomerChanged::NAME, &init),
+        web_sys::window(),
+    ) {
+        let _ = window.dispatch_event(&event);
     }
 }

@@ -6,7 +6,6 @@
 //! needs no request of its own; a Retry fetches the file again (never from the browser's
 //! cache), so a deploy made since the page loaded is picked up.
 
-use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Document, Request, RequestCache, RequestInit, Response};
@@ -18,7 +17,7 @@ pub const SHELL_CONTRACT: u32 = mall_kit::CONTRACT_VERSION;
 pub const INLINE_ID: &str = "mall-manifest";
 
 /// One component's entry.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     pub version: String,
     /// The ES module wasm-bindgen emitted, relative to the manifest.
@@ -72,13 +71,30 @@ fn invalid(why: &str) -> String {
 }
 
 /// Decodes the named component's entry, if the manifest has one. Only that entry is decoded:
-/// the others are not this slot's business.
+/// the others are not this slot's business. Three fields, read directly (serde's decoder would
+/// be most of the shell's weight).
 pub fn entry(manifest: &JsValue, name: &str) -> Result<Option<Entry>, String> {
     let entry = js_sys::Reflect::get(manifest, &JsValue::from_str(name)).unwrap_or_default();
     if entry.is_undefined() {
         return Ok(None);
     }
-    mall_kit::js::from_js(entry)
-        .map(Some)
-        .map_err(|e| invalid(&e.to_string()))
+    let field = |key: &str| js_sys::Reflect::get(&entry, &JsValue::from_str(key)).ok();
+    let text = |key: &str| field(key).and_then(|v| v.as_string());
+    let missing = |what: &str| {
+        let mut why = name.to_owned();
+        why.push_str(": ");
+        why.push_str(what);
+        invalid(&why)
+    };
+    let version = text("version").ok_or_else(|| missing("`version` must be a string"))?;
+    let module = text("entry").ok_or_else(|| missing("`entry` must be a string"))?;
+    let contract = field("contract")
+        .and_then(|v| v.as_f64())
+        .filter(|c| c.fract() == 0.0 && *c >= 1.0 && *c <= f64::from(u32::MAX))
+        .ok_or_else(|| missing("`contract` must be a whole number of at least 1"))?;
+    Ok(Some(Entry {
+        version,
+        entry: module,
+        contract: contract as u32,
+    }))
 }

@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use futures::future::{select, Either};
-use mall_kit::events::{self, ComponentFailed};
+use mall_kit::events::{ComponentFailed, MallEvent};
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use web_sys::{Document, Element, HtmlElement, ShadowRootInit, ShadowRootMode};
 
@@ -141,14 +141,30 @@ impl Slot {
         // Slots live as long as the page.
         on_click.forget();
 
+        // `mall:component-failed`: its detail's `component` and `message`, read directly.
         let slot = self.clone();
-        let failed = events::listen(move |event: ComponentFailed| {
+        let on_failed = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+            let Some(event) = event.dyn_ref::<web_sys::CustomEvent>() else {
+                return;
+            };
+            let detail = event.detail();
+            let text = |key: &str| {
+                js_sys::Reflect::get(&detail, &JsValue::from_str(key))
+                    .ok()
+                    .and_then(|v| v.as_string())
+            };
             let already = slot.0.runtime.borrow().failed;
-            if event.component == slot.0.name && !already {
-                slot.fail(LoadError::Crashed(event.message));
+            if text("component").as_deref() == Some(slot.0.name.as_str()) && !already {
+                slot.fail(LoadError::Crashed(text("message").unwrap_or_default()));
             }
         });
-        std::mem::forget(failed);
+        if let Some(window) = web_sys::window() {
+            let _ = window.add_event_listener_with_callback(
+                ComponentFailed::NAME,
+                on_failed.as_ref().unchecked_ref(),
+            );
+        }
+        on_failed.forget();
     }
 
     /// The first load, from the manifest the document carries when it has one.
@@ -323,12 +339,17 @@ impl Slot {
     }
 }
 
+/// The mount context (`mall_kit::MountContext`, camelCase as the kit decodes it), built
+/// directly rather than through serde's encoder.
 fn context(config: &Config, customer: &str) -> JsValue {
-    let ctx = mall_kit::MountContext {
-        graphql_url: config.graphql_url.clone(),
-        graphql_ws_url: config.graphql_ws_url.clone(),
-        customer_id: customer.to_owned(),
-        token: None,
-    };
-    mall_kit::js::to_js(&ctx).unwrap_or(JsValue::NULL)
+    let ctx = js_sys::Object::new();
+    for (key, value) in [
+        ("graphqlUrl", config.graphql_url.as_str()),
+        ("graphqlWsUrl", config.graphql_ws_url.as_str()),
+        ("customerId", customer),
+    ] {
+        let _ = js_sys::Reflect::set(&ctx, &JsValue::from_str(key), &JsValue::from_str(value));
+    }
+    let _ = js_sys::Reflect::set(&ctx, &JsValue::from_str("token"), &JsValue::NULL);
+    ctx.into()
 }
