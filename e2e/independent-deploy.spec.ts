@@ -34,9 +34,26 @@ test('deploying the product component alone changes only its bundle and its mani
     expect(Object.keys(before)).toContain(manifest[name].entry);
   }
 
-  // The reloaded page runs the new product version next to the same shell and bundles.
+  // The reloaded page runs the new product version next to the same shell and bundles. The
+  // BFF was not restarted: the document it renders now inlines the new manifest and its
+  // preload hints name the new version's module and wasm (and no longer the old one's).
   const shop = new ShopPage(page);
   await shop.open();
+  const hints = await page.evaluate(() =>
+    [...document.querySelectorAll('link[rel="modulepreload"], link[rel="preload"]')].map(
+      (link) => new URL((link as HTMLLinkElement).href).pathname,
+    ),
+  );
+  const product = `/components/product/${version}/product_component`;
+  expect(hints).toContain(`${product}.js`);
+  expect(hints).toContain(`${product}_bg.wasm`);
+  expect(
+    hints.filter((h) => h.startsWith('/components/product/') && !h.includes(`/${version}/`)),
+  ).toEqual([]);
+  const inlined = await page.evaluate(
+    () => JSON.parse(document.getElementById('mall-manifest')?.textContent ?? '{}').product?.version,
+  );
+  expect(inlined).toBe(version);
   await shop.expectReady('product');
   await expect(shop.slot('product').locator('[data-component="product"]')).toHaveAttribute(
     'data-version',

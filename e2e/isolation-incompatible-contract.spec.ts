@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { manifestWith, placeOrder, productNamed } from './fixtures/mall';
+import { manifestWith, serveManifest, placeOrder, productNamed } from './fixtures/mall';
 import { ShopPage } from './fixtures/shop';
 
 // The manifest lists the order component with a contract version this shell does not speak:
@@ -9,9 +9,7 @@ test('a component with an incompatible contract version is refused alone', async
   request,
 }) => {
   const manifest = await manifestWith(request, 'order', { contract: 2 });
-  await page.route('**/components.json', (route) =>
-    route.fulfill({ contentType: 'application/json', body: manifest }),
-  );
+  await serveManifest(page, manifest, 'order');
   const shop = new ShopPage(page);
   await shop.open();
   await shop.switchCustomer('3@uengine.org');

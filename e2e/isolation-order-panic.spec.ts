@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { manifestWith, placeOrder, productNamed } from './fixtures/mall';
+import { manifestWith, serveManifest, placeOrder, productNamed } from './fixtures/mall';
 import { ShopPage } from './fixtures/shop';
 
 // The order bundle panics at run time (the test-only build, swapped in for this page only):
@@ -12,9 +12,7 @@ test('an order component that panics fails alone and Retry mounts a fresh instan
   const hooksEntry = process.env.MALL_TEST_HOOKS_ORDER_ENTRY;
   test.skip(!hooksEntry, 'needs the test-hooks order bundle that cargo xtask test builds');
   const manifest = await manifestWith(request, 'order', { entry: hooksEntry });
-  await page.route('**/components.json', (route) =>
-    route.fulfill({ contentType: 'application/json', body: manifest }),
-  );
+  await serveManifest(page, manifest, 'order');
   const shop = new ShopPage(page);
   await shop.open();
   await shop.switchCustomer('3@uengine.org');

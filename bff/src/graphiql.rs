@@ -1,5 +1,7 @@
 //! GraphiQL, served offline: its page and the files of the npm packages `graphiql`,
-//! `react` and `react-dom`, read once at start from a `node_modules` directory. No CDN: if
+//! `react`, `react-dom` and `graphql-ws`, read once at start from a `node_modules` directory.
+//! Queries and mutations go over HTTP to `/graphql`; subscriptions over graphql-transport-ws
+//! to `/graphql/ws`, through a `graphql-ws` client the page hands GraphiQL's fetcher. No CDN: if
 //! the files are missing, `GET /graphql` says what to run instead of rendering half a page.
 
 use std::path::{Path, PathBuf};
@@ -14,7 +16,7 @@ pub const ASSETS: &str = "/graphql/assets";
 
 /// The files the page needs: (name served under [`ASSETS`], path inside `node_modules`,
 /// content type).
-const FILES: [(&str, &str, &str); 4] = [
+const FILES: [(&str, &str, &str); 5] = [
     (
         "react.production.min.js",
         "react/umd/react.production.min.js",
@@ -28,6 +30,11 @@ const FILES: [(&str, &str, &str); 4] = [
     (
         "graphiql.min.js",
         "graphiql/graphiql.min.js",
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "graphql-ws.min.js",
+        "graphql-ws/umd/graphql-ws.min.js",
         "text/javascript; charset=utf-8",
     ),
     (
@@ -63,7 +70,7 @@ impl Graphiql {
                     let why = format!(
                         "GraphiQL is not available: cannot read {} ({e}). Run `npm install` at the \
                          repository root, or set the BFF's `node_modules` option to a directory \
-                         holding the npm packages graphiql, react and react-dom.",
+                         holding the npm packages graphiql, react, react-dom and graphql-ws.",
                         full.display()
                     );
                     tracing::warn!("{why}");
@@ -133,8 +140,13 @@ fn page(endpoint: &str) -> String {
 <script src="{ASSETS}/react.production.min.js"></script>
 <script src="{ASSETS}/react-dom.production.min.js"></script>
 <script src="{ASSETS}/graphiql.min.js"></script>
+<script src="{ASSETS}/graphql-ws.min.js"></script>
 <script>
-  const fetcher = GraphiQL.createFetcher({{ url: new URL({endpoint}, window.location.href).href }});
+  const url = new URL({endpoint}, window.location.href);
+  const ws = new URL(url.pathname.replace(/\/$/, '') + '/ws', url);
+  ws.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  const wsClient = graphqlWs.createClient({{ url: ws.href, lazy: true }});
+  const fetcher = GraphiQL.createFetcher({{ url: url.href, wsClient }});
   const root = ReactDOM.createRoot(document.getElementById('graphiql'));
   root.render(React.createElement(GraphiQL, {{
     fetcher,
@@ -167,5 +179,7 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("/graphql/assets/graphiql.min.js"));
+        assert!(html.contains("/graphql/assets/graphql-ws.min.js"));
+        assert!(html.contains("wsClient"));
     }
 }

@@ -5,15 +5,18 @@
 //! deploy changes, so browsers revalidate them on every load. Bundles are served precompressed
 //! when the build left `.br`/`.gz` files beside them, anything else is compressed on the fly.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use axum::{
-    extract::Request,
+    extract::{Request, State},
     http::{header, HeaderValue, StatusCode},
     middleware::{self, Next},
-    response::Response,
+    response::{Html, IntoResponse, Response},
+    routing::get,
     Router,
 };
+use serde::Deserialize;
 use tower_http::{compression::CompressionLayer, services::ServeDir};
 
 /// Cache policy of files under a version directory.
@@ -21,16 +24,204 @@ pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Cache policy of everything else (the index, components.json): always revalidate.
 pub const NO_CACHE: &str = "no-cache";
 
+/// The built document template, in `dist/`.
+pub const DOCUMENT: &str = "index.html";
+/// The manifest, in `dist/`.
+pub const MANIFEST: &str = "components.json";
+/// Where the document's preload hints go (a comment in the template).
+pub const PRELOAD_MARK: &str = "<!--mall:preload-->";
+/// Where the document's inlined manifest goes (a comment in the template).
+pub const MANIFEST_MARK: &str = "<!--mall:manifest-->";
+
 /// The router serving `dist/`: the BFF mounts it as its fallback.
 pub fn router(dist: &Path) -> Router {
     let files = ServeDir::new(dist)
-        .append_index_html_on_directories(true)
+        .append_index_html_on_directories(false)
         .precompressed_br()
         .precompressed_gzip();
     Router::new()
+        .route("/", get(document))
+        .route("/index.html", get(document))
+        .with_state(dist.to_path_buf())
         .fallback_service(files)
         .layer(middleware::from_fn(cache_headers))
         .layer(CompressionLayer::new())
+}
+
+/// Why the document could not be rendered with the manifest.
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    #[error("the shop is not built: cannot read {} ({source}); run `cargo xtask build`", path.display())]
+    Template {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read {} ({source})", path.display())]
+    Manifest {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} is not a valid manifest: {source}", path.display())]
+    Invalid {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{}: the entry of {component} ({entry:?}) is not a path inside the site", path.display())]
+    Entry {
+        path: PathBuf,
+        component: String,
+        entry: String,
+    },
+}
+
+/// `GET /`: the template with the current manifest inlined and the bundles' preload hints.
+/// A manifest that cannot be read or is invalid leaves them out (the shell then fetches
+/// components.json itself and shows the problem in each slot); the page still loads.
+async fn document(State(dist): State<PathBuf>) -> Response {
+    let path = dist.join(DOCUMENT);
+    let template = match tokio::fs::read_to_string(&path).await {
+        Ok(template) => template,
+        Err(source) => {
+            let error = DocumentError::Template { path, source };
+            tracing::warn!("{error}");
+            return (
+                StatusCode::NOT_FOUND,
+                "The shop is not built: run `cargo xtask build`.\n",
+            )
+                .into_response();
+        }
+    };
+    let site = dist.clone();
+    let rendered = tokio::task::spawn_blocking(move || render(&template, &site));
+    match rendered.await {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "rendering the shop's document");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// One components.json entry, as far as the document needs it.
+#[derive(Debug, Deserialize)]
+struct ManifestEntry {
+    entry: String,
+}
+
+/// The template with the manifest of `dist` inlined and the hints for its bundles; without
+/// them (logged) when the manifest cannot be used.
+pub fn render(template: &str, dist: &Path) -> String {
+    match manifest_parts(dist) {
+        Ok((manifest, hints)) => {
+            template
+                .replacen(PRELOAD_MARK, &hints, 1)
+                .replacen(MANIFEST_MARK, &manifest, 1)
+        }
+        Err(e) => {
+            tracing::warn!("serving the shop without an inlined manifest: {e}");
+            template.to_owned()
+        }
+    }
+}
+
+/// The `<script>` carrying the manifest and the preload hints of every bundle it names.
+fn manifest_parts(dist: &Path) -> Result<(String, String), DocumentError> {
+    let path = dist.join(MANIFEST);
+    let text = std::fs::read_to_string(&path).map_err(|source| DocumentError::Manifest {
+        path: path.clone(),
+        source,
+    })?;
+    let entries: BTreeMap<String, ManifestEntry> =
+        serde_json::from_str(&text).map_err(|source| DocumentError::Invalid {
+            path: path.clone(),
+            source,
+        })?;
+    let mut hints = String::new();
+    for (component, ManifestEntry { entry }) in &entries {
+        if !is_site_path(entry) || !entry.ends_with(".js") {
+            return Err(DocumentError::Entry {
+                path,
+                component: component.clone(),
+                entry: entry.clone(),
+            });
+        }
+        let module = entry.trim_start_matches("./");
+        hints.push_str(&module_hint(module));
+        let dir = module.rsplit_once('/').map_or("", |(dir, _)| dir);
+        for snippet in snippets(&dist.join(dir).join("snippets")) {
+            hints.push_str(&module_hint(&join(dir, &format!("snippets/{snippet}"))));
+        }
+        let wasm = format!("{}_bg.wasm", module.trim_end_matches(".js"));
+        hints.push_str(&format!(
+            "<link rel=\"preload\" href=\"./{}\" as=\"fetch\" crossorigin>\n",
+            attribute(&wasm)
+        ));
+    }
+    // Valid JSON as read, re-serialised so that nothing in it can end the <script> early.
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|source| DocumentError::Invalid {
+            path: path.clone(),
+            source,
+        })?;
+    let json = value.to_string().replace("</", "<\\/");
+    let manifest =
+        format!("<script type=\"application/json\" id=\"mall-manifest\">{json}</script>");
+    Ok((manifest, hints))
+}
+
+fn module_hint(module: &str) -> String {
+    format!(
+        "<link rel=\"modulepreload\" href=\"./{}\">\n",
+        attribute(module)
+    )
+}
+
+fn join(dir: &str, file: &str) -> String {
+    if dir.is_empty() {
+        file.to_owned()
+    } else {
+        format!("{dir}/{file}")
+    }
+}
+
+/// A relative path inside the site: no scheme, not absolute, no `..`.
+fn is_site_path(entry: &str) -> bool {
+    !entry.is_empty()
+        && !entry.contains(':')
+        && !entry.starts_with('/')
+        && !entry.contains('\\')
+        && entry.split('/').all(|part| part != "..")
+}
+
+/// The `.js` files under a bundle's `snippets/` (wasm-bindgen's inline JS, which the module
+/// imports statically), relative to it, sorted.
+fn snippets(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut pending = vec![(dir.to_path_buf(), String::new())];
+    while let Some((dir, prefix)) = pending.pop() {
+        let Ok(items) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for item in items.flatten() {
+            let name = item.file_name().to_string_lossy().into_owned();
+            let relative = join(&prefix, &name);
+            match item.file_type() {
+                Ok(t) if t.is_dir() => pending.push((item.path(), relative)),
+                Ok(_) if name.ends_with(".js") => found.push(relative),
+                _ => {}
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Escapes what would end or break a double-quoted attribute.
+fn attribute(value: &str) -> String {
+    value
+        .replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
 }
 
 /// Whether `path` names a file inside a version directory.
@@ -123,6 +314,86 @@ mod tests {
                 "{path}"
             );
         }
+    }
+
+    async fn text(response: Response) -> String {
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        String::from_utf8(bytes.to_vec()).expect("utf-8")
+    }
+
+    const TEMPLATE: &str = "<head><!--mall:preload--><!--mall:manifest--></head><body>frame</body>";
+
+    #[tokio::test]
+    async fn the_document_inlines_the_current_manifest_and_preloads_every_bundle() {
+        let dir = dist();
+        std::fs::write(dir.path().join(DOCUMENT), TEMPLATE).expect("template");
+        let snippets = dir
+            .path()
+            .join("components/product/0.1.0/snippets/kit-1a2b");
+        std::fs::create_dir_all(&snippets).expect("snippets");
+        std::fs::write(snippets.join("inline0.js"), "export function f() {}").expect("snippet");
+        let manifest = r#"{"product":{"version":"0.1.0","entry":"components/product/0.1.0/product_component.js","contract":1}}"#;
+        std::fs::write(dir.path().join(MANIFEST), manifest).expect("manifest");
+
+        let response = get(dir.path(), "/").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[header::CACHE_CONTROL], NO_CACHE);
+        let html = text(response).await;
+        assert!(html.contains(r#"<script type="application/json" id="mall-manifest">{"product":{"contract":1,"entry":"components/product/0.1.0/product_component.js","version":"0.1.0"}}</script>"#), "{html}");
+        assert!(html.contains(r#"<link rel="modulepreload" href="./components/product/0.1.0/product_component.js">"#), "{html}");
+        assert!(html.contains(r#"<link rel="modulepreload" href="./components/product/0.1.0/snippets/kit-1a2b/inline0.js">"#), "{html}");
+        assert!(html.contains(r#"<link rel="preload" href="./components/product/0.1.0/product_component_bg.wasm" as="fetch" crossorigin>"#), "{html}");
+        assert!(html.contains("<body>frame</body>"));
+
+        // A deploy rewrites the manifest: the next document names the new version.
+        let deployed = manifest.replace("0.1.0", "0.2.0");
+        std::fs::write(dir.path().join(MANIFEST), deployed).expect("manifest");
+        let html = text(get(dir.path(), "/index.html").await).await;
+        assert!(
+            html.contains(r#"href="./components/product/0.2.0/product_component_bg.wasm""#),
+            "{html}"
+        );
+        assert!(!html.contains("0.1.0"), "{html}");
+    }
+
+    #[tokio::test]
+    async fn a_broken_manifest_still_serves_the_frame() {
+        let dir = dist();
+        std::fs::write(dir.path().join(DOCUMENT), TEMPLATE).expect("template");
+        for broken in [
+            "{not json",
+            r#"{"product":{"entry":"https://cdn.example/p.js"}}"#,
+            r#"{"product":{"entry":"../../etc/p.js"}}"#,
+        ] {
+            std::fs::write(dir.path().join(MANIFEST), broken).expect("manifest");
+            let response = get(dir.path(), "/").await;
+            assert_eq!(response.status(), StatusCode::OK, "{broken}");
+            let html = text(response).await;
+            assert!(html.contains("<body>frame</body>"), "{broken}");
+            assert!(
+                !html.contains("mall-manifest") && !html.contains("<link"),
+                "{broken}: {html}"
+            );
+        }
+    }
+
+    #[test]
+    fn nothing_in_the_manifest_can_close_its_script() {
+        let dir = dist();
+        let manifest = r#"{"x</script><script>alert(1)":{"entry":"components/x/1.0.0/x.js"}}"#;
+        std::fs::write(dir.path().join(MANIFEST), manifest).expect("manifest");
+        let html = render(TEMPLATE, dir.path());
+        assert_eq!(html.matches("</script>").count(), 1, "{html}");
+    }
+
+    #[tokio::test]
+    async fn an_unbuilt_shop_says_what_to_run() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let response = get(dir.path(), "/").await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert!(text(response).await.contains("cargo xtask build"));
     }
 
     #[tokio::test]

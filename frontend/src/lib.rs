@@ -1,23 +1,42 @@
-//! The 12st mall shell: a thin leptos (client-side rendered) page that composes the
-//! micro-frontends at run time from `components.json`.
+//! The 12st mall shell: the page's frame comes as HTML in the document (header, three slots
+//! showing that they load), so it paints before any wasm runs; this small wasm module then
+//! takes the frame over and composes the micro-frontends at run time from the manifest the
+//! document carries (`components.json`, inlined by the BFF). Plain web-sys, no UI framework:
+//! the shell only loads, holds slots, shows fallbacks with Retry, and runs the header.
 //!
-//! - [`app`]: the page: header, customer switcher, the three slots
+//! - [`header`]: the header's customer switcher (the frame's one piece of page state)
 //! - [`config`]: where the BFF is (from the page's `<meta>` tags and its URL)
-//! - [`manifest`]: components.json and its checks
+//! - [`manifest`]: components.json (inlined in the document, or fetched) and its checks
 //! - [`loader`]: importing a component's module as a fresh instance and mounting it
 //! - [`slot`]: one component's place on the page, its load timeout, fallback and Retry
 
-pub mod app;
 pub mod config;
+pub mod header;
 pub mod loader;
 pub mod manifest;
 pub mod slot;
 
-use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{prelude::wasm_bindgen, JsCast};
 
-/// Mounts the shell into the page's `<body>` once the module is initialised.
+/// Takes the page's frame over once the module is initialised: the header, then every
+/// `section[data-slot]` of the document, each loading its component.
 #[wasm_bindgen(start)]
 pub fn start() {
-    console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(app::App);
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let config = config::Config::from_page();
+    let customer = header::Customer::take_over(&document);
+    let manifest = manifest::inline(&document);
+    let Ok(sections) = document.query_selector_all("section[data-slot]") else {
+        return;
+    };
+    for i in 0..sections.length() {
+        let Some(section) = sections.item(i).and_then(|n| n.dyn_into().ok()) else {
+            continue;
+        };
+        if let Some(slot) = slot::Slot::take_over(section, config.clone(), customer.clone()) {
+            slot.start(manifest.clone());
+        }
+    }
 }

@@ -5,7 +5,7 @@
 //! reused, and a module that failed to load is not served from the module map.
 
 use js_sys::{Function, Promise, Reflect};
-use wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue};
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::HtmlElement;
 
@@ -13,11 +13,14 @@ use mall_kit::js::message;
 
 use crate::manifest::{Entry, SHELL_CONTRACT};
 
-#[wasm_bindgen(inline_js = "export function importModule(url) { return import(url); }")]
-extern "C" {
-    /// `import(url)`: Rust cannot express a dynamic import, so this one line of JS does.
-    #[wasm_bindgen(js_name = importModule)]
-    fn import_module(url: &str) -> Promise;
+/// `import(url)`. Rust cannot express a dynamic import; a function made from one line of
+/// source does it without a JS snippet file, which would be one more module the browser must
+/// fetch before the shell can start (a step deeper in the page's request chain).
+fn import_module(url: &str) -> Result<Promise, JsValue> {
+    let import = Function::new_with_args("url", "return import(url)");
+    import
+        .call1(&JsValue::UNDEFINED, &JsValue::from_str(url))?
+        .dyn_into::<Promise>()
 }
 
 /// Why a component is not on the page.
@@ -76,6 +79,21 @@ pub fn module_url(entry: &Entry, instance: u32) -> String {
     }
 }
 
+/// The wasm a retry initialises: wasm-bindgen's `<module>_bg.wasm` beside the module, under
+/// the attempt's own URL. The document preloads the plain URL for the first attempt (which
+/// lets the module find its wasm itself); a retry must not be handed that preloaded response,
+/// which may be the very failure it retries.
+pub fn wasm_url(entry: &Entry, instance: u32) -> Option<String> {
+    if instance == 0 {
+        return None;
+    }
+    let module = entry.entry.strip_suffix(".js")?;
+    let mut url = crate::config::absolute(module);
+    url.push_str("_bg.wasm?instance=");
+    url.push_str(&instance.to_string());
+    Some(url)
+}
+
 /// Checks the manifest entry's contract before anything is fetched.
 pub fn check_contract(entry: &Entry) -> Result<(), LoadError> {
     if entry.contract == SHELL_CONTRACT {
@@ -99,7 +117,8 @@ pub async fn load(
 ) -> Result<JsValue, LoadError> {
     check_contract(entry)?;
     let url = module_url(entry, instance);
-    let module = JsFuture::from(import_module(&url))
+    let import = import_module(&url).map_err(|e| LoadError::Import(message(&e)))?;
+    let module = JsFuture::from(import)
         .await
         .map_err(|e| LoadError::Import(message(&e)))?;
     let export = |name: &str| -> Result<Function, LoadError> {
@@ -109,9 +128,16 @@ pub async fn load(
             .ok_or_else(|| LoadError::Import(format!("the module has no `{name}` export")))
     };
     let init = export("default")?;
-    let started = init
-        .call0(&JsValue::UNDEFINED)
-        .map_err(|e| LoadError::Init(message(&e)))?;
+    let started = match wasm_url(entry, instance) {
+        Some(wasm) => {
+            let options = js_sys::Object::new();
+            Reflect::set(&options, &"module_or_path".into(), &wasm.into())
+                .map_err(|e| LoadError::Init(message(&e)))?;
+            init.call1(&JsValue::UNDEFINED, &options)
+        }
+        None => init.call0(&JsValue::UNDEFINED),
+    }
+    .map_err(|e| LoadError::Init(message(&e)))?;
     JsFuture::from(Promise::resolve(&started))
         .await
         .map_err(|e| LoadError::Init(message(&e)))?;

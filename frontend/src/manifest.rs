@@ -1,16 +1,23 @@
 //! `components.json`: each component's name mapped to `{version, entry, contract}`
-//! (schema/components.schema.json). Read at run time, never cached by the browser.
+//! (schema/components.schema.json).
+//!
+//! The BFF inlines the current manifest into the document
+//! (`<script type="application/json" id="mall-manifest">`), so the first load of every slot
+//! needs no request of its own; a Retry fetches the file again (never from the browser's
+//! cache), so a deploy made since the page loaded is picked up.
 
-use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Request, RequestCache, RequestInit, Response};
+use web_sys::{Document, Request, RequestCache, RequestInit, Response};
 
 /// The mount contract this shell speaks (mall-kit's `CONTRACT_VERSION`).
 pub const SHELL_CONTRACT: u32 = mall_kit::CONTRACT_VERSION;
 
+/// The id of the document's inlined manifest.
+pub const INLINE_ID: &str = "mall-manifest";
+
 /// One component's entry.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     pub version: String,
     /// The ES module wasm-bindgen emitted, relative to the manifest.
@@ -18,14 +25,20 @@ pub struct Entry {
     pub contract: u32,
 }
 
-/// Fetches components.json and decodes the named component's entry, if it has one (the
-/// browser's `fetch` and JSON parser; see `mall_kit::js`). Only that entry is decoded: the
-/// others are not this slot's business.
-pub async fn entry(name: &str) -> Result<Option<Entry>, String> {
+/// The manifest the document carries, parsed by the browser; `None` when the document has
+/// none (served without the BFF) or it is not a JSON object.
+pub fn inline(document: &Document) -> Option<JsValue> {
+    let text = document.get_element_by_id(INLINE_ID)?.text_content()?;
+    js_sys::JSON::parse(&text).ok().filter(JsValue::is_object)
+}
+
+/// Fetches components.json, revalidating with the server.
+pub async fn fetch() -> Result<JsValue, String> {
     let url = crate::config::absolute("components.json");
     let fetched = |e: JsValue| {
-        let reason = mall_kit::js::message(&e);
-        format!("components.json could not be fetched: {reason}")
+        let mut why = "components.json could not be fetched: ".to_owned();
+        why.push_str(&mall_kit::js::message(&e));
+        why
     };
     let window = web_sys::window().ok_or_else(|| "no window".to_owned())?;
     let init = RequestInit::new();
@@ -36,25 +49,52 @@ pub async fn entry(name: &str) -> Result<Option<Entry>, String> {
         .and_then(JsCast::dyn_into)
         .map_err(fetched)?;
     if !response.ok() {
-        return Err(format!(
-            "components.json answered HTTP {}",
-            response.status()
-        ));
+        let mut why = "components.json answered HTTP ".to_owned();
+        why.push_str(&response.status().to_string());
+        return Err(why);
     }
-    let invalid = |e: String| format!("components.json is not a valid manifest: {e}");
     let json = match response.json() {
         Ok(promise) => JsFuture::from(promise).await,
         Err(e) => Err(e),
     };
-    let json = json.map_err(|e| invalid(mall_kit::js::message(&e)))?;
+    let json = json.map_err(|e| invalid(&mall_kit::js::message(&e)))?;
     if !json.is_object() {
-        return Err(invalid("not an object".to_owned()));
+        return Err(invalid("not an object"));
     }
-    let entry = js_sys::Reflect::get(&json, &JsValue::from_str(name)).unwrap_or_default();
+    Ok(json)
+}
+
+fn invalid(why: &str) -> String {
+    let mut text = "components.json is not a valid manifest: ".to_owned();
+    text.push_str(why);
+    text
+}
+
+/// Decodes the named component's entry, if the manifest has one. Only that entry is decoded:
+/// the others are not this slot's business. Three fields, read directly (serde's decoder would
+/// be most of the shell's weight).
+pub fn entry(manifest: &JsValue, name: &str) -> Result<Option<Entry>, String> {
+    let entry = js_sys::Reflect::get(manifest, &JsValue::from_str(name)).unwrap_or_default();
     if entry.is_undefined() {
         return Ok(None);
     }
-    mall_kit::js::from_js(entry)
-        .map(Some)
-        .map_err(|e| invalid(e.to_string()))
+    let field = |key: &str| js_sys::Reflect::get(&entry, &JsValue::from_str(key)).ok();
+    let text = |key: &str| field(key).and_then(|v| v.as_string());
+    let missing = |what: &str| {
+        let mut why = name.to_owned();
+        why.push_str(": ");
+        why.push_str(what);
+        invalid(&why)
+    };
+    let version = text("version").ok_or_else(|| missing("`version` must be a string"))?;
+    let module = text("entry").ok_or_else(|| missing("`entry` must be a string"))?;
+    let contract = field("contract")
+        .and_then(|v| v.as_f64())
+        .filter(|c| c.fract() == 0.0 && *c >= 1.0 && *c <= f64::from(u32::MAX))
+        .ok_or_else(|| missing("`contract` must be a whole number of at least 1"))?;
+    Ok(Some(Entry {
+        version,
+        entry: module,
+        contract: contract as u32,
+    }))
 }

@@ -1,5 +1,7 @@
-//! One component's place on the page. It loads the component (fresh from components.json each
-//! attempt) into a new host element with its own shadow root, gives up after the load timeout,
+//! One component's place on the page. The document carries the slot as HTML
+//! (`section[data-slot=NAME]` with its title and loading status); the shell takes it over,
+//! loads the component (from the manifest the document carries, fresh from components.json on
+//! a Retry) into a new host element with its own shadow root, gives up after the load timeout,
 //! and on any failure (including a panic the component reports as `mall:component-failed`)
 //! shows a fallback with Retry in this slot only.
 
@@ -7,15 +9,20 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use futures::future::{select, Either};
-use leptos::prelude::*;
-use mall_kit::events::{listen_while_mounted, ComponentFailed};
-use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{HtmlElement, ShadowRootInit, ShadowRootMode};
+use mall_kit::events::{ComponentFailed, MallEvent};
+use wasm_bindgen::{closure::Closure, JsCast, JsValue};
+use web_sys::{Document, Element, HtmlElement, ShadowRootInit, ShadowRootMode};
 
 use crate::config::Config;
+use crate::header::Customer;
 use crate::loader::{self, LoadError};
-use crate::manifest;
+use crate::manifest::{self, Entry};
 
+/// After this long a slot still loading says that it is slow (and keeps trying until the
+/// load timeout).
+pub const SLOW_AFTER_MS: u32 = 2_500;
+
+/// What the slot shows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum State {
     Loading,
@@ -23,7 +30,7 @@ enum State {
     Failed(LoadError),
 }
 
-/// What the slot holds between attempts (browser objects, so not in signals).
+/// What the slot holds between attempts.
 #[derive(Default)]
 struct Runtime {
     /// Bumped by every attempt and failure: answers of older attempts are ignored.
@@ -32,6 +39,7 @@ struct Runtime {
     next_instance: u32,
     host: Option<HtmlElement>,
     handle: Option<JsValue>,
+    failed: bool,
 }
 
 impl Runtime {
@@ -53,180 +61,295 @@ impl Runtime {
     }
 }
 
-fn context(config: &Config, customer: &str) -> JsValue {
-    let ctx = mall_kit::MountContext {
-        graphql_url: config.graphql_url.clone(),
-        graphql_ws_url: config.graphql_ws_url.clone(),
-        customer_id: customer.to_owned(),
-        token: None,
-    };
-    mall_kit::js::to_js(&ctx).unwrap_or(JsValue::NULL)
-}
+/// A slot of the page, shared by its listeners and its loading task.
+#[derive(Clone)]
+pub struct Slot(Rc<Inner>);
 
-fn new_host(name: &str, holder: &web_sys::Element) -> Result<HtmlElement, JsValue> {
-    let document = holder
-        .owner_document()
-        .ok_or_else(|| JsValue::from_str("no document"))?;
-    let host: HtmlElement = document.create_element("div")?.dyn_into()?;
-    host.set_class_name("component-host");
-    host.set_attribute("data-testid", &format!("host-{name}"))?;
-    host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))?;
-    holder.append_child(&host)?;
-    Ok(host)
-}
-
-/// A component's slot.
-#[component]
-pub fn Slot(
+struct Inner {
     /// The component's name in components.json.
-    name: &'static str,
+    name: String,
     /// What the customer calls this part of the page.
-    title: &'static str,
+    title: String,
+    document: Document,
+    section: Element,
+    /// Where the loading message or the fallback goes.
+    status: Element,
+    /// Where the component's host element goes.
+    holder: Element,
     config: Config,
-    customer: RwSignal<String>,
-) -> impl IntoView {
-    let state = RwSignal::new(State::Loading);
-    let holder = NodeRef::<leptos::html::Div>::new();
-    let runtime = Rc::new(RefCell::new(Runtime::default()));
+    customer: Customer,
+    runtime: RefCell<Runtime>,
+}
 
-    let fail = {
-        let runtime = runtime.clone();
-        move |error: LoadError| {
-            web_sys::console::error_1(&format!("[mall] component {name} {error}").into());
-            let mut rt = runtime.borrow_mut();
-            rt.generation += 1;
-            rt.discard(false);
-            state.set(State::Failed(error));
-        }
-    };
+impl Slot {
+    /// Takes over a `section[data-slot]` of the document (adding its status and holder
+    /// elements if the document has none), and listens for Retry clicks and for the
+    /// component's `mall:component-failed` for the life of the page.
+    pub fn take_over(section: Element, config: Config, customer: Customer) -> Option<Slot> {
+        let name = section.get_attribute("data-slot")?;
+        let title = section
+            .get_attribute("aria-label")
+            .unwrap_or_else(|| name.clone());
+        let document = section.owner_document()?;
+        let part = |class: &str| -> Option<Element> {
+            let mut selector = ".".to_owned();
+            selector.push_str(class);
+            match section.query_selector(&selector).ok()? {
+                Some(found) => Some(found),
+                None => {
+                    let made = document.create_element("div").ok()?;
+                    made.set_class_name(class);
+                    section.append_child(&made).ok()?;
+                    Some(made)
+                }
+            }
+        };
+        let status = part("slot-status")?;
+        let holder = part("slot-holder")?;
+        let slot = Slot(Rc::new(Inner {
+            name,
+            title,
+            document,
+            section,
+            status,
+            holder,
+            config,
+            customer,
+            runtime: RefCell::new(Runtime::default()),
+        }));
+        slot.listen();
+        Some(slot)
+    }
 
-    let attempt = {
-        let runtime = runtime.clone();
-        let fail = fail.clone();
-        move || {
-            let Some(holder) = holder.get_untracked() else {
+    fn listen(&self) {
+        let on_click = {
+            let slot = self.clone();
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+                let retry = event
+                    .target()
+                    .and_then(|t| t.dyn_into::<Element>().ok())
+                    .and_then(|t| t.closest("[data-action=retry]").ok().flatten());
+                if retry.is_some() {
+                    slot.attempt(None);
+                }
+            })
+        };
+        let _ = self
+            .0
+            .section
+            .add_event_listener_with_callback("click", on_click.as_ref().unchecked_ref());
+        // Slots live as long as the page.
+        on_click.forget();
+
+        // `mall:component-failed`: its detail's `component` and `message`, read directly.
+        let slot = self.clone();
+        let on_failed = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+            let Some(event) = event.dyn_ref::<web_sys::CustomEvent>() else {
                 return;
             };
-            let (generation, instance) = {
-                let mut rt = runtime.borrow_mut();
-                rt.discard(true);
-                rt.generation += 1;
-                let instance = rt.next_instance;
-                rt.next_instance += 1;
-                (rt.generation, instance)
+            let detail = event.detail();
+            let text = |key: &str| {
+                js_sys::Reflect::get(&detail, &JsValue::from_str(key))
+                    .ok()
+                    .and_then(|v| v.as_string())
             };
-            state.set(State::Loading);
-            let runtime = runtime.clone();
-            let fail = fail.clone();
-            let config = config.clone();
-            leptos::task::spawn_local(async move {
-                let current = |rt: &Rc<RefCell<Runtime>>| rt.borrow().generation == generation;
-                let entry = match manifest::entry(name).await {
-                    Ok(entry) => entry.ok_or(LoadError::Missing),
-                    Err(e) => Err(LoadError::Manifest(e)),
-                };
-                if !current(&runtime) {
-                    return;
-                }
-                let entry = match entry.and_then(|e| loader::check_contract(&e).map(|()| e)) {
-                    Ok(entry) => entry,
-                    Err(e) => return fail(e),
-                };
-                let host = match new_host(name, &holder) {
-                    Ok(host) => host,
-                    Err(e) => return fail(LoadError::Mount(mall_kit::js::message(&e))),
-                };
-                runtime.borrow_mut().host = Some(host.clone());
-                let ms = config.load_timeout_ms;
-                let ctx = || context(&config, &customer.get_untracked());
-                let load = Box::pin(loader::load(&entry, instance, &host, ctx));
-                let timeout = Box::pin(gloo_timers::future::TimeoutFuture::new(ms));
-                let outcome = match select(load, timeout).await {
-                    Either::Left((result, _)) => result,
-                    Either::Right(((), _)) => Err(LoadError::Timeout(ms)),
-                };
-                // A panic during mount has already failed the slot (and bumped the generation).
-                if !current(&runtime) {
-                    return;
-                }
-                match outcome {
-                    Ok(handle) => {
-                        runtime.borrow_mut().handle = Some(handle);
-                        state.set(State::Ready);
-                    }
-                    Err(e) => fail(e),
+            let already = slot.0.runtime.borrow().failed;
+            if text("component").as_deref() == Some(slot.0.name.as_str()) && !already {
+                slot.fail(LoadError::Crashed(text("message").unwrap_or_default()));
+            }
+        });
+        if let Some(window) = web_sys::window() {
+            let _ = window.add_event_listener_with_callback(
+                ComponentFailed::NAME,
+                on_failed.as_ref().unchecked_ref(),
+            );
+        }
+        on_failed.forget();
+    }
+
+    /// The first load, from the manifest the document carries when it has one.
+    pub fn start(&self, manifest: Option<JsValue>) {
+        self.attempt(manifest);
+    }
+
+    fn fail(&self, error: LoadError) {
+        let inner = &self.0;
+        web_sys::console::error_1(&format!("[mall] component {} {error}", inner.name).into());
+        {
+            let mut rt = inner.runtime.borrow_mut();
+            rt.generation += 1;
+            rt.failed = true;
+            rt.discard(false);
+        }
+        self.show(State::Failed(error));
+    }
+
+    /// Loads the component afresh: from `manifest` if given, else from components.json.
+    fn attempt(&self, manifest: Option<JsValue>) {
+        let (generation, instance) = {
+            let mut rt = self.0.runtime.borrow_mut();
+            rt.discard(true);
+            rt.generation += 1;
+            rt.failed = false;
+            let instance = rt.next_instance;
+            rt.next_instance += 1;
+            (rt.generation, instance)
+        };
+        self.show(State::Loading);
+        let slot = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let current = || slot.0.runtime.borrow().generation == generation;
+            let slow = slot.clone();
+            let slow_note = gloo_timers::callback::Timeout::new(SLOW_AFTER_MS, move || {
+                if slow.0.runtime.borrow().generation == generation {
+                    slow.note_slow();
                 }
             });
+            let outcome = slot.load(manifest, instance).await;
+            drop(slow_note);
+            // A panic during mount has already failed the slot (and bumped the generation).
+            if !current() {
+                return;
+            }
+            match outcome {
+                Ok(handle) => {
+                    slot.0.runtime.borrow_mut().handle = Some(handle);
+                    slot.show(State::Ready);
+                }
+                Err(e) => slot.fail(e),
+            }
+        });
+    }
+
+    async fn load(&self, manifest: Option<JsValue>, instance: u32) -> Result<JsValue, LoadError> {
+        let inner = &self.0;
+        let generation = inner.runtime.borrow().generation;
+        let manifest = match manifest {
+            Some(manifest) => manifest,
+            None => manifest::fetch().await.map_err(LoadError::Manifest)?,
+        };
+        let entry: Entry = manifest::entry(&manifest, &inner.name)
+            .map_err(LoadError::Manifest)?
+            .ok_or(LoadError::Missing)?;
+        loader::check_contract(&entry)?;
+        if inner.runtime.borrow().generation != generation {
+            return Err(LoadError::Missing);
         }
-    };
-
-    {
-        let fail = fail.clone();
-        listen_while_mounted(move |event: ComponentFailed| {
-            if event.component == name && !matches!(state.get_untracked(), State::Failed(_)) {
-                fail(LoadError::Crashed(event.message));
-            }
-        });
+        let host = self
+            .new_host()
+            .map_err(|e| LoadError::Mount(mall_kit::js::message(&e)))?;
+        inner.runtime.borrow_mut().host = Some(host.clone());
+        let ms = inner.config.load_timeout_ms;
+        let context = || context(&inner.config, &inner.customer.id());
+        let load = Box::pin(loader::load(&entry, instance, &host, context));
+        let timeout = Box::pin(gloo_timers::future::TimeoutFuture::new(ms));
+        let outcome = match select(load, timeout).await {
+            Either::Left((result, _)) => result,
+            Either::Right(((), _)) => Err(LoadError::Timeout(ms)),
+        };
+        outcome
     }
 
-    // First load once the holder element exists.
-    {
-        let attempt = attempt.clone();
-        Effect::new(move |done: Option<bool>| {
-            if done == Some(true) || holder.get().is_none() {
-                return done.unwrap_or(false);
-            }
-            attempt();
-            true
-        });
+    fn new_host(&self) -> Result<HtmlElement, JsValue> {
+        let inner = &self.0;
+        let host: HtmlElement = inner.document.create_element("div")?.dyn_into()?;
+        host.set_class_name("component-host");
+        host.set_attribute("data-testid", &format!("host-{}", inner.name))?;
+        host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))?;
+        inner.holder.append_child(&host)?;
+        Ok(host)
     }
 
-    // The view's closures must be Send; the browser objects behind `attempt` never leave this
-    // thread.
-    let retry = mall_kit::SendWrapper::new(attempt);
-    let data_state = move || match state.get() {
-        State::Loading => "loading",
-        State::Ready => "ready",
-        State::Failed(_) => "failed",
-    };
-    view! {
-        <section
-            class=format!("slot slot-{name}")
-            aria-label=title
-            aria-busy=move || (state.get() == State::Loading).to_string()
-            data-testid=format!("slot-{name}")
-            data-state=data_state
-        >
-            {move || match state.get() {
-                State::Loading => view! {
-                    <p class="slot-loading" role="status" data-testid=format!("loading-{name}")>
-                        "Loading " {title.to_ascii_lowercase()} "…"
-                    </p>
-                }
-                .into_any(),
-                State::Ready => ().into_any(),
-                State::Failed(error) => {
-                    let attempt = retry.clone();
-                    view! {
-                        <div class="fallback" role="alert" data-testid=format!("fallback-{name}")>
-                            <p>
-                                <strong>{title}</strong> " " {error.summary()}
-                                " The rest of the shop keeps working."
-                            </p>
-                            <p class="fallback-detail">{error.to_string()}</p>
-                            <button
-                                type="button"
-                                aria-label=format!("Retry {}", title.to_ascii_lowercase())
-                                on:click=move |_| attempt()
-                            >
-                                "Retry"
-                            </button>
-                        </div>
-                    }
-                    .into_any()
-                }
-            }}
-            <div class="slot-holder" node_ref=holder></div>
-        </section>
+    /// Shows `state`: the section's `data-state` and `aria-busy`, and its status line.
+    fn show(&self, state: State) {
+        let inner = &self.0;
+        let (data_state, busy) = match state {
+            State::Loading => ("loading", "true"),
+            State::Ready => ("ready", "false"),
+            State::Failed(_) => ("failed", "false"),
+        };
+        let _ = inner.section.set_attribute("data-state", data_state);
+        let _ = inner.section.set_attribute("aria-busy", busy);
+        inner.status.set_text_content(None);
+        let shown = match state {
+            State::Loading => self.loading_view(),
+            State::Ready => Ok(()),
+            State::Failed(error) => self.fallback_view(&error),
+        };
+        if let Err(e) = shown {
+            web_sys::console::error_1(&e);
+        }
     }
+
+    fn element(&self, parent: &Element, tag: &str, text: &str) -> Result<Element, JsValue> {
+        let element = self.0.document.create_element(tag)?;
+        if !text.is_empty() {
+            element.set_text_content(Some(text));
+        }
+        parent.append_child(&element)?;
+        Ok(element)
+    }
+
+    fn loading_view(&self) -> Result<(), JsValue> {
+        let inner = &self.0;
+        let line = self.element(&inner.status, "p", "")?;
+        line.set_class_name("slot-loading");
+        line.set_attribute("role", "status")?;
+        line.set_attribute("data-testid", &format!("loading-{}", inner.name))?;
+        line.set_text_content(Some(&format!(
+            "Loading {}…",
+            inner.title.to_ascii_lowercase()
+        )));
+        Ok(())
+    }
+
+    /// While a bundle is slow, the slot says so (the rest of the page is usable meanwhile).
+    fn note_slow(&self) {
+        let inner = &self.0;
+        if let Ok(Some(line)) = inner.status.query_selector(".slot-loading") {
+            line.set_text_content(Some(&format!(
+                "Still loading {}: the connection is slow…",
+                inner.title.to_ascii_lowercase()
+            )));
+        }
+    }
+
+    fn fallback_view(&self, error: &LoadError) -> Result<(), JsValue> {
+        let inner = &self.0;
+        let fallback = self.element(&inner.status, "div", "")?;
+        fallback.set_class_name("fallback");
+        fallback.set_attribute("role", "alert")?;
+        fallback.set_attribute("data-testid", &format!("fallback-{}", inner.name))?;
+        let summary = self.element(&fallback, "p", "")?;
+        self.element(&summary, "strong", &inner.title)?;
+        summary.append_with_str_1(&format!(
+            " {} The rest of the shop keeps working.",
+            error.summary()
+        ))?;
+        let detail = self.element(&fallback, "p", &error.to_string())?;
+        detail.set_class_name("fallback-detail");
+        let retry = self.element(&fallback, "button", "Retry")?;
+        retry.set_attribute("type", "button")?;
+        retry.set_attribute("data-action", "retry")?;
+        retry.set_attribute(
+            "aria-label",
+            &format!("Retry {}", inner.title.to_ascii_lowercase()),
+        )?;
+        Ok(())
+    }
+}
+
+/// The mount context (`mall_kit::MountContext`, camelCase as the kit decodes it), built
+/// directly rather than through serde's encoder.
+fn context(config: &Config, customer: &str) -> JsValue {
+    let ctx = js_sys::Object::new();
+    for (key, value) in [
+        ("graphqlUrl", config.graphql_url.as_str()),
+        ("graphqlWsUrl", config.graphql_ws_url.as_str()),
+        ("customerId", customer),
+    ] {
+        let _ = js_sys::Reflect::set(&ctx, &JsValue::from_str(key), &JsValue::from_str(value));
+    }
+    let _ = js_sys::Reflect::set(&ctx, &JsValue::from_str("token"), &JsValue::NULL);
+    ctx.into()
 }

@@ -23,6 +23,17 @@ use anyhow::{bail, Context, Result};
 use crate::wasm::{self, DIST};
 use crate::{mall_binary, step};
 
+/// Names another `mall` binary to test than `target/release/mall` (which a shared build
+/// directory may have rebuilt from another tree meanwhile).
+pub const BINARY_ENV: &str = "MALL_E2E_BINARY";
+
+/// The binary the suite runs.
+fn binary() -> PathBuf {
+    std::env::var_os(BINARY_ENV)
+        .map(PathBuf::from)
+        .unwrap_or_else(mall_binary)
+}
+
 /// How long the mall may take to print its URL.
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 /// A port nothing listens on: the BFF's delivery upstream in the delivery-down run.
@@ -43,7 +54,11 @@ pub fn run() -> Result<()> {
         playwright("shop", &mall.url, &[hooks_env])?;
 
         let before = snapshot()?;
-        let snapshot_file = Path::new("target").join("e2e-before-deploy.json");
+        // Not under target/: that directory may be shared with other builds.
+        let snapshot_file = std::env::temp_dir().join(format!(
+            "mall-e2e-before-deploy-{}.json",
+            std::process::id()
+        ));
         std::fs::write(&snapshot_file, serde_json::to_string_pretty(&before)?)?;
         let stamp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
         let product_version = wasm::crate_version(wasm::component("product")?.dir)?;
@@ -68,6 +83,7 @@ pub fn run() -> Result<()> {
             wasm::restore("product", entry)?;
         }
         let _ = std::fs::remove_dir_all(Path::new(DIST).join("components/product").join(&deployed));
+        let _ = std::fs::remove_file(&snapshot_file);
         result?;
     }
 
@@ -144,17 +160,23 @@ impl Mall {
         let mut args = vec!["--target", "all", "--dist", DIST, "--data-dir"];
         let data = data_dir.to_string_lossy().into_owned();
         args.push(&data);
+        // Free ports, so the suite neither needs nor disturbs a mall on the course ports. Not
+        // with an upstream URL flag: `mall` then takes every service's public URL from the
+        // flags (the course ports by default), which free ports would not match.
+        if extra.is_empty() {
+            args.push("--any-port");
+        }
         args.extend_from_slice(extra);
         step(&format!(
             "starting {} {}",
-            mall_binary().display(),
+            binary().display(),
             args.join(" ")
         ));
-        let mut child = Command::new(mall_binary())
+        let mut child = Command::new(binary())
             .args(&args)
             .stdout(Stdio::piped())
             .spawn()
-            .with_context(|| format!("starting {}", mall_binary().display()))?;
+            .with_context(|| format!("starting {}", binary().display()))?;
         let stdout = child.stdout.take().context("the mall's stdout")?;
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {

@@ -1,7 +1,8 @@
 //! `cargo xtask`: the project's own build, run, test and bench commands.
 //!
 //! - `setup`: installs what the build needs (rustup target, wasm-bindgen CLI, npm packages, chromium)
-//! - `wasm`: builds the shell and the component bundles into `dist/` and writes `dist/components.json`
+//! - `wasm`: builds the shell and the component bundles into `dist/`, writes `dist/components.json`,
+//!   and checks each bundle's size against its budget (`wasm::budget`)
 //! - `e2e`: runs the Playwright suite against a running mall
 //! - `bench`: builds what the benchmarks need, then runs `mall-bench` (see bench/)
 //! - `image`: builds the `mall` container image with podman (a static binary on `scratch`)
@@ -117,6 +118,7 @@ fn main() -> Result<()> {
             build_native()?;
             fuzz::suite(&mall_binary())?;
             wasm::build(&[])?;
+            wasm::budget::check(&wasm::built()?)?;
             e2e::run()
         }
         Cmd::E2e => {

@@ -13,6 +13,7 @@ use std::process::Command;
 
 use anyhow::{bail, ensure, Context, Result};
 
+pub mod budget;
 pub mod manifest;
 pub mod sizes;
 
@@ -121,13 +122,30 @@ pub fn build(only: &[String]) -> Result<()> {
         let version = crate_version(SHELL.dir)?;
         let out = dist.join("shell").join(&version);
         build_bundle(&SHELL, &[], &out, &wasm_opt)?;
-        write_index(dist, &format!("shell/{version}/{}.js", SHELL.out_name()))?;
+        let shell = format!("shell/{version}/{}", SHELL.out_name());
+        write_index(dist, &shell)?;
         report.push(("shell".to_owned(), out, SHELL.out_name()));
     }
     let path = dist.join(manifest::FILE);
     manifest::write(&path, &manifest)?;
     step(&format!("wrote {}", path.display()));
     sizes::print(&report)
+}
+
+/// Every bundle where a full build of this tree leaves it in `dist/` (by its crate's version).
+pub fn built() -> Result<Vec<(Bundle, PathBuf)>> {
+    let dist = Path::new(DIST);
+    let mut out = Vec::new();
+    for bundle in COMPONENTS {
+        let version = crate_version(bundle.dir)?;
+        out.push((
+            bundle,
+            dist.join("components").join(bundle.name).join(version),
+        ));
+    }
+    let version = crate_version(SHELL.dir)?;
+    out.push((SHELL, dist.join("shell").join(version)));
+    Ok(out)
 }
 
 /// Builds one component with extra cargo features into `dist/components/<name>/<version>/`
@@ -344,18 +362,30 @@ pub fn crate_version(dir: impl AsRef<Path>) -> Result<String> {
     bail!("no [package] version in {}", path.display())
 }
 
-fn write_index(dist: &Path, shell_entry: &str) -> Result<()> {
+/// Writes the document template: the shell's module and wasm (`shell` is their path without
+/// `.js` / `_bg.wasm`) filled in; the BFF fills in the manifest and the components' hints
+/// per request.
+fn write_index(dist: &Path, shell: &str) -> Result<()> {
     let template = Path::new(SHELL.dir).join("index.html");
     let html =
         fs::read_to_string(&template).with_context(|| format!("reading {}", template.display()))?;
-    ensure!(
-        html.contains("{{SHELL_ENTRY}}"),
-        "{} lacks the {{{{SHELL_ENTRY}}}} placeholder",
-        template.display()
-    );
+    for mark in [
+        "{{SHELL_ENTRY}}",
+        "{{SHELL_WASM}}",
+        "<!--mall:preload-->",
+        "<!--mall:manifest-->",
+    ] {
+        ensure!(
+            html.contains(mark),
+            "{} lacks the {mark} placeholder",
+            template.display()
+        );
+    }
     let path = dist.join("index.html");
-    fs::write(&path, html.replace("{{SHELL_ENTRY}}", shell_entry))
-        .with_context(|| format!("writing {}", path.display()))
+    let html = html
+        .replace("{{SHELL_ENTRY}}", &format!("{shell}.js"))
+        .replace("{{SHELL_WASM}}", &format!("{shell}_bg.wasm"));
+    fs::write(&path, html).with_context(|| format!("writing {}", path.display()))
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {

@@ -19,8 +19,10 @@ use crate::Bench;
 pub const SCENARIO: &str = "5 Micro-frontends";
 
 const COMPONENTS: [&str; 3] = ["product", "order", "delivery"];
+/// The issue's targets (brotli bytes, every shipped file). `cargo xtask test` enforces each
+/// bundle's own budget from its Cargo.toml (a ratchet where a bundle is still above these).
 const COMPONENT_BROTLI: u64 = 60_000;
-const SHELL_BROTLI: u64 = 40_000;
+const SHELL_BROTLI: u64 = 25_000;
 const ALL_RENDERED_MS: f64 = 500.0;
 const HUNG_SLOWDOWN: f64 = 0.10;
 /// Page loads per variant (healthy, and each component hung); medians are reported.
@@ -373,11 +375,12 @@ async fn browser(bench: &mut Bench, url: &str) -> Result<()> {
              slot (until the shell's load timeout shows its fallback). Where the time goes in \
              a healthy load (medians; each file when it had arrived, then each component when \
              rendered, so the gap between a component's wasm arriving and its render is its \
-             compile, instantiate and mount): {}. The chain is sequential by design: the \
-             document, the shell's JS, the shell's wasm, then the manifest (the shell reads it \
-             at run time), then each component's JS and wasm side by side; on a loaded two-core \
-             machine each step also waits for a core, which is where a miss of the 500 ms \
-             target comes from.",
+             compile, instantiate and mount): {}. The chain is flat: the document carries the \
+             manifest and a preload hint for every bundle, so the shell's and every \
+             component's JS and wasm are fetched side by side right after the document, and \
+             GraphQL data follows the components' mount; on a loaded two-core machine each \
+             compile also waits for a core, which is where a miss of the 500 ms target comes \
+             from.",
             healthy["product"],
             healthy["order"],
             healthy["delivery"],

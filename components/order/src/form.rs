@@ -21,9 +21,17 @@ pub fn OrderForm(ctx: MountContext, customer: RwSignal<String>) -> impl IntoView
     // The key of the intent being placed; any edit starts a new intent.
     let intent = StoredValue::new(None::<String>);
     listen_while_mounted(move |selected: ProductSelected| {
+        // The same product announced again carries fresh figures (its stock moved): show
+        // them, but it is no new choice, so the intent and the last message stay.
+        let same = product.with_untracked(|p| {
+            p.as_ref()
+                .is_some_and(|p| p.product_id == selected.product_id)
+        });
         product.set(Some(selected));
-        intent.set_value(None);
-        message.set(None);
+        if !same {
+            intent.set_value(None);
+            message.set(None);
+        }
     });
     let edited = move || {
         intent.set_value(None);

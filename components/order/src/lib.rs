@@ -17,6 +17,7 @@ pub const STYLE: &str = r#"
 .order-form .fields { display: grid; grid-template-columns: 6rem 1fr 1fr; gap: .2rem .6rem; }
 .order-form .actions { margin-top: .6rem; display: flex; gap: .8rem; align-items: center; }
 .selected-product { margin: 0 0 .3rem; }
+@container (max-width: 420px) { .order-form .fields { grid-template-columns: 1fr; } }
 "#;
 
 mall_kit::export_component!("order", STYLE, |ctx| {

@@ -46,6 +46,34 @@ pub fn Catalogue(ctx: MountContext) -> impl IntoView {
     on_while_mounted::<DeliveryCompleted>(move || catalogue.refresh_burst());
     on_while_mounted::<MyPageChanged>(move || catalogue.refresh_burst());
 
+    // The order form shows the selected product's stock: when a refresh moves it, announce
+    // the selection again so the figure shown there stays live.
+    Effect::new(move |last: Option<Option<(i64, i64)>>| {
+        let last = last.flatten();
+        let id = selected.get()?;
+        let fresh = catalogue.value.with(|value| match value {
+            Some(Ok(data)) => data
+                .items
+                .iter()
+                .find(|p| p.id == id)
+                .map(|p| ProductSelected {
+                    product_id: p.id,
+                    name: p.name.clone(),
+                    price: p.price,
+                    stock: p.stock,
+                }),
+            _ => None,
+        });
+        let Some(fresh) = fresh else {
+            return last;
+        };
+        let now = (id, fresh.stock);
+        if last.is_some_and(|(was, _)| was == id) && last != Some(now) {
+            events::emit(&fresh);
+        }
+        Some(now)
+    });
+
     let select = move |p: &products::ProductsProductsItems| {
         selected.set(Some(p.id));
         events::emit(&ProductSelected {
