@@ -196,10 +196,13 @@ async fn a_post_that_is_not_json_runs_nothing() {
 #[tokio::test]
 async fn a_request_that_cannot_be_executed_has_no_data() {
     let (_shop, bff) = shop_and_bff().await;
-    for query in [
-        "{ orders { id ",                                  // does not parse
-        "{ orders { nope } }",                             // does not validate
-        "query($id: Int!) { order(orderId: $id) { id } }", // variable missing
+    for (query, code) in [
+        ("{ orders { id ", "GRAPHQL_PARSE_FAILED"),
+        ("{ orders { nope } }", "GRAPHQL_VALIDATION_FAILED"),
+        (
+            "query($id: Int!) { order(orderId: $id) { id } }",
+            "BAD_USER_INPUT",
+        ),
     ] {
         let (status, _, r) =
             send(&bff, post(json!({"query": query}), Some(GRAPHQL_RESPONSE))).await;
@@ -208,6 +211,7 @@ async fn a_request_that_cannot_be_executed_has_no_data() {
             r.get("data").is_none() && r["errors"][0]["message"].is_string(),
             "{r}"
         );
+        assert_eq!(r["errors"][0]["extensions"]["code"], code, "{r}");
         // Legacy clients asking for application/json get a 200, as the specification keeps.
         let (status, _, r) = send(
             &bff,

@@ -1,4 +1,5 @@
-//! Schemathesis against each service's OpenAPI document (`/v3/api-docs`) on a running mall.
+//! Schemathesis against each service's OpenAPI document (`/v3/api-docs`) and against the
+//! BFF's GraphQL endpoint (its schema loaded by introspection from the URL) on a running mall.
 //!
 //! - [`suite`], inside `cargo xtask test`: a bounded, seeded run ([`SUITE`]: a few hundred
 //!   cases per service, positive and negative data), failing the suite on any failure.
@@ -19,8 +20,12 @@ use anyhow::{bail, Context, Result};
 
 use crate::{python, step};
 
-/// The checks and their settings.
+/// The checks and their settings (for the services' OpenAPI documents).
 const CONFIG: &str = "xtask/schemathesis.toml";
+/// Where the BFF's GraphQL check lives (a Schemathesis hooks module) and its name.
+const GRAPHQL_HOOKS_DIR: &str = "xtask";
+const GRAPHQL_HOOKS: &str = "mall_graphql_checks";
+const GRAPHQL_CHECK: &str = "typed_graphql_errors";
 /// Where the Fuzzing section goes.
 const RELIABILITY: &str = "RELIABILITY.md";
 /// How long the mall may take to print its URLs.
@@ -103,37 +108,65 @@ fn run(mall: &Path, budget: Budget) -> Result<Vec<Outcome>> {
              operation, seed {})",
             budget.examples, budget.seed
         ));
-        let started = Instant::now();
-        let mut child = Command::new(python::tool("schemathesis"))
-            .args(["--config-file", CONFIG, "run", &docs])
-            .args(["--max-examples", &budget.examples.to_string()])
-            .args(["--seed", &budget.seed.to_string()])
-            .args(["--mode", "all", "--phases", "examples,coverage,fuzzing"])
-            .args(["--workers", "1", "--no-color"])
-            .args(["--generation-database", "none"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .context("running schemathesis (python::ensure installs it)")?;
-        // Shown as it comes (a long run reports each phase), and kept for the summary.
-        let mut text = String::new();
-        let stdout = child.stdout.take().context("schemathesis's stdout")?;
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            println!("{line}");
-            text.push_str(&line);
-            text.push('\n');
-        }
-        let status = child.wait().context("waiting for schemathesis")?;
-        let (cases, failures) = counts(&text)
-            .with_context(|| format!("reading Schemathesis's summary for the {service} service"))?;
-        outcomes.push(Outcome {
-            target: format!("{service} service (OpenAPI)"),
-            cases,
-            failures,
-            took: started.elapsed(),
-            ok: status.success() && failures == 0,
-        });
+        let mut command = Command::new(python::tool("schemathesis"));
+        command.args(["--config-file", CONFIG, "run", &docs]).args([
+            "--mode",
+            "all",
+            "--phases",
+            "examples,coverage,fuzzing",
+        ]);
+        outcomes.push(schemathesis(
+            command,
+            budget,
+            &format!("{service} service (OpenAPI)"),
+        )?);
     }
+    // The BFF: the schema comes from its URL by introspection, as a GraphQL tool loads it.
+    // Schemathesis's own GraphQL check counts every entry of `errors` as a failure, even a
+    // typed refusal (an order that does not exist), so ours says what the BFF promises:
+    // no 5xx, a GraphQL response, every error with a stable code, no internal URL.
+    step(&format!(
+        "fuzzing the BFF with Schemathesis ({}, {} examples per operation, seed {})",
+        running.graphql, budget.examples, budget.seed
+    ));
+    let mut command = Command::new(python::tool("schemathesis"));
+    command
+        .env("PYTHONPATH", GRAPHQL_HOOKS_DIR)
+        .env("SCHEMATHESIS_HOOKS", GRAPHQL_HOOKS)
+        .args(["run", &running.graphql, "--checks", GRAPHQL_CHECK]);
+    outcomes.push(schemathesis(command, budget, "BFF (GraphQL)")?);
     Ok(outcomes)
+}
+
+/// Runs one Schemathesis command with the budget's examples and seed, its output shown as
+/// it comes and read for the summary.
+fn schemathesis(mut command: Command, budget: Budget, target: &str) -> Result<Outcome> {
+    let started = Instant::now();
+    let mut child = command
+        .args(["--max-examples", &budget.examples.to_string()])
+        .args(["--seed", &budget.seed.to_string()])
+        .args(["--workers", "1", "--no-color"])
+        .args(["--generation-database", "none"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("running schemathesis (python::ensure installs it)")?;
+    let mut text = String::new();
+    let stdout = child.stdout.take().context("schemathesis's stdout")?;
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        println!("{line}");
+        text.push_str(&line);
+        text.push('\n');
+    }
+    let status = child.wait().context("waiting for schemathesis")?;
+    let (cases, failures) = counts(&text)
+        .with_context(|| format!("reading Schemathesis's summary for the {target}"))?;
+    Ok(Outcome {
+        target: target.to_owned(),
+        cases,
+        failures,
+        took: started.elapsed(),
+        ok: status.success() && failures == 0,
+    })
 }
 
 /// (cases generated, unique failures) from the summary Schemathesis prints:
@@ -159,8 +192,10 @@ fn fuzzing_section(outcomes: &[Outcome], budget: Budget, date: &str, machine: &s
     let mut s = String::from("## Fuzzing\n\n");
     s.push_str(&format!(
         "Written by `cargo xtask fuzz` on {date}. Schemathesis {} against each service's \
-         OpenAPI document (`/v3/api-docs`) on one `mall --target all`, positive and negative \
-         data, phases examples, coverage and fuzzing, {} examples per operation, seed {} \
+         OpenAPI document (`/v3/api-docs`; positive and negative data, phases examples, \
+         coverage and fuzzing) and against the BFF's GraphQL endpoint (schema by \
+         introspection from its URL; the check `typed_graphql_errors` of \
+         `xtask/mall_graphql_checks.py`) on one `mall --target all`, {} examples per operation, seed {} \
          (`cargo xtask fuzz --examples {} --seed {}` repeats it). The checks, and why each is \
          on or off, are in `xtask/schemathesis.toml`; the figure to reach is no failure. \
          Each failure is reported in the command's output with a `curl` line that \
@@ -246,6 +281,8 @@ struct Mall {
     child: Child,
     /// order, delivery, product, mypage
     urls: Vec<String>,
+    /// The BFF's GraphQL endpoint.
+    graphql: String,
     data_dir: PathBuf,
 }
 
@@ -276,20 +313,29 @@ impl Mall {
         let stdout = child.stdout.take().context("the mall's stdout")?;
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
+            // The GraphQL line comes first, then the services' line.
+            let mut graphql = None;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(urls) = service_urls(&line) {
-                    let _ = tx.send(urls);
+                if let Some(url) = graphql_url(&line) {
+                    graphql = Some(url);
+                }
+                if let (Some(urls), Some(graphql)) = (service_urls(&line), &graphql) {
+                    let _ = tx.send((urls, graphql.clone()));
                 }
             }
         });
         let mut mall = Mall {
             child,
             urls: vec![],
+            graphql: String::new(),
             data_dir,
         };
         match rx.recv_timeout(START_TIMEOUT) {
-            Ok(urls) => mall.urls = urls,
-            Err(_) => bail!("the mall did not print its service URLs within {START_TIMEOUT:?}"),
+            Ok((urls, graphql)) => {
+                mall.urls = urls;
+                mall.graphql = graphql;
+            }
+            Err(_) => bail!("the mall did not print its URLs within {START_TIMEOUT:?}"),
         }
         Ok(mall)
     }
@@ -307,6 +353,14 @@ fn service_urls(line: &str) -> Option<Vec<String>> {
             words.get(i + 1).map(|u| u.trim_end_matches('/').to_owned())
         })
         .collect()
+}
+
+/// The URL of `  GraphQL (and GraphiQL): URL`.
+fn graphql_url(line: &str) -> Option<String> {
+    let rest = line.trim().strip_prefix("GraphQL")?;
+    rest.split_whitespace()
+        .find(|w| w.starts_with("http://") || w.starts_with("https://"))
+        .map(str::to_owned)
 }
 
 impl Drop for Mall {
@@ -357,6 +411,18 @@ mod tests {
             ])
         );
         assert_eq!(service_urls("Press Ctrl-C to stop."), None);
+    }
+
+    #[test]
+    fn reads_the_graphql_url_the_mall_prints() {
+        assert_eq!(
+            graphql_url("  GraphQL (and GraphiQL): http://127.0.0.1:5/graphql"),
+            Some("http://127.0.0.1:5/graphql".to_owned())
+        );
+        assert_eq!(
+            graphql_url("12st mall is running: open http://127.0.0.1:5/"),
+            None
+        );
     }
 
     #[test]

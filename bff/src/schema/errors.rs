@@ -32,3 +32,26 @@ pub fn extend_errors(response: &mut async_graphql::Response) {
         }
     }
 }
+
+/// Gives the errors of a request that could not be executed (no data; errors with no path)
+/// a stable code as well: `GRAPHQL_PARSE_FAILED` when `query` does not parse, else
+/// `GRAPHQL_VALIDATION_FAILED` (a field that does not exist, an argument of the wrong type,
+/// a limit). Errors that already carry a code keep it.
+pub fn code_request_errors(response: &mut async_graphql::Response, query: &str) {
+    let request_error = response.data == async_graphql::Value::Null
+        && response.errors.iter().all(|e| e.path.is_empty());
+    if !request_error {
+        return;
+    }
+    let code = if async_graphql::parser::parse_query(query).is_err() {
+        "GRAPHQL_PARSE_FAILED"
+    } else {
+        "GRAPHQL_VALIDATION_FAILED"
+    };
+    for error in &mut response.errors {
+        let ext = error.extensions.get_or_insert_with(Default::default);
+        if ext.get("code").is_none() {
+            ext.set("code", code);
+        }
+    }
+}

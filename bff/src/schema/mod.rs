@@ -243,10 +243,12 @@ pub async fn execute(
     if let Some(missing) = variables::missing_required(&request) {
         return async_graphql::Response::from_errors(vec![missing]);
     }
+    let query = request.query.clone();
     let data = RequestData::new(gateway.clone());
     let stale = data.stale.clone();
     let mut response = schema.execute(request.data(data)).await;
     extend_errors(&mut response);
+    errors::code_request_errors(&mut response, &query);
     if let Some(marks) = stale.take() {
         if let Ok(v) = async_graphql::Value::from_json(marks) {
             response.extensions.insert("stale".to_owned(), v);

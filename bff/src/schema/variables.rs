@@ -32,13 +32,20 @@ pub fn missing_required(request: &Request) -> Option<ServerError> {
             }
             let name = d.name.node.as_str();
             match request.variables.get(name) {
-                None | Some(Value::Null) => Some(ServerError::new(
-                    format!(
-                        "the variable ${name} of type {} is required; send it in `variables`",
-                        d.var_type.node
-                    ),
-                    Some(definition.pos),
-                )),
+                None | Some(Value::Null) => {
+                    let mut error = ServerError::new(
+                        format!(
+                            "the variable ${name} of type {} is required; send it in `variables`",
+                            d.var_type.node
+                        ),
+                        Some(definition.pos),
+                    );
+                    error
+                        .extensions
+                        .get_or_insert_with(Default::default)
+                        .set("code", "BAD_USER_INPUT");
+                    Some(error)
+                }
                 Some(_) => None,
             }
         })
