@@ -55,8 +55,15 @@ type Asset = (&'static str, &'static str, Bytes);
 /// GraphiQL's files, or why they could not be read.
 #[derive(Debug, Clone)]
 pub struct Graphiql {
-    files: Result<Arc<Vec<Asset>>, String>,
+    /// The files, or `Err` when they could not be read (the reason, with its path, is
+    /// logged at start; clients are told only that GraphiQL is not there).
+    files: Result<Arc<Vec<Asset>>, ()>,
 }
+
+/// What a client is told when GraphiQL's files could not be read (no server path in it).
+const NOT_AVAILABLE: &str = "GraphiQL is not available on this server: its files could not \
+    be read at start (the server's log says which and how to fix it). GraphQL itself works: \
+    POST /graphql.";
 
 impl Graphiql {
     /// Reads the files from `node_modules`.
@@ -74,7 +81,7 @@ impl Graphiql {
                         full.display()
                     );
                     tracing::warn!("{why}");
-                    return Graphiql { files: Err(why) };
+                    return Graphiql { files: Err(()) };
                 }
             }
         }
@@ -92,10 +99,10 @@ impl Graphiql {
     pub fn page(&self, endpoint: &str) -> Response {
         match &self.files {
             Ok(_) => Html(page(endpoint)).into_response(),
-            Err(why) => (
+            Err(()) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                format!("{why}\n"),
+                format!("{NOT_AVAILABLE}\n"),
             )
                 .into_response(),
         }
@@ -169,6 +176,20 @@ mod tests {
         assert!(!g.is_available());
         let response = g.page("/graphql");
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[tokio::test]
+    async fn the_unavailable_page_names_no_server_path() {
+        let g = Graphiql::load(Path::new("/nonexistent/node_modules"));
+        let body = axum::body::to_bytes(g.page("/graphql").into_body(), usize::MAX)
+            .await
+            .expect("body");
+        let text = String::from_utf8_lossy(&body);
+        assert!(text.contains("GraphiQL is not available"), "{text}");
+        assert!(
+            !text.contains("nonexistent") && !text.contains("node_modules"),
+            "{text}"
+        );
     }
 
     #[test]

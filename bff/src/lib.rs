@@ -49,6 +49,7 @@ pub mod live;
 pub mod model;
 pub mod resilience;
 pub mod schema;
+pub mod security_headers;
 pub mod server;
 pub mod stale;
 pub mod static_files;

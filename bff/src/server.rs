@@ -146,7 +146,7 @@ impl Bff {
     /// The router (static files of `config.static_dir` as the fallback).
     pub fn router(self) -> Router {
         let static_dir = self.config.static_dir.clone();
-        Router::new()
+        let router = Router::new()
             .route("/graphql", get(graphiql_or_subscriptions).post(graphql))
             .route("/graphql/ws", get(subscriptions))
             .route("/graphql/assets/{file}", get(graphiql_asset))
@@ -154,7 +154,8 @@ impl Bff {
             .route("/readyz", get(readyz))
             .route("/metrics", get(metrics_text))
             .with_state(self)
-            .fallback_service(crate::static_files::router(&static_dir))
+            .fallback_service(crate::static_files::router(&static_dir));
+        crate::security_headers::apply(router)
     }
 }
 
