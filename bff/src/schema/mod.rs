@@ -55,12 +55,26 @@ fn positive_id(name: &str, id: i64) -> Result<i64, BffError> {
     Ok(id)
 }
 
+/// The longest text argument (a customer id, an idempotency key) the BFF passes on, in
+/// characters: the services' own limit. Checked here, before anything is fetched or
+/// remembered, so a client cannot make the BFF carry (or keep stale copies under) huge keys.
+pub const MAX_TEXT_ARGUMENT: usize = 200;
+
 fn not_blank<'a>(name: &str, value: &'a str) -> Result<&'a str, BffError> {
     let v = value.trim();
     if v.is_empty() {
         return Err(BffError::bad_input(format!("{name} must not be blank")));
     }
-    Ok(v)
+    within_limit(name, v)
+}
+
+fn within_limit<'a>(name: &str, value: &'a str) -> Result<&'a str, BffError> {
+    if value.chars().count() > MAX_TEXT_ARGUMENT {
+        return Err(BffError::bad_input(format!(
+            "{name} must be at most {MAX_TEXT_ARGUMENT} characters"
+        )));
+    }
+    Ok(value)
 }
 
 #[Object]
@@ -174,6 +188,9 @@ impl Mutation {
             return Err(BffError::bad_input("quantity must be at least 1"));
         }
         not_blank("customerId", &input.customer_id)?;
+        if let Some(key) = &idempotency_key {
+            within_limit("idempotencyKey", key)?;
+        }
         let order = gateway(ctx)?
             .orders
             .place(&input.into(), idempotency_key.as_deref())
@@ -190,6 +207,9 @@ impl Mutation {
         idempotency_key: Option<String>,
     ) -> Result<Order, BffError> {
         let id = positive_id("orderId", order_id)?;
+        if let Some(key) = &idempotency_key {
+            within_limit("idempotencyKey", key)?;
+        }
         let order = gateway(ctx)?
             .orders
             .cancel(id, idempotency_key.as_deref())
