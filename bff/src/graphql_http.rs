@@ -25,6 +25,9 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
+use crate::schema::errors::is_request_error;
+use crate::schema::variables::selected_operation;
+
 /// The media types the BFF answers in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MediaType {
@@ -273,24 +276,14 @@ fn is_query(request: &async_graphql::Request) -> bool {
     let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
         return true;
     };
-    let selected =
-        document
-            .operations
-            .iter()
-            .find(|(name, _)| match request.operation_name.as_deref() {
-                Some(wanted) => name.map(|n| n.as_str()) == Some(wanted),
-                None => true,
-            });
-    selected.is_none_or(|(_, op)| op.node.ty == OperationType::Query)
+    selected_operation(&document, request.operation_name.as_deref())
+        .is_none_or(|op| op.ty == OperationType::Query)
 }
 
 /// The HTTP answer of an executed request.
 pub fn into_response(response: async_graphql::Response, media: MediaType) -> Response {
     let mut body = serde_json::to_value(&response).unwrap_or_else(|_| json!({}));
-    let request_error = response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty());
-    let status = if request_error {
+    let status = if is_request_error(&response) {
         if let Value::Object(map) = &mut body {
             map.remove("data");
         }

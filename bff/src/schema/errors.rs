@@ -33,14 +33,20 @@ pub fn extend_errors(response: &mut async_graphql::Response) {
     }
 }
 
+/// Whether the response is of a request that could not be executed (it did not parse or
+/// validate, or a variable was missing): no data, and errors that name no field.
+pub fn is_request_error(response: &async_graphql::Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
+}
+
 /// Gives the errors of a request that could not be executed (no data; errors with no path)
 /// a stable code as well: `GRAPHQL_PARSE_FAILED` when `query` does not parse, else
 /// `GRAPHQL_VALIDATION_FAILED` (a field that does not exist, an argument of the wrong type,
 /// a limit). Errors that already carry a code keep it.
 pub fn code_request_errors(response: &mut async_graphql::Response, query: &str) {
-    let request_error = response.data == async_graphql::Value::Null
-        && response.errors.iter().all(|e| e.path.is_empty());
-    if !request_error {
+    if !is_request_error(response) {
         return;
     }
     let code = if async_graphql::parser::parse_query(query).is_err() {

@@ -6,23 +6,31 @@
 //! as part of the request, so a missing one refuses the whole request up front.
 
 use async_graphql::parser::parse_query;
+use async_graphql::parser::types::{ExecutableDocument, OperationDefinition};
 use async_graphql::{Request, ServerError, Value};
+
+/// The operation a request runs: the one named `operation_name`, or the document's only
+/// (first) one when it names none. `None` when the document holds no such operation.
+pub fn selected_operation<'d>(
+    document: &'d ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<&'d OperationDefinition> {
+    document
+        .operations
+        .iter()
+        .find(|(name, _)| match operation_name {
+            Some(wanted) => name.map(|n| n.as_str()) == Some(wanted),
+            None => true,
+        })
+        .map(|(_, op)| &op.node)
+}
 
 /// The error of the first required variable (non-null, no default) of the selected
 /// operation that the request does not carry; `None` when all are there, or when the
 /// document does not parse or names no operation (execution reports those).
 pub fn missing_required(request: &Request) -> Option<ServerError> {
     let document = parse_query(&request.query).ok()?;
-    let (_, operation) =
-        document
-            .operations
-            .iter()
-            .find(|(name, _)| match request.operation_name.as_deref() {
-                Some(wanted) => name.map(|n| n.as_str()) == Some(wanted),
-                None => true,
-            })?;
-    operation
-        .node
+    selected_operation(&document, request.operation_name.as_deref())?
         .variable_definitions
         .iter()
         .find_map(|definition| {
