@@ -28,7 +28,10 @@ use self::principal::{Principal, Via};
 use self::problem::AuthProblem;
 use crate::account::{Email, Password};
 use crate::identity::{Identity, SignUp};
+use crate::keys::SigningKey;
 use crate::session::SessionKey;
+use crate::settings::AuthSettings;
+use crate::store::StoreLocation;
 use crate::token::{TokenError, TokenIssuer, Verified};
 use crate::verifier::Verifier;
 
@@ -51,6 +54,17 @@ impl std::fmt::Debug for AuthState {
     }
 }
 
+/// What can fail when the identity core is opened.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("cannot open the identity store: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("cannot load the token signing key: {0}")]
+    Key(#[from] crate::keys::KeyError),
+    #[error(transparent)]
+    Identity(#[from] crate::identity::IdentityError),
+}
+
 /// The audience of bearer tokens meant for the BFF itself (`mall token`).
 pub const BFF_AUDIENCE: &str = "bff";
 
@@ -70,6 +84,32 @@ impl AuthState {
         }
     }
 
+    /// Opens the identity store (blocking: call it at start), loads or makes the signing
+    /// key, and accepts the BFF's own bearer tokens. `public_url` is the shop's URL: the
+    /// tokens' issuer unless `settings.tokens.issuer` names another, and whether the cookie
+    /// is `Secure`.
+    pub fn open(
+        location: &StoreLocation,
+        settings: &AuthSettings,
+        public_url: &str,
+    ) -> Result<AuthState, SetupError> {
+        let store = location.open()?;
+        let key = SigningKey::load_or_create(store.as_ref())?;
+        let identity = Identity::new(store, &settings.identity)?;
+        let mut tokens = settings.tokens.clone();
+        if tokens.issuer == crate::token::DEFAULT_ISSUER {
+            tokens.issuer = public_url.trim_end_matches('/').to_owned();
+        }
+        let cookies = CookieSettings {
+            secure: settings.cookie.secure || public_url.starts_with("https://"),
+        };
+        Ok(AuthState::new(
+            identity,
+            TokenIssuer::new(key, tokens),
+            cookies,
+        ))
+    }
+
     pub fn accept_bearer(mut self, verifier: Verifier) -> AuthState {
         Arc::make_mut(&mut self.bearer).push(verifier);
         self
@@ -80,7 +120,7 @@ impl AuthState {
         self.identity.ended_sessions()
     }
 
-    pub(crate) async fn verify_bearer(&self, token: &str) -> Result<Verified, AuthProblem> {
+    pub async fn verify_bearer(&self, token: &str) -> Result<Verified, AuthProblem> {
         let mut last = None;
         for v in self.bearer.iter() {
             match v.verify(token).await {

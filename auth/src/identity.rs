@@ -15,7 +15,7 @@ use crate::session::{now, random_token, Session, SessionId, SessionKey, SessionS
 use crate::store::{IdentityStore, StoreError};
 
 /// Settings of the identity core, one part per thing configured.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IdentitySettings {
     pub password: PasswordSettings,

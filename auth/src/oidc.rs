@@ -11,7 +11,7 @@ use crate::token::{ClaimMapping, Expectations};
 use crate::verifier::{JwksSettings, Verifier};
 
 /// One external issuer.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct OidcSettings {
     /// The issuer URL, exactly as its tokens' `iss` says.

@@ -12,7 +12,7 @@ use crate::account::{Password, PasswordHash};
 /// The cost of hashing one password. The defaults are OWASP's argon2id minimum
 /// (19 MiB, 2 passes, 1 lane). A stored hash keeps the parameters it was made with, so
 /// changing them affects new passwords only.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PasswordSettings {
     /// Memory per hash, in KiB.

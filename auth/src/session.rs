@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::account::Email;
 
 /// How long sessions live.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SessionSettings {
     /// From sign-in to the end of the session, whatever happens in between.

@@ -9,7 +9,7 @@ use crate::oidc::OidcSettings;
 use crate::token::TokenSettings;
 use crate::verifier::JwksSettings;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthSettings {
     /// Password hashing and session lifetime (`[auth.identity.password]`, `[auth.identity.session]`).

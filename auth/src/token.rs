@@ -15,7 +15,7 @@ use crate::policy::{Caller, Role};
 use crate::session::now;
 
 /// Tokens the BFF signs.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TokenSettings {
     /// The `iss` of the tokens: the BFF's public URL.

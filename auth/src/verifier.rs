@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use crate::token::{names_unknown_key, verify_with, Expectations, TokenError, Verified};
 
 /// Fetching and caching an issuer's keys.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct JwksSettings {
     /// Keys are fetched again after this long.

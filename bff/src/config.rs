@@ -66,6 +66,9 @@ pub struct BffConfig {
     pub discovery_interval: Duration,
     /// The WebSocket connections of GraphQL subscriptions.
     pub subscriptions: SubscriptionSettings,
+    /// Sign-in: sessions, cookies, the tokens of upstream calls, an external OpenID issuer
+    /// (`[auth]`, `[auth.oidc]`; DESIGN.md section 8).
+    pub auth: mall_auth::settings::AuthSettings,
 }
 
 impl Default for BffConfig {
@@ -78,6 +81,7 @@ impl Default for BffConfig {
             node_modules: None,
             discovery_interval: Duration::from_secs(1),
             subscriptions: SubscriptionSettings::default(),
+            auth: Default::default(),
         }
     }
 }
@@ -214,6 +218,14 @@ pub struct SubscriptionSettings {
     /// The default leaves room for the bench's 10,000 subscribers (one socket each) while
     /// the sockets of an earlier run are still closing.
     pub max_connections: usize,
+    /// Origins besides the shop's own (the `Host` the upgrade came to) whose pages may open
+    /// subscription connections, e.g. `https://shop.example` behind a proxy.
+    pub allowed_origins: Vec<String>,
+    /// How often a connection signed in by cookie asks the store whether its session still
+    /// lives (it expired, or ended on another replica); a sign-out in this process closes
+    /// its connections at once.
+    #[serde(with = "humantime_serde")]
+    pub session_recheck: Duration,
 }
 
 impl Default for SubscriptionSettings {
@@ -225,6 +237,8 @@ impl Default for SubscriptionSettings {
             init_timeout: Duration::from_secs(3),
             max_subscriptions_per_connection: 20,
             max_connections: 20_000,
+            allowed_origins: Vec::new(),
+            session_recheck: Duration::from_secs(30),
         }
     }
 }

@@ -40,6 +40,12 @@ pub enum BffError {
          one process (`mall --target all`), or give the BFF the shared bus (`--bus nats://HOST:4222`)"
     )]
     LiveUnavailable,
+    /// No one is signed in and the field needs someone (DESIGN.md section 8).
+    #[error("sign in first: this needs a signed-in customer or staff member (the shop's sign-in page, or `Authorization: Bearer` with a token from `mall token`)")]
+    Unauthenticated,
+    /// Signed in, and not allowed; the message says what the caller may do instead.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("invalid BFF configuration: {0}")]
     Config(String),
     #[error("{0}")]
@@ -57,6 +63,8 @@ impl BffError {
             BffError::NotFound { .. } => "NOT_FOUND",
             BffError::BadUserInput { .. } => "BAD_USER_INPUT",
             BffError::LiveUnavailable => "SUBSCRIPTIONS_UNAVAILABLE",
+            BffError::Unauthenticated => "UNAUTHENTICATED",
+            BffError::Forbidden(_) => "FORBIDDEN",
             BffError::Config(_) | BffError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -71,7 +79,11 @@ impl BffError {
             BffError::NotFound { upstream, .. } | BffError::BadUserInput { upstream, .. } => {
                 *upstream
             }
-            BffError::LiveUnavailable | BffError::Config(_) | BffError::Internal(_) => None,
+            BffError::LiveUnavailable
+            | BffError::Unauthenticated
+            | BffError::Forbidden(_)
+            | BffError::Config(_)
+            | BffError::Internal(_) => None,
         }
     }
 

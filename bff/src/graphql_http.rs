@@ -16,6 +16,7 @@
 //! Every refusal is a GraphQL error document whose `extensions.code` is stable and whose
 //! message says what to send instead.
 
+use mall_auth::http::problem::AuthProblem;
 use std::collections::HashMap;
 
 use async_graphql::parser::types::OperationType;
@@ -105,6 +106,38 @@ pub enum RequestError {
          accept one of them"
     )]
     NotAcceptable,
+    /// Who is calling could not be established (a bad bearer token), or a cookie-signed
+    /// write came as something a cross-site form can send: from [`AuthProblem`].
+    #[error("{message}")]
+    Caller {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
+}
+
+impl From<AuthProblem> for RequestError {
+    fn from(problem: AuthProblem) -> RequestError {
+        let status = problem.status();
+        let code = match status {
+            StatusCode::UNAUTHORIZED => "UNAUTHENTICATED",
+            StatusCode::FORBIDDEN => "FORBIDDEN",
+            StatusCode::BAD_REQUEST => "BAD_REQUEST",
+            _ => "INTERNAL_SERVER_ERROR",
+        };
+        let message = match &problem {
+            AuthProblem::Internal(detail) => {
+                tracing::error!(%detail, "the caller could not be resolved");
+                "who is calling could not be checked; it has been logged".to_owned()
+            }
+            other => other.to_string(),
+        };
+        RequestError::Caller {
+            status,
+            code,
+            message,
+        }
+    }
 }
 
 impl RequestError {
@@ -114,6 +147,7 @@ impl RequestError {
             RequestError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             RequestError::NotAQuery => StatusCode::METHOD_NOT_ALLOWED,
             RequestError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            RequestError::Caller { status, .. } => *status,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -125,6 +159,7 @@ impl RequestError {
             RequestError::TooLarge(_) => "PAYLOAD_TOO_LARGE",
             RequestError::NotAQuery => "METHOD_NOT_ALLOWED",
             RequestError::NotAcceptable => "NOT_ACCEPTABLE",
+            RequestError::Caller { code, .. } => code,
             _ => "BAD_REQUEST",
         }
     }

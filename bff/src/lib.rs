@@ -9,7 +9,11 @@
 //! ```no_run
 //! # async fn run() -> Result<(), mall_bff::BffError> {
 //! let config = mall_bff::BffConfig::default(); // or BffConfig::from_toml(..)?.with_env(std::env::vars())
-//! let router: axum::Router = mall_bff::app(config).await?;
+//! // Accounts, sessions and the key that signs upstream tokens: SQLite under `data/`.
+//! let store = mall_auth::store::StoreLocation::Embedded("data".into());
+//! let auth = mall_auth::http::AuthState::open(&store, &Default::default(), "http://127.0.0.1:8088")
+//!     .expect("identity store");
+//! let router: axum::Router = mall_bff::app(config, auth).await?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8088").await.expect("port");
 //! axum::serve(listener, router).await.expect("serve");
 //! # Ok(()) }
@@ -47,10 +51,12 @@ pub mod graphiql;
 pub mod graphql_http;
 pub mod live;
 pub mod model;
+pub mod request_context;
 pub mod resilience;
 pub mod schema;
 pub mod security_headers;
 pub mod server;
+pub mod socket_auth;
 pub mod stale;
 pub mod static_files;
 pub mod upstream;
@@ -62,6 +68,9 @@ pub use server::Bff;
 
 /// Builds the BFF from `config` and returns its router. Never fails because an upstream is
 /// down (the BFF starts unready and keeps trying); fails on an invalid configuration.
-pub async fn app(config: BffConfig) -> Result<axum::Router, BffError> {
-    Ok(Bff::new(config).await?.router())
+pub async fn app(
+    config: BffConfig,
+    auth: mall_auth::http::AuthState,
+) -> Result<axum::Router, BffError> {
+    Ok(Bff::new(config, auth).await?.router())
 }

@@ -28,6 +28,7 @@ use futures::{FutureExt, Stream, StreamExt};
 use crate::error::BffError;
 use crate::gateway::Gateway;
 use crate::model::{MyPageRow, MyPageUpdate, MyPageUpdateKind};
+use crate::request_context::RequestContext;
 use crate::upstream::Upstream;
 
 /// Open my-page subscriptions (gauge).
@@ -80,6 +81,7 @@ impl Drop for Active {
 
 struct State {
     gateway: Arc<Gateway>,
+    ctx: RequestContext,
     customer: String,
     changes: BoxStream<'static, LiveItem>,
     /// The rows the subscriber has; `None` until a snapshot is read (again).
@@ -92,11 +94,13 @@ struct State {
 /// docs). Registers with `feed` before it returns.
 pub fn my_page_updates(
     gateway: Arc<Gateway>,
+    ctx: RequestContext,
     feed: &dyn LiveFeed,
     customer: &str,
 ) -> impl Stream<Item = Result<MyPageUpdate, BffError>> + Send + 'static {
     let state = State {
         gateway,
+        ctx,
         customer: customer.to_owned(),
         changes: feed.subscribe(customer),
         rows: None,
@@ -121,7 +125,7 @@ async fn step(mut s: State) -> Option<(Result<MyPageUpdate, BffError>, State)> {
                     None => break,
                 }
             }
-            let update = match snapshot(&s.gateway, &s.customer).await {
+            let update = match snapshot(&s.gateway, &s.ctx, &s.customer).await {
                 Ok(rows) => {
                     s.failures = 0;
                     s.rows = Some(rows.clone());
@@ -167,8 +171,12 @@ async fn step(mut s: State) -> Option<(Result<MyPageUpdate, BffError>, State)> {
 }
 
 /// The customer's rows, fresh: a copy served stale would not be a point to resume from.
-async fn snapshot(gateway: &Gateway, customer: &str) -> Result<Vec<MyPageRow>, BffError> {
-    let fetched = gateway.my_pages.of_customer(customer).await?;
+async fn snapshot(
+    gateway: &Gateway,
+    ctx: &RequestContext,
+    customer: &str,
+) -> Result<Vec<MyPageRow>, BffError> {
+    let fetched = gateway.my_pages.of_customer(ctx, customer).await?;
     if fetched.stale.is_some() {
         return Err(BffError::UpstreamUnavailable {
             upstream: Upstream::Mypage,

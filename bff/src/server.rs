@@ -19,9 +19,13 @@ use crate::gateway::Gateway;
 use crate::graphiql::{self, Graphiql};
 use crate::graphql_http::{self, MediaType, RequestError};
 use crate::live::{Live, LiveFeed};
+use crate::request_context::RequestContext;
 use crate::schema::{self, BffSchema};
 use crate::websocket::{ConnectionSlots, Subscriptions};
 use crate::BffError;
+use axum::http::Method;
+use mall_auth::http::principal;
+use mall_auth::http::AuthState;
 
 /// The BFF's parts, built once: the gateway (upstream clients), the schema, GraphiQL's
 /// files and the metrics handle.
@@ -37,6 +41,8 @@ pub struct Bff {
     connection_slots: ConnectionSlots,
     /// Set to true to close every subscription connection (shutdown).
     closing: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Accounts, sessions and the tokens of upstream calls (DESIGN.md section 8).
+    auth: AuthState,
 }
 
 impl std::fmt::Debug for Bff {
@@ -73,17 +79,18 @@ impl Bff {
     ///
     /// Its `/metrics` renders this crate's process-wide recorder ([`prometheus`]),
     /// installed on first use.
-    pub async fn new(config: BffConfig) -> Result<Bff, BffError> {
-        Bff::new_with_metrics(config, prometheus()).await
+    pub async fn new(config: BffConfig, auth: AuthState) -> Result<Bff, BffError> {
+        Bff::new_with_metrics(config, auth, prometheus()).await
     }
 
     /// As [`Bff::new`], with `/metrics` rendered by `metrics`: the handle of the recorder
     /// the embedding program installed. The BFF installs none of its own then.
     pub async fn new_with_metrics(
         config: BffConfig,
+        auth: AuthState,
         metrics: PrometheusHandle,
     ) -> Result<Bff, BffError> {
-        let gateway = Arc::new(Gateway::new(&config)?);
+        let gateway = Arc::new(Gateway::new(&config, Some(auth.issuer.clone()))?);
         let schema = build_schema(&gateway, &config, None);
         let node_modules = config
             .node_modules
@@ -119,6 +126,7 @@ impl Bff {
             connection_slots: ConnectionSlots::new(config.subscriptions.max_connections),
             config: Arc::new(config),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
+            auth,
         })
     }
 
@@ -143,9 +151,21 @@ impl Bff {
         self
     }
 
+    /// Who signs in, and how (the `/auth` routes' state).
+    pub fn auth(&self) -> &AuthState {
+        &self.auth
+    }
+
     /// The router (static files of `config.static_dir` as the fallback).
     pub fn router(self) -> Router {
+        self.router_with(Router::new())
+    }
+
+    /// The router with `extra` routes merged in (the OpenID Connect sign-in, when an
+    /// issuer is configured).
+    pub fn router_with(self, extra: Router) -> Router {
         let static_dir = self.config.static_dir.clone();
+        let auth_routes = mall_auth::http::router(self.auth.clone());
         let router = Router::new()
             .route("/graphql", get(graphiql_or_subscriptions).post(graphql))
             .route("/graphql/ws", get(subscriptions))
@@ -154,6 +174,8 @@ impl Bff {
             .route("/readyz", get(readyz))
             .route("/metrics", get(metrics_text))
             .with_state(self)
+            .merge(auth_routes)
+            .merge(extra)
             .fallback_service(crate::static_files::router(&static_dir));
         crate::security_headers::apply(router)
     }
@@ -165,14 +187,36 @@ async fn graphql(State(bff): State<Bff>, headers: HeaderMap, body: Body) -> Resp
     let Some(media) = MediaType::negotiate(&headers) else {
         return RequestError::NotAcceptable.into_response(None);
     };
+    let context = match caller(&bff, &Method::POST, &headers).await {
+        Ok(c) => c,
+        Err(e) => return e.into_response(Some(media)),
+    };
     match graphql_http::read_post(&headers, body, bff.config.limits.max_body_bytes).await {
-        Ok(request) => execute(&bff, request, media).await,
+        Ok(request) => execute(&bff, context, request, media).await,
         Err(e) => e.into_response(Some(media)),
     }
 }
 
-async fn execute(bff: &Bff, request: async_graphql::Request, media: MediaType) -> Response {
-    let response = schema::execute(&bff.schema, &bff.gateway, request).await;
+/// Who is calling (session cookie or bearer token); a cookie-signed write that a cross-site
+/// form could have sent is refused here, before anything runs.
+async fn caller(
+    bff: &Bff,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<RequestContext, RequestError> {
+    principal::resolve(&bff.auth, method, headers)
+        .await
+        .map(RequestContext::new)
+        .map_err(RequestError::from)
+}
+
+async fn execute(
+    bff: &Bff,
+    context: RequestContext,
+    request: async_graphql::Request,
+    media: MediaType,
+) -> Response {
+    let response = schema::execute(&bff.schema, &bff.gateway, context, request).await;
     graphql_http::into_response(response, media)
 }
 
@@ -196,6 +240,7 @@ fn subscriptions_of(bff: &Bff) -> Subscriptions {
         bff.config.subscriptions.clone(),
         bff.connection_slots.clone(),
         bff.closing.subscribe(),
+        bff.auth.clone(),
     )
 }
 
@@ -208,7 +253,7 @@ async fn graphiql_or_subscriptions(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     if let Ok(upgrade) = upgrade {
-        return subscriptions_of(&bff).upgrade(&headers, upgrade);
+        return subscriptions_of(&bff).upgrade(&headers, upgrade).await;
     }
     let query = query.unwrap_or_default();
     if query.is_empty() {
@@ -217,8 +262,12 @@ async fn graphiql_or_subscriptions(
     let Some(media) = MediaType::negotiate(&headers) else {
         return RequestError::NotAcceptable.into_response(None);
     };
+    let context = match caller(&bff, &Method::GET, &headers).await {
+        Ok(c) => c,
+        Err(e) => return e.into_response(Some(media)),
+    };
     match graphql_http::read_get(&query) {
-        Ok(request) => execute(&bff, request, media).await,
+        Ok(request) => execute(&bff, context, request, media).await,
         Err(e) => e.into_response(Some(media)),
     }
 }
@@ -230,7 +279,7 @@ async fn subscriptions(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     match upgrade {
-        Ok(upgrade) => subscriptions_of(&bff).upgrade(&headers, upgrade),
+        Ok(upgrade) => subscriptions_of(&bff).upgrade(&headers, upgrade).await,
         Err(_) => (
             StatusCode::UPGRADE_REQUIRED,
             [(header::UPGRADE, "websocket")],

@@ -37,7 +37,12 @@ use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
 
 use crate::config::SubscriptionSettings;
 use crate::gateway::Gateway;
+use crate::request_context::RequestContext;
 use crate::schema::{self, BffSchema};
+use crate::socket_auth::{self, Upgrader};
+use mall_auth::http::principal::Via;
+use mall_auth::http::AuthState;
+use std::sync::OnceLock;
 
 /// Open WebSocket connections (gauge).
 pub const METRIC_CONNECTIONS: &str = "bff_websocket_connections_active";
@@ -92,6 +97,7 @@ pub struct Subscriptions {
     settings: SubscriptionSettings,
     slots: ConnectionSlots,
     closing: watch::Receiver<bool>,
+    auth: AuthState,
 }
 
 impl Subscriptions {
@@ -101,6 +107,7 @@ impl Subscriptions {
         settings: SubscriptionSettings,
         slots: ConnectionSlots,
         closing: watch::Receiver<bool>,
+        auth: AuthState,
     ) -> Subscriptions {
         Subscriptions {
             schema,
@@ -108,11 +115,20 @@ impl Subscriptions {
             settings,
             slots,
             closing,
+            auth,
         }
     }
 
-    /// Accepts the upgrade if the client asked for a GraphQL subprotocol, and serves it.
-    pub fn upgrade(self, headers: &HeaderMap, upgrade: WebSocketUpgrade) -> Response {
+    /// Accepts the upgrade if the client asked for a GraphQL subprotocol from an allowed
+    /// origin (see [`crate::socket_auth`]), and serves it.
+    pub async fn upgrade(self, headers: &HeaderMap, upgrade: WebSocketUpgrade) -> Response {
+        let upgrader =
+            match socket_auth::check_upgrade(&self.auth, headers, &self.settings.allowed_origins)
+                .await
+            {
+                Ok(u) => u,
+                Err(refused) => return refused,
+            };
         let Some(protocol) = requested_protocol(headers) else {
             return (
                 StatusCode::BAD_REQUEST,
@@ -143,10 +159,16 @@ impl Subscriptions {
             .write_buffer_size(WRITE_BUFFER_BYTES)
             .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
             .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
-            .on_upgrade(move |socket| self.serve(socket, protocol, slot))
+            .on_upgrade(move |socket| self.serve(socket, protocol, slot, upgrader))
     }
 
-    async fn serve(mut self, socket: WebSocket, protocol: Protocols, _slot: OwnedSemaphorePermit) {
+    async fn serve(
+        mut self,
+        socket: WebSocket,
+        protocol: Protocols,
+        _slot: OwnedSemaphorePermit,
+        upgrader: Upgrader,
+    ) {
         metrics::gauge!(METRIC_CONNECTIONS).increment(1.0);
         let _open = Defer(|| metrics::gauge!(METRIC_CONNECTIONS).decrement(1.0));
         let settings = self.settings.clone();
@@ -171,17 +193,37 @@ impl Subscriptions {
             })
             .filter_map(move |m| cap.clone().admit(m))
             .boxed();
+        let context = Arc::new(OnceLock::<RequestContext>::new());
         let executor = Executor {
             schema: self.schema.clone(),
             gateway: self.gateway.clone(),
+            context: context.clone(),
         };
         let (initialised, mut init_seen) = oneshot::channel::<()>();
+        let auth = self.auth.clone();
+        let signed_in = context.clone();
+        let upgraded = upgrader.clone();
         let mut graphql = ProtocolSocket::from_message_stream(executor, incoming, protocol)
             .keepalive_timeout(settings.idle_timeout)
-            .on_connection_init(move |_payload| {
+            .on_connection_init(move |payload| async move {
                 let _ = initialised.send(());
-                futures::future::ready(Ok(async_graphql::Data::default()))
+                let principal = socket_auth::on_init(&auth, &upgraded, &payload)
+                    .await
+                    .map_err(async_graphql::Error::new)?;
+                let _ = signed_in.set(RequestContext::new(principal));
+                Ok(async_graphql::Data::default())
             });
+        let mut ended_sessions = self.auth.ended_sessions();
+        let mut recheck =
+            tokio::time::interval(settings.session_recheck.max(Duration::from_secs(1)));
+        recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let by_cookie = |context: &OnceLock<RequestContext>| match context.get() {
+            Some(c) => match &c.principal().via {
+                Via::Session(key) => Some(key.clone()),
+                _ => None,
+            },
+            None => None,
+        };
         // The init deadline counts from the upgrade; unlike the idle timeout, no message
         // but `connection_init` stops it.
         let init_deadline = tokio::time::sleep(settings.init_timeout);
@@ -192,8 +234,14 @@ impl Subscriptions {
             settings.ping_interval.max(Duration::from_millis(10)),
         );
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut recheck_due = false;
         loop {
-            let (message, last) = tokio::select! {
+            let (message, last) = if std::mem::take(&mut recheck_due)
+                && session_is_over(&self.auth, &upgrader).await
+            {
+                session_ended()
+            } else {
+                tokio::select! {
                 biased;
                 _ = self.closing.wait_for(|c| *c) => {
                     metrics::counter!(METRIC_DISCONNECTS, "reason" => "shutdown").increment(1);
@@ -208,6 +256,20 @@ impl Subscriptions {
                     continue;
                 }
                 _ = ping.tick() => (Message::Text(ping_message(protocol).into()), false),
+                ended = ended_sessions.recv(), if by_cookie(&context).is_some() => {
+                    match ended {
+                        Ok(key) if Some(&key) == by_cookie(&context).as_ref() => session_ended(),
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                            ended_sessions = self.auth.ended_sessions();
+                            continue;
+                        }
+                        _ => continue,
+                    }
+                }
+                _ = recheck.tick(), if by_cookie(&context).is_some() => {
+                    recheck_due = true;
+                    continue;
+                }
                 Some(rejection) = rejections.recv() => (Message::Text(rejection.into()), false),
                 next = graphql.next() => match next {
                     Some(WsMessage::Text(text)) => {
@@ -223,6 +285,7 @@ impl Subscriptions {
                     }
                     None => break,
                 },
+                }
             };
             match tokio::time::timeout(settings.send_timeout, sink.send(message)).await {
                 Ok(Ok(())) if !last => {}
@@ -327,11 +390,22 @@ fn completed_id(text: &str) -> Option<String> {
 struct Executor {
     schema: BffSchema,
     gateway: Arc<Gateway>,
+    /// Who the connection belongs to, set by `connection_init` (nothing runs before it).
+    context: Arc<OnceLock<RequestContext>>,
+}
+
+impl Executor {
+    fn context(&self) -> RequestContext {
+        self.context
+            .get()
+            .cloned()
+            .unwrap_or_else(RequestContext::anonymous)
+    }
 }
 
 impl async_graphql::Executor for Executor {
     async fn execute(&self, request: async_graphql::Request) -> async_graphql::Response {
-        schema::execute(&self.schema, &self.gateway, request).await
+        schema::execute(&self.schema, &self.gateway, self.context(), request).await
     }
 
     fn execute_stream(
@@ -339,7 +413,13 @@ impl async_graphql::Executor for Executor {
         request: async_graphql::Request,
         session: Option<Arc<async_graphql::Data>>,
     ) -> futures::stream::BoxStream<'static, async_graphql::Response> {
-        schema::execute_stream(&self.schema, &self.gateway, request, session)
+        schema::execute_stream(
+            &self.schema,
+            &self.gateway,
+            self.context(),
+            request,
+            session,
+        )
     }
 }
 
@@ -365,6 +445,8 @@ fn ping_message(protocol: Protocols) -> &'static str {
 /// The protocol's close codes for what async-graphql closes with, and why (for metrics).
 fn close_code(code: u16, reason: String) -> (u16, String, &'static str) {
     match code {
+        // A refused `connection_init` (see `socket_auth`).
+        1002 if reason.starts_with(socket_auth::FORBIDDEN) => (4403, reason, "forbidden"),
         // async-graphql closes with 1002 when a message cannot be parsed.
         1002 => (
             4400,
@@ -384,6 +466,30 @@ fn close_code(code: u16, reason: String) -> (u16, String, &'static str) {
         ),
         other => (other, reason, "protocol"),
     }
+}
+
+/// Whether the session of the upgrade's cookie has ended (expired, or ended on another
+/// replica). A store that cannot be asked keeps the connection; it is asked again later.
+async fn session_is_over(auth: &AuthState, upgrader: &Upgrader) -> bool {
+    let Some(id) = &upgrader.session else {
+        return false;
+    };
+    match auth.identity.session(id).await {
+        Ok(live) => live.is_none(),
+        Err(e) => {
+            tracing::warn!(error = %e, "a subscription's session could not be checked");
+            false
+        }
+    }
+}
+
+/// The close of a connection whose session ended (signed out, expired, revoked).
+fn session_ended() -> (Message, bool) {
+    metrics::counter!(METRIC_DISCONNECTS, "reason" => "session_ended").increment(1);
+    (
+        close(4403, "Forbidden: the session ended; sign in again"),
+        true,
+    )
 }
 
 fn close(code: u16, reason: &str) -> Message {

@@ -17,7 +17,7 @@ use mall_services::bus::nats::NatsBus;
 use mall_services::bus::EventBus;
 use mall_services::{Database, Role, System, SystemConfig, Urls};
 
-pub use bff::{start_bff, BffProcess};
+pub use bff::{start_bff, BffProcess, FIRST_STAFF_EMAIL};
 
 /// The JetStream stream that holds the mall's event log.
 pub const NATS_STREAM: &str = "MALL";
@@ -109,6 +109,12 @@ pub struct MallConfig {
     pub retention: mall_services::retention::Retention,
     /// The services' consumers: attempts before an event is dead-lettered.
     pub consumers: mall_services::consumer::ConsumerSettings,
+    /// The shop's public URL (cookies, token issuer, OpenID callback); unset: where the
+    /// BFF listens.
+    pub public_url: Option<String>,
+    /// Where services of this process fetch the BFF's token keys when the BFF runs in
+    /// another process (`<bff_url>/auth/jwks.json`).
+    pub bff_url: String,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -165,6 +171,8 @@ impl Default for MallConfig {
             bff: mall_bff::BffConfig::default(),
             retention: Default::default(),
             consumers: Default::default(),
+            public_url: None,
+            bff_url: format!("http://127.0.0.1:{BFF_PORT}"),
         }
     }
 }
@@ -176,6 +184,36 @@ pub struct Mall {
     pub bff_url: Option<String>,
     /// The BFF, if this process runs it.
     pub bff: Option<BffProcess>,
+}
+
+/// Where the identity store lives: beside the services' stores (SQLite in the data
+/// directory, or schema `<prefix>identity` of the shared PostgreSQL).
+pub fn identity_store(config: &MallConfig) -> mall_auth::store::StoreLocation {
+    use mall_auth::store::StoreLocation;
+    match &config.database {
+        Database::Embedded => StoreLocation::Embedded(config.data_dir.clone()),
+        Database::Postgres { url, schema_prefix } => StoreLocation::Postgres {
+            url: url.clone(),
+            schema: format!("{schema_prefix}identity"),
+        },
+    }
+}
+
+/// The BFF's identity core: accounts, sessions and the signing key (blocking store open,
+/// on a blocking thread).
+pub async fn open_auth(
+    config: &MallConfig,
+    public_url: &str,
+) -> Result<mall_auth::http::AuthState, MallError> {
+    let location = identity_store(config);
+    let settings = config.bff.auth.clone();
+    let url = public_url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        mall_auth::http::AuthState::open(&location, &settings, &url)
+    })
+    .await
+    .map_err(|e| MallError::Bff(e.to_string()))?
+    .map_err(|e| MallError::Bff(e.to_string()))
 }
 
 impl Mall {
@@ -294,6 +332,25 @@ mod bff {
     use tokio::net::TcpListener;
 
     use super::{MallConfig, MallError};
+    use mall_auth::http::oidc::OidcLogin;
+    use mall_auth::http::AuthState;
+    use mall_auth::identity::BootstrapStaff;
+
+    /// The first staff account's email (its password is random, printed once).
+    pub const FIRST_STAFF_EMAIL: &str = "staff@12st.example";
+
+    /// Deletes long-ended sessions now and then.
+    fn spawn_session_purge(auth: AuthState) {
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                every.tick().await;
+                if let Err(e) = auth.identity.purge_sessions().await {
+                    tracing::warn!(error = %e, "ended sessions not purged");
+                }
+            }
+        });
+    }
 
     /// A running BFF.
     pub struct BffProcess {
@@ -301,6 +358,9 @@ mod bff {
         pub url: String,
         /// The my-page feed of its subscriptions (one bus subscription), when it has a bus.
         pub feed: Option<MyPageFeed>,
+        /// The staff account made on this first start, with its password: print it once.
+        /// `None` on every later start.
+        pub first_staff: Option<BootstrapStaff>,
         bff: mall_bff::Bff,
         handle: tokio::task::JoinHandle<()>,
         stop: tokio::sync::watch::Sender<bool>,
@@ -339,15 +399,43 @@ mod bff {
         let local = listener
             .local_addr()
             .map_err(|e| MallError::Bff(e.to_string()))?;
+        let host = if local.ip().is_unspecified() {
+            "127.0.0.1".to_owned()
+        } else {
+            local.ip().to_string()
+        };
+        let url = format!("http://{host}:{}", local.port());
+        let public_url = config.public_url.clone().unwrap_or_else(|| url.clone());
+        let auth = super::open_auth(config, &public_url).await?;
+        let first_staff = auth
+            .identity
+            .bootstrap_staff(FIRST_STAFF_EMAIL)
+            .await
+            .map_err(|e| MallError::Bff(format!("cannot make the first staff account: {e}")))?;
+        let mut extra = axum::Router::new();
+        let mut auth = auth;
+        if let Some(oidc) = config.bff.auth.oidc.clone() {
+            let http = reqwest::Client::new();
+            let verifier = oidc
+                .verifier(http)
+                .await
+                .map_err(|e| MallError::Bff(format!("[auth.oidc]: {e}")))?;
+            auth = auth.accept_bearer(verifier);
+            let login = OidcLogin::discover(oidc, &public_url)
+                .await
+                .map_err(|e| MallError::Bff(format!("[auth.oidc]: {e}")))?;
+            extra = mall_auth::http::oidc::router(auth.clone(), login);
+        }
+        spawn_session_purge(auth.clone());
         let feed = match bus {
             Some(bus) => Some(MyPageFeed::start(bus).await?),
             None => None,
         };
-        let mut bff = build(config, upstreams).await?;
+        let mut bff = build(config, upstreams, auth).await?;
         if let Some(feed) = &feed {
             bff = bff.with_live_feed(Arc::new(super::live::FeedPort(feed.clone())));
         }
-        let router = bff.clone().router();
+        let router = bff.clone().router_with(extra);
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
         let handle = tokio::spawn(async move {
             let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
@@ -357,13 +445,9 @@ mod bff {
                 tracing::error!(error = %e, "BFF server failed");
             }
         });
-        let host = if local.ip().is_unspecified() {
-            "127.0.0.1".to_owned()
-        } else {
-            local.ip().to_string()
-        };
         Ok(BffProcess {
-            url: format!("http://{host}:{}", local.port()),
+            url,
+            first_staff,
             feed,
             bff,
             handle,
@@ -371,7 +455,11 @@ mod bff {
         })
     }
 
-    async fn build(config: &MallConfig, upstreams: Urls) -> Result<mall_bff::Bff, MallError> {
+    async fn build(
+        config: &MallConfig,
+        upstreams: Urls,
+        auth: AuthState,
+    ) -> Result<mall_bff::Bff, MallError> {
         // The services' URLs are the upstreams, unless the BFF's own configuration (file or
         // MALL_BFF_* environment) names others.
         let mut bff = config.bff.clone();
@@ -384,7 +472,7 @@ mod bff {
             .with_env(std::env::vars())
             .map_err(|e| MallError::Bff(e.to_string()))?;
         let metrics = mall_services::ops::prometheus().clone();
-        mall_bff::Bff::new_with_metrics(bff, metrics)
+        mall_bff::Bff::new_with_metrics(bff, auth, metrics)
             .await
             .map_err(|e| MallError::Bff(e.to_string()))
     }

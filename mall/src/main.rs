@@ -1,6 +1,7 @@
 //! `mall`: runs the 12st mall, every role in one process (`--target all`, the default) or
 //! one role per process; `mall dlq` inspects and replays dead letters ([`dlq`]).
 
+mod accounts;
 mod dlq;
 
 use std::net::IpAddr;
@@ -69,6 +70,14 @@ struct Flags {
     /// Public URL of the mypage service.
     #[arg(long, env = "MALL_MYPAGE_URL")]
     mypage_url: Option<String>,
+    /// The shop's public URL as browsers reach it (cookies are `Secure` when it is https;
+    /// the issuer of the tokens the BFF signs). Unset: where the BFF listens.
+    #[arg(long, env = "MALL_PUBLIC_URL", global = true)]
+    public_url: Option<String>,
+    /// Where services in other processes fetch the BFF's token keys
+    /// (`<URL>/auth/jwks.json`).
+    #[arg(long, default_value = "http://127.0.0.1:8088", env = "MALL_BFF_URL")]
+    bff_url: String,
 }
 
 #[derive(Subcommand)]
@@ -76,6 +85,19 @@ enum Command {
     /// Dead letters: events a service's consumer gave up on.
     #[command(subcommand)]
     Dlq(dlq::Dlq),
+    /// Accounts of the shop's sign-in (the identity store of `--data-dir` / `--database`).
+    #[command(subcommand)]
+    Accounts(accounts::Accounts),
+    /// Prints a bearer token for the BFF's API, for scripts and curl:
+    /// `curl -H "Authorization: Bearer $(mall token --account EMAIL)" …`.
+    Token {
+        /// The account's email.
+        #[arg(long)]
+        account: String,
+        /// How long the token lives (e.g. `1h`, `30m`).
+        #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+        ttl: Duration,
+    },
 }
 
 fn database(flag: &str) -> Result<Database> {
@@ -116,11 +138,33 @@ async fn main() -> Result<()> {
         }
     });
     let database = database(&flags.database)?;
-    if let Some(Command::Dlq(command)) = flags.command {
-        let mut stores = SystemConfig::all(&flags.data_dir);
-        stores.database = database;
-        print!("{}", dlq::run(command, &stores).await?);
-        return Ok(());
+    let identity_config = MallConfig {
+        data_dir: flags.data_dir.clone(),
+        database: database.clone(),
+        ..MallConfig::default()
+    };
+    let token_issuer_url = flags
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}:{}", flags.host, mall::BFF_PORT));
+    match flags.command {
+        Some(Command::Dlq(command)) => {
+            let mut stores = SystemConfig::all(&flags.data_dir);
+            stores.database = database;
+            print!("{}", dlq::run(command, &stores).await?);
+            return Ok(());
+        }
+        Some(Command::Accounts(command)) => {
+            let auth = mall::open_auth(&identity_config, &token_issuer_url).await?;
+            print!("{}", accounts::run(command, &auth).await?);
+            return Ok(());
+        }
+        Some(Command::Token { account, ttl }) => {
+            let auth = mall::open_auth(&identity_config, &token_issuer_url).await?;
+            print!("{}", accounts::token(&auth, &account, ttl).await?);
+            return Ok(());
+        }
+        None => {}
     }
     let bff = match &flags.bff_config {
         None => mall_bff::BffConfig::default(),
@@ -152,11 +196,22 @@ async fn main() -> Result<()> {
         consumers: ConsumerSettings {
             max_attempts: flags.consumer_max_attempts,
         },
+        public_url: flags.public_url,
+        bff_url: flags.bff_url,
     };
     let mall = mall::start(config).await?;
     if let Some(url) = &mall.bff_url {
         println!("12st mall is running: open {url}/");
         println!("  GraphQL (and GraphiQL): {url}/graphql");
+    }
+    if let Some(staff) = mall.bff.as_ref().and_then(|b| b.first_staff.as_ref()) {
+        println!(
+            "  first start: staff account {} with password {} (shown once; change it with \
+             `mall accounts password --email {}`)",
+            staff.email,
+            staff.password.expose(),
+            staff.email
+        );
     }
     if let Some(s) = &mall.services {
         let u = &s.urls;

@@ -10,7 +10,7 @@ use crate::session::{Session, SessionId};
 pub const COOKIE_NAME: &str = "mall_session";
 
 /// How the session cookie is set.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CookieSettings {
     /// Mark the cookie `Secure` (sent over https only). Set it whenever the shop is served

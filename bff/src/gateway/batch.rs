@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::BffError;
 use crate::model::from_items;
+use crate::request_context::RequestContext;
 use crate::stale::{Fetched, StaleCache};
 use crate::upstream::client::Answer;
 use crate::upstream::hal::Var;
@@ -33,6 +34,8 @@ pub type Loaded<T> = Result<Fetched<Option<T>>, BffError>;
 /// One relation loaded by id: where, how its batch search is called, and what a missing
 /// item means.
 pub struct Relation<'a, T> {
+    /// The request the items are loaded for (its caller's token goes with each call).
+    pub ctx: &'a RequestContext,
     pub client: &'a UpstreamClient,
     /// The collection relation the items are embedded under (`products`).
     pub rel: &'static str,
@@ -67,7 +70,7 @@ impl<T: DeserializeOwned + Clone> Relation<'_, T> {
     {
         let single = &single;
         let found: Vec<(&K, Result<Option<T>, BffError>)> =
-            match self.client.search(self.rel, self.search).await {
+            match self.client.search(self.ctx, self.rel, self.search).await {
                 Err(e) => keys.iter().map(|k| (k, Err(e.clone()))).collect(),
                 Ok(Some(link)) => {
                     let by_id = self.batches(&link, keys.iter().map(&id)).await;
@@ -110,7 +113,7 @@ impl<T: DeserializeOwned + Clone> Relation<'_, T> {
                 let url = link
                     .expand(&vars)
                     .map_err(|e| BffError::protocol(upstream, e))?;
-                let docs = match self.client.follow(&url, self.rel).await? {
+                let docs = match self.client.follow(self.ctx, &url, self.rel).await? {
                     Answer::Page(items) => items,
                     Answer::Resource(item) => vec![item],
                     Answer::Missing => {

@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::error::BffError;
 use crate::gateway::batch::{one_of, Loaded, Relation};
 use crate::model::{from_item, from_items, Delivery};
+use crate::request_context::RequestContext;
 use crate::stale::{Fetched, StaleCache};
 use crate::upstream::hal::{Links, Var};
 use crate::upstream::{Upstream, UpstreamClient};
@@ -44,10 +45,15 @@ impl Deliveries {
         &self.client
     }
 
-    pub async fn of_customer(&self, customer: &str) -> Result<Fetched<Vec<Delivery>>, BffError> {
+    pub async fn of_customer(
+        &self,
+        ctx: &RequestContext,
+        customer: &str,
+    ) -> Result<Fetched<Vec<Delivery>>, BffError> {
         let found = self
             .client
             .run_search(
+                ctx,
                 DELIVERIES,
                 "findByCustomerId",
                 &[("customerId", Var::One(customer.into()))],
@@ -60,10 +66,10 @@ impl Deliveries {
     }
 
     /// Marks a delivery completed (PATCH of its `self` link).
-    pub async fn complete(&self, id: i64) -> Result<Delivery, BffError> {
+    pub async fn complete(&self, ctx: &RequestContext, id: i64) -> Result<Delivery, BffError> {
         let doc = self
             .client
-            .item(DELIVERIES, id, &format!("delivery {id}"))
+            .item(ctx, DELIVERIES, id, &format!("delivery {id}"))
             .await?;
         let url = Links::of(&doc.value, "http://localhost/")
             .get("self")
@@ -74,6 +80,7 @@ impl Deliveries {
         let updated = self
             .client
             .command(
+                ctx,
                 Method::PATCH,
                 &url,
                 Some(json!({"status": "DeliveryCompleted"})),
@@ -88,8 +95,13 @@ impl Deliveries {
     /// service lists it, otherwise each order's `delivery` link followed to whatever it
     /// answers (the delivery itself, a page of the search for it, or 404), concurrently. An
     /// order has no delivery until one starts: nothing there is null, not an error.
-    pub async fn load(&self, keys: &[DeliveryRef]) -> HashMap<DeliveryRef, Loaded<Delivery>> {
+    pub async fn load(
+        &self,
+        ctx: &RequestContext,
+        keys: &[DeliveryRef],
+    ) -> HashMap<DeliveryRef, Loaded<Delivery>> {
         let relation = Relation {
+            ctx,
             client: &self.client,
             rel: DELIVERIES,
             search: "findByOrderIdIn",
@@ -100,16 +112,21 @@ impl Deliveries {
             copies: &self.copies,
         };
         relation
-            .load(keys, |k| k.order_id, |k| self.single(k))
+            .load(keys, |k| k.order_id, |k| self.single(ctx, k))
             .await
     }
 
-    async fn single(&self, key: &DeliveryRef) -> Result<Option<Delivery>, BffError> {
+    async fn single(
+        &self,
+        ctx: &RequestContext,
+        key: &DeliveryRef,
+    ) -> Result<Option<Delivery>, BffError> {
         let url = match &key.href {
             Some(href) => href.clone(),
             None => self
                 .client
                 .search_url(
+                    ctx,
                     DELIVERIES,
                     "findByOrderId",
                     &[("orderId", Var::One(key.order_id.to_string()))],
@@ -123,7 +140,7 @@ impl Deliveries {
                     )
                 })?,
         };
-        let answer = self.client.follow(&url, DELIVERIES).await?;
+        let answer = self.client.follow(ctx, &url, DELIVERIES).await?;
         let delivery: Option<Delivery> = one_of(&self.client, answer)?;
         // The course's association link answers the delivery without its order id.
         Ok(delivery.map(|mut d| {

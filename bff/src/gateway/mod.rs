@@ -21,6 +21,7 @@ use futures::future::join_all;
 use crate::config::BffConfig;
 use crate::error::BffError;
 use crate::upstream::{Upstream, UpstreamClient};
+use mall_auth::token::TokenIssuer;
 
 pub use batch::Loaded;
 pub use delivery::{Deliveries, DeliveryRef, DELIVERIES};
@@ -49,7 +50,9 @@ fn stale_capacity(config: &BffConfig, upstream: Upstream) -> usize {
 
 impl Gateway {
     /// Builds the clients (one shared connection pool); reads nothing yet.
-    pub fn new(config: &BffConfig) -> Result<Gateway, BffError> {
+    /// `signer` signs each call's token for its caller (DESIGN.md section 8); without one
+    /// the upstreams see every call as anonymous.
+    pub fn new(config: &BffConfig, signer: Option<TokenIssuer>) -> Result<Gateway, BffError> {
         let http = reqwest::Client::builder()
             .pool_idle_timeout(std::time::Duration::from_secs(30))
             .build()
@@ -60,6 +63,7 @@ impl Gateway {
                 config.urls.get(u),
                 config.resilience.for_upstream(u),
                 http.clone(),
+                signer.clone(),
             )
         };
         Ok(Gateway {

@@ -2,6 +2,7 @@
 
 use crate::error::BffError;
 use crate::model::{from_items, MyPageRow};
+use crate::request_context::RequestContext;
 use crate::stale::Fetched;
 use crate::upstream::hal::Var;
 use crate::upstream::{Upstream, UpstreamClient};
@@ -24,10 +25,15 @@ impl MyPages {
         &self.client
     }
 
-    pub async fn of_customer(&self, customer: &str) -> Result<Fetched<Vec<MyPageRow>>, BffError> {
+    pub async fn of_customer(
+        &self,
+        ctx: &RequestContext,
+        customer: &str,
+    ) -> Result<Fetched<Vec<MyPageRow>>, BffError> {
         let found = self
             .client
             .run_search(
+                ctx,
                 MY_PAGES,
                 "findByCustomerId",
                 &[("customerId", Var::One(customer.into()))],

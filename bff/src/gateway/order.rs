@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use crate::error::BffError;
 use crate::model::{from_item, from_items, NewOrder, Order};
+use crate::request_context::RequestContext;
 use crate::stale::Fetched;
 use crate::upstream::hal::Var;
 use crate::upstream::{Upstream, UpstreamClient};
@@ -29,13 +30,18 @@ impl Orders {
 
     /// Every order, or one customer's (through `findByCustomerId` when listed, otherwise
     /// every order filtered here).
-    pub async fn list(&self, customer: Option<&str>) -> Result<Fetched<Vec<Order>>, BffError> {
+    pub async fn list(
+        &self,
+        ctx: &RequestContext,
+        customer: Option<&str>,
+    ) -> Result<Fetched<Vec<Order>>, BffError> {
         let docs = match customer {
-            None => self.client.collect_all(ORDERS).await?,
+            None => self.client.collect_all(ctx, ORDERS).await?,
             Some(c) => {
                 let found = self
                     .client
                     .run_search(
+                        ctx,
                         ORDERS,
                         "findByCustomerId",
                         &[("customerId", Var::One(c.into()))],
@@ -43,7 +49,7 @@ impl Orders {
                     .await?;
                 match found {
                     Some(f) => f,
-                    None => self.client.collect_all(ORDERS).await?.map(|items| {
+                    None => self.client.collect_all(ctx, ORDERS).await?.map(|items| {
                         items
                             .into_iter()
                             .filter(|o| o.get("customerId").and_then(Value::as_str) == Some(c))
@@ -55,8 +61,11 @@ impl Orders {
         docs.try_map(|d| from_items(Upstream::Order, d))
     }
 
-    pub async fn get(&self, id: i64) -> Result<Fetched<Order>, BffError> {
-        let doc = self.client.item(ORDERS, id, &format!("order {id}")).await?;
+    pub async fn get(&self, ctx: &RequestContext, id: i64) -> Result<Fetched<Order>, BffError> {
+        let doc = self
+            .client
+            .item(ctx, ORDERS, id, &format!("order {id}"))
+            .await?;
         doc.try_map(|d| from_item(Upstream::Order, d))
     }
 
@@ -64,6 +73,7 @@ impl Orders {
     /// so a retried mutation with the same key returns the first order.
     pub async fn place(
         &self,
+        ctx: &RequestContext,
         input: &NewOrder,
         idempotency_key: Option<&str>,
     ) -> Result<Order, BffError> {
@@ -83,6 +93,7 @@ impl Orders {
         let doc = self
             .client
             .command(
+                ctx,
                 Method::POST,
                 &url,
                 Some(body),
@@ -93,10 +104,18 @@ impl Orders {
         from_item(Upstream::Order, doc)
     }
 
-    /// Cancels an order through its `self` link. With an idempotency key, a repeated
+    /// Cancels an order through its `self` link, if `allowed` says the caller may cancel
+    /// it as it is now. With an idempotency key, a repeated
     /// cancellation answers the cancelled order instead of a conflict.
-    pub async fn cancel(&self, id: i64, idempotency_key: Option<&str>) -> Result<Order, BffError> {
-        let current = self.get(id).await?;
+    pub async fn cancel(
+        &self,
+        ctx: &RequestContext,
+        id: i64,
+        idempotency_key: Option<&str>,
+        allowed: impl FnOnce(&Order) -> Result<(), BffError>,
+    ) -> Result<Order, BffError> {
+        let current = self.get(ctx, id).await?;
+        allowed(&current.value)?;
         let url = current
             .value
             .links
@@ -106,6 +125,7 @@ impl Orders {
         let result = self
             .client
             .command(
+                ctx,
                 Method::DELETE,
                 &url,
                 None,
@@ -116,7 +136,7 @@ impl Orders {
         match result {
             Ok(doc) => from_item(Upstream::Order, doc),
             Err(BffError::BadUserInput { .. }) if idempotency_key.is_some() => {
-                let again = self.get(id).await?.value;
+                let again = self.get(ctx, id).await?.value;
                 if again.status_text.eq_ignore_ascii_case("cancelled") {
                     Ok(again)
                 } else {

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use crate::error::BffError;
 use crate::gateway::batch::{one_of, Loaded, Relation};
 use crate::model::{from_item, from_items, Product, ProductPage};
+use crate::request_context::RequestContext;
 use crate::stale::{Fetched, StaleCache};
 use crate::upstream::hal::{self, PageInfo, Var};
 use crate::upstream::{Upstream, UpstreamClient};
@@ -40,7 +41,12 @@ impl Products {
         &self.client
     }
 
-    pub async fn page(&self, page: i64, size: i64) -> Result<Fetched<ProductPage>, BffError> {
+    pub async fn page(
+        &self,
+        ctx: &RequestContext,
+        page: i64,
+        size: i64,
+    ) -> Result<Fetched<ProductPage>, BffError> {
         let link = self.client.root_link(PRODUCTS).await?;
         let url = link
             .expand(&[
@@ -48,7 +54,7 @@ impl Products {
                 ("size", Var::One(size.to_string())),
             ])
             .map_err(|e| BffError::protocol(Upstream::Product, e))?;
-        let doc = self.client.get(&url).await?;
+        let doc = self.client.get(ctx, &url).await?;
         let info = PageInfo::of(&doc.value);
         let items: Vec<Product> =
             from_items(Upstream::Product, hal::embedded(&doc.value, PRODUCTS))?;
@@ -75,10 +81,10 @@ impl Products {
         }))
     }
 
-    pub async fn get(&self, id: i64) -> Result<Fetched<Product>, BffError> {
+    pub async fn get(&self, ctx: &RequestContext, id: i64) -> Result<Fetched<Product>, BffError> {
         let doc = self
             .client
-            .item(PRODUCTS, id, &format!("product {id}"))
+            .item(ctx, PRODUCTS, id, &format!("product {id}"))
             .await?;
         doc.try_map(|d| from_item(Upstream::Product, d))
     }
@@ -86,8 +92,13 @@ impl Products {
     /// Products by id: one `findByIdIn` request per 1000 ids when the product service lists
     /// it, otherwise one concurrent GET per product link (or `products/<id>`). An order's
     /// product is promised: one that is not there is NOT_FOUND.
-    pub async fn load(&self, keys: &[ProductRef]) -> HashMap<ProductRef, Loaded<Product>> {
+    pub async fn load(
+        &self,
+        ctx: &RequestContext,
+        keys: &[ProductRef],
+    ) -> HashMap<ProductRef, Loaded<Product>> {
         let relation = Relation {
+            ctx,
             client: &self.client,
             rel: PRODUCTS,
             search: "findByIdIn",
@@ -97,15 +108,19 @@ impl Products {
             what: "product",
             copies: &self.copies,
         };
-        relation.load(keys, |k| k.id, |k| self.single(k)).await
+        relation.load(keys, |k| k.id, |k| self.single(ctx, k)).await
     }
 
-    async fn single(&self, key: &ProductRef) -> Result<Option<Product>, BffError> {
+    async fn single(
+        &self,
+        ctx: &RequestContext,
+        key: &ProductRef,
+    ) -> Result<Option<Product>, BffError> {
         let url = match &key.href {
             Some(href) => href.clone(),
             None => self.client.item_url(PRODUCTS, key.id).await?,
         };
-        let answer = self.client.follow(&url, PRODUCTS).await?;
+        let answer = self.client.follow(ctx, &url, PRODUCTS).await?;
         let product: Option<Product> = one_of(&self.client, answer)?;
         Ok(product.map(|mut p| {
             if p.id == 0 {

@@ -20,10 +20,11 @@ use serde_json::json;
 use crate::error::BffError;
 use crate::gateway::{DeliveryRef, Gateway, Loaded, ProductRef};
 use crate::model::{Delivery, Order, Product};
+use crate::request_context::RequestContext;
 use crate::stale::{Fetched, Staleness};
 
-pub struct ProductLoader(Arc<Gateway>);
-pub struct DeliveryLoader(Arc<Gateway>);
+pub struct ProductLoader(Arc<Gateway>, RequestContext);
+pub struct DeliveryLoader(Arc<Gateway>, RequestContext);
 
 impl Loader<ProductRef> for ProductLoader {
     type Value = Loaded<Product>;
@@ -33,7 +34,7 @@ impl Loader<ProductRef> for ProductLoader {
         &self,
         keys: &[ProductRef],
     ) -> Result<HashMap<ProductRef, Self::Value>, BffError> {
-        Ok(self.0.products.load(keys).await)
+        Ok(self.0.products.load(&self.1, keys).await)
     }
 }
 
@@ -45,7 +46,7 @@ impl Loader<DeliveryRef> for DeliveryLoader {
         &self,
         keys: &[DeliveryRef],
     ) -> Result<HashMap<DeliveryRef, Self::Value>, BffError> {
-        Ok(self.0.deliveries.load(keys).await)
+        Ok(self.0.deliveries.load(&self.1, keys).await)
     }
 }
 
@@ -79,24 +80,27 @@ impl StaleMarks {
 
 /// What every request carries.
 pub struct RequestData {
+    /// Who is calling (the loaders' upstream calls carry it too).
+    pub context: RequestContext,
     pub products: DataLoader<ProductLoader, HashMapCache>,
     pub deliveries: DataLoader<DeliveryLoader, HashMapCache>,
     pub stale: StaleMarks,
 }
 
 impl RequestData {
-    pub fn new(gateway: Arc<Gateway>) -> RequestData {
+    pub fn new(gateway: Arc<Gateway>, context: RequestContext) -> RequestData {
         RequestData {
             products: DataLoader::with_cache(
-                ProductLoader(gateway.clone()),
+                ProductLoader(gateway.clone(), context.clone()),
                 tokio::spawn,
                 HashMapCache::default(),
             ),
             deliveries: DataLoader::with_cache(
-                DeliveryLoader(gateway),
+                DeliveryLoader(gateway, context.clone()),
                 tokio::spawn,
                 HashMapCache::default(),
             ),
+            context,
             stale: StaleMarks::default(),
         }
     }

@@ -11,6 +11,7 @@
 //! [`builder`] returns the schema builder so more data can be added before `finish()`
 //! (the live feed: [`crate::live::Live`]).
 
+pub mod access;
 pub mod document_limits;
 pub mod errors;
 pub mod field_errors;
@@ -28,8 +29,11 @@ use futures::StreamExt;
 use crate::config::Limits;
 use crate::error::BffError;
 use crate::gateway::Gateway;
+use crate::request_context::RequestContext;
+use crate::upstream::Upstream;
 use errors::extend_errors;
 use loaders::{unwrap_fetched, RequestData};
+use mall_auth::policy::Action;
 pub use subscription::Subscription;
 use types::{Delivery, MyPageRow, Order, PlaceOrderInput, Product, ProductPage, UpstreamStatus};
 
@@ -94,7 +98,10 @@ impl Query {
                 "size must be between 1 and {MAX_PAGE_SIZE}"
             )));
         }
-        let fetched = gateway(ctx)?.products.page(page, size).await?;
+        let fetched = gateway(ctx)?
+            .products
+            .page(access::request(ctx)?, page, size)
+            .await?;
         Ok(ProductPage(unwrap_fetched(ctx, fetched)))
     }
 
@@ -104,53 +111,98 @@ impl Query {
         product_id: i64,
     ) -> Result<Option<Product>, BffError> {
         let id = positive_id("productId", product_id)?;
-        let fetched = gateway(ctx)?.products.get(id).await?;
+        let fetched = gateway(ctx)?
+            .products
+            .get(access::request(ctx)?, id)
+            .await?;
         Ok(Some(Product(unwrap_fetched(ctx, fetched))))
     }
 
-    /// Every order, or one customer's orders.
+    /// Every order (staff), or one customer's orders. A signed-in customer sees only their
+    /// own, with or without `customerId`.
     async fn orders(
         &self,
         ctx: &Context<'_>,
         customer_id: Option<String>,
     ) -> Result<Vec<Order>, BffError> {
-        let customer = customer_id
+        let asked = customer_id
             .as_deref()
             .map(|c| not_blank("customerId", c))
             .transpose()?;
-        let orders = unwrap_fetched(ctx, gateway(ctx)?.orders.list(customer).await?);
+        let scope = access::listing(access::caller(ctx)?, Action::ListOrders, asked, "orders")?;
+        let request = access::request(ctx)?;
+        let orders = unwrap_fetched(
+            ctx,
+            gateway(ctx)?.orders.list(request, scope.customer()).await?,
+        );
         loaders::prefetch(ctx, &orders).await;
         Ok(orders.into_iter().map(Order).collect())
     }
 
     async fn order(&self, ctx: &Context<'_>, order_id: i64) -> Result<Option<Order>, BffError> {
         let id = positive_id("orderId", order_id)?;
-        let fetched = gateway(ctx)?.orders.get(id).await?;
+        let caller = access::caller(ctx)?;
+        access::signed_in(caller)?;
+        let fetched = gateway(ctx)?.orders.get(access::request(ctx)?, id).await?;
+        access::allow(
+            caller,
+            Action::ReadOrder {
+                owner: &fetched.value.customer_id,
+            },
+            Upstream::Order,
+            || format!("order {id}"),
+        )?;
         Ok(Some(Order(unwrap_fetched(ctx, fetched))))
     }
 
-    /// A customer's deliveries.
+    /// A customer's deliveries (the signed-in customer's when `customerId` is left out).
     async fn deliveries(
         &self,
         ctx: &Context<'_>,
-        customer_id: String,
+        customer_id: Option<String>,
     ) -> Result<Vec<Delivery>, BffError> {
-        let customer = not_blank("customerId", &customer_id)?;
-        let fetched = gateway(ctx)?.deliveries.of_customer(customer).await?;
+        let asked = customer_id
+            .as_deref()
+            .map(|c| not_blank("customerId", c))
+            .transpose()?;
+        let caller = access::caller(ctx)?;
+        let scope = access::listing(caller, Action::ListDeliveries, asked, "deliveries")?;
+        let customer = access::customer_of(caller, scope.customer())?;
+        let fetched = gateway(ctx)?
+            .deliveries
+            .of_customer(access::request(ctx)?, &customer)
+            .await?;
         Ok(unwrap_fetched(ctx, fetched)
             .into_iter()
             .map(Delivery)
             .collect())
     }
 
-    /// A customer's my-page rows, from the CQRS projection.
+    /// A customer's my-page rows, from the CQRS projection (the signed-in customer's when
+    /// `customerId` is left out).
     async fn my_page(
         &self,
         ctx: &Context<'_>,
-        customer_id: String,
+        customer_id: Option<String>,
     ) -> Result<Vec<MyPageRow>, BffError> {
-        let customer = not_blank("customerId", &customer_id)?;
-        let fetched = gateway(ctx)?.my_pages.of_customer(customer).await?;
+        let asked = customer_id
+            .as_deref()
+            .map(|c| not_blank("customerId", c))
+            .transpose()?;
+        let caller = access::caller(ctx)?;
+        let customer = access::customer_of(caller, asked)?;
+        access::allow(
+            caller,
+            Action::ReadMyPage {
+                customer: &customer,
+            },
+            Upstream::Mypage,
+            || format!("the my-page of {customer}"),
+        )?;
+        let fetched = gateway(ctx)?
+            .my_pages
+            .of_customer(access::request(ctx)?, &customer)
+            .await?;
         Ok(unwrap_fetched(ctx, fetched)
             .into_iter()
             .map(MyPageRow)
@@ -175,8 +227,9 @@ pub struct Mutation;
 
 #[Object]
 impl Mutation {
-    /// Places an order. A retried call with the same idempotencyKey returns the first
-    /// order instead of placing another.
+    /// Places an order for the signed-in customer (`customerId`, when given, must be
+    /// theirs). A retried call with the same idempotencyKey returns the first order instead
+    /// of placing another.
     async fn place_order(
         &self,
         ctx: &Context<'_>,
@@ -187,13 +240,38 @@ impl Mutation {
         if input.quantity < 1 {
             return Err(BffError::bad_input("quantity must be at least 1"));
         }
-        not_blank("customerId", &input.customer_id)?;
+        let asked = input
+            .customer_id
+            .as_deref()
+            .map(|c| not_blank("customerId", c))
+            .transpose()?;
         if let Some(key) = &idempotency_key {
             within_limit("idempotencyKey", key)?;
         }
+        let caller = access::caller(ctx)?;
+        let customer = access::customer_of(caller, asked)?;
+        access::allow(
+            caller,
+            Action::PlaceOrder {
+                customer: &customer,
+            },
+            Upstream::Order,
+            || format!("an order in the name of {customer}"),
+        )
+        .map_err(|e| match e {
+            BffError::Forbidden(_) => BffError::Forbidden(
+                "orders are placed in your own name: leave customerId out (or give your own)"
+                    .into(),
+            ),
+            other => other,
+        })?;
         let order = gateway(ctx)?
             .orders
-            .place(&input.into(), idempotency_key.as_deref())
+            .place(
+                access::request(ctx)?,
+                &input.into_new_order(caller.id().unwrap_or(&customer)),
+                idempotency_key.as_deref(),
+            )
             .await?;
         Ok(Order(order))
     }
@@ -210,9 +288,25 @@ impl Mutation {
         if let Some(key) = &idempotency_key {
             within_limit("idempotencyKey", key)?;
         }
+        let caller = access::caller(ctx)?;
+        access::signed_in(caller)?;
         let order = gateway(ctx)?
             .orders
-            .cancel(id, idempotency_key.as_deref())
+            .cancel(
+                access::request(ctx)?,
+                id,
+                idempotency_key.as_deref(),
+                |order| {
+                    access::allow(
+                        caller,
+                        Action::CancelOrder {
+                            owner: &order.customer_id,
+                        },
+                        Upstream::Order,
+                        || format!("order {id}"),
+                    )
+                },
+            )
             .await?;
         Ok(Order(order))
     }
@@ -224,7 +318,18 @@ impl Mutation {
         delivery_id: i64,
     ) -> Result<Delivery, BffError> {
         let id = positive_id("deliveryId", delivery_id)?;
-        Ok(Delivery(gateway(ctx)?.deliveries.complete(id).await?))
+        access::allow(
+            access::caller(ctx)?,
+            Action::CompleteDelivery,
+            Upstream::Delivery,
+            || format!("delivery {id}"),
+        )?;
+        Ok(Delivery(
+            gateway(ctx)?
+                .deliveries
+                .complete(access::request(ctx)?, id)
+                .await?,
+        ))
     }
 }
 
@@ -258,13 +363,14 @@ pub fn sdl() -> String {
 pub async fn execute(
     schema: &BffSchema,
     gateway: &Arc<Gateway>,
+    context: RequestContext,
     request: async_graphql::Request,
 ) -> async_graphql::Response {
     if let Some(missing) = variables::missing_required(&request) {
         return async_graphql::Response::from_errors(vec![missing]);
     }
     let query = request.query.clone();
-    let data = RequestData::new(gateway.clone());
+    let data = RequestData::new(gateway.clone(), context);
     let stale = data.stale.clone();
     let mut response = schema.execute(request.data(data)).await;
     extend_errors(&mut response);
@@ -283,6 +389,7 @@ pub async fn execute(
 pub fn execute_stream(
     schema: &BffSchema,
     gateway: &Arc<Gateway>,
+    context: RequestContext,
     request: async_graphql::Request,
     session: Option<Arc<async_graphql::Data>>,
 ) -> BoxStream<'static, async_graphql::Response> {
@@ -292,7 +399,7 @@ pub fn execute_stream(
         })
         .boxed();
     }
-    let request = request.data(RequestData::new(gateway.clone()));
+    let request = request.data(RequestData::new(gateway.clone(), context));
     let responses = match session {
         Some(data) => schema
             .execute_stream_with_session_data(request, data)

@@ -5,10 +5,13 @@
 use async_graphql::{Context, ErrorExtensions, Subscription as GraphQLSubscription};
 use futures::{Stream, StreamExt};
 
-use super::{gateway, not_blank};
+use super::{access, gateway, not_blank};
 use crate::error::BffError;
 use crate::live::{my_page_updates, Live};
+use crate::request_context::RequestContext;
 use crate::schema::types::MyPageUpdate;
+use crate::upstream::Upstream;
+use mall_auth::policy::Action;
 
 pub struct Subscription;
 
@@ -18,16 +21,37 @@ impl Subscription {
     async fn my_page(
         &self,
         ctx: &Context<'_>,
-        customer_id: String,
+        customer_id: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<MyPageUpdate>>> {
         // Errors are extended here: a subscription's responses do not pass through
         // `schema::execute`, which gives query errors their codes.
-        let customer = not_blank("customerId", &customer_id).map_err(|e| e.extend())?;
+        let (customer, request) =
+            authorized(ctx, customer_id.as_deref()).map_err(|e| e.extend())?;
         let gateway = gateway(ctx).map_err(|e| e.extend())?.clone();
         let Ok(Live(feed)) = ctx.data::<Live>() else {
             return Err(BffError::LiveUnavailable.extend());
         };
-        Ok(my_page_updates(gateway, feed.as_ref(), customer)
+        Ok(my_page_updates(gateway, request, feed.as_ref(), &customer)
             .map(|u| u.map(MyPageUpdate).map_err(|e| e.extend())))
     }
+}
+
+/// The customer whose rows the subscriber may follow (the one asked for, else the caller),
+/// and the request context the snapshots are read with.
+fn authorized(
+    ctx: &Context<'_>,
+    asked: Option<&str>,
+) -> Result<(String, RequestContext), BffError> {
+    let asked = asked.map(|c| not_blank("customerId", c)).transpose()?;
+    let request = access::request(ctx)?;
+    let customer = access::customer_of(request.caller(), asked)?;
+    access::allow(
+        request.caller(),
+        Action::SubscribeMyPage {
+            customer: &customer,
+        },
+        Upstream::Mypage,
+        || format!("the my-page of {customer}"),
+    )?;
+    Ok((customer, request.clone()))
 }

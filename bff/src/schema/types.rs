@@ -218,17 +218,20 @@ impl MyPageRow {
 pub struct PlaceOrderInput {
     pub product_id: i64,
     pub quantity: i64,
-    pub customer_id: String,
+    /// The signed-in customer's own id; left out, it is taken from the session.
+    pub customer_id: Option<String>,
     pub customer_name: String,
     pub customer_addr: String,
 }
 
-impl From<PlaceOrderInput> for model::NewOrder {
-    fn from(i: PlaceOrderInput) -> model::NewOrder {
+impl PlaceOrderInput {
+    /// The order, in the name of `customer` (the signed-in caller).
+    pub fn into_new_order(self, customer: &str) -> model::NewOrder {
+        let i = self;
         model::NewOrder {
             product_id: i.product_id,
             quantity: i.quantity,
-            customer_id: i.customer_id,
+            customer_id: customer.to_owned(),
             customer_name: i.customer_name,
             customer_addr: i.customer_addr,
         }

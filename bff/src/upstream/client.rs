@@ -6,11 +6,13 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use http::{Method, StatusCode};
+use http::{HeaderValue, Method, StatusCode};
+use mall_auth::token::TokenIssuer;
 use serde_json::Value;
 use tower::{BoxError, ServiceExt};
 
 use crate::error::BffError;
+use crate::request_context::RequestContext;
 use crate::resilience::breaker::{Breaker, CircuitOpen, CircuitState};
 use crate::stale::{Fetched, StaleCache};
 use crate::upstream::call::{BodyTooLarge, ServerFailure, UpstreamRequest, UpstreamResponse};
@@ -36,6 +38,8 @@ pub struct UpstreamClient {
     /// The searches each collection lists, by collection relation.
     searches: Mutex<HashMap<String, Links>>,
     documents: StaleCache<String, Value>,
+    /// Signs the token each call carries for its caller.
+    signer: Option<TokenIssuer>,
 }
 
 impl UpstreamClient {
@@ -44,6 +48,7 @@ impl UpstreamClient {
         root_url: &str,
         settings: UpstreamSettings,
         client: reqwest::Client,
+        signer: Option<TokenIssuer>,
     ) -> Result<UpstreamClient, BffError> {
         url::Url::parse(root_url).map_err(|e| {
             BffError::Config(format!(
@@ -72,6 +77,7 @@ impl UpstreamClient {
             root: Mutex::new(None),
             searches: Mutex::new(HashMap::new()),
             documents: StaleCache::new(upstream, capacity),
+            signer,
         })
     }
 
@@ -95,7 +101,7 @@ impl UpstreamClient {
     /// Reads the root document (again) and keeps its links.
     pub async fn discover(&self) -> Result<Links, BffError> {
         let url = self.root_url.clone();
-        let doc = self.fetch(&url).await?;
+        let doc = self.fetch(&RequestContext::anonymous(), &url).await?;
         let links = Links::of(&doc, &url);
         *lock(&self.root) = Some(links.clone());
         Ok(links)
@@ -118,7 +124,12 @@ impl UpstreamClient {
 
     /// The search named `name` of the collection `rel`, if the upstream advertises it
     /// (through the collection's `search` link). The answer is remembered.
-    pub async fn search(&self, rel: &str, name: &str) -> Result<Option<Link>, BffError> {
+    pub async fn search(
+        &self,
+        ctx: &RequestContext,
+        rel: &str,
+        name: &str,
+    ) -> Result<Option<Link>, BffError> {
         if let Some(links) = lock(&self.searches).get(rel) {
             return Ok(links.get(name).cloned());
         }
@@ -126,13 +137,13 @@ impl UpstreamClient {
         let first = collection
             .expand(&[("size", Var::One("1".into()))])
             .map_err(|e| BffError::protocol(self.upstream, e))?;
-        let doc = self.fetch(&first).await?;
+        let doc = self.fetch(ctx, &first).await?;
         let links = match Links::of(&doc, &first).get("search") {
             Some(search) => {
                 let url = search
                     .expand(&[])
                     .map_err(|e| BffError::protocol(self.upstream, e))?;
-                match self.fetch(&url).await {
+                match self.fetch(ctx, &url).await {
                     Ok(listing) => Links::of(&listing, &url),
                     // A repository without query methods answers its search listing 404
                     // (Spring Data REST): it has no searches.
@@ -148,12 +159,37 @@ impl UpstreamClient {
     }
 
     /// Sends one request through the upstream's stack.
-    pub async fn send(&self, req: UpstreamRequest) -> Result<UpstreamResponse, BffError> {
+    pub async fn send(
+        &self,
+        ctx: &RequestContext,
+        mut req: UpstreamRequest,
+    ) -> Result<UpstreamResponse, BffError> {
+        if let Some(token) = self.token_for(ctx)? {
+            req.headers.insert(http::header::AUTHORIZATION, token);
+        }
         self.stack
             .clone()
             .oneshot(req)
             .await
             .map_err(|e| self.classify(e))
+    }
+
+    /// `Authorization: Bearer` with a token signed for this call: the caller's subject and
+    /// roles, audience = this upstream (DESIGN.md section 8). None for an anonymous caller
+    /// or a BFF built without a signer (its upstreams then see every call as anonymous).
+    fn token_for(&self, ctx: &RequestContext) -> Result<Option<HeaderValue>, BffError> {
+        let Some(signer) = &self.signer else {
+            return Ok(None);
+        };
+        let token = signer
+            .for_service(ctx.caller(), self.upstream.as_str())
+            .map_err(|e| BffError::Internal(format!("cannot sign an upstream token: {e}")))?;
+        token
+            .map(|t| {
+                HeaderValue::from_str(&format!("Bearer {t}"))
+                    .map_err(|_| BffError::Internal("a signed token is not a header".into()))
+            })
+            .transpose()
     }
 
     fn classify(&self, e: BoxError) -> BffError {
@@ -246,8 +282,8 @@ impl UpstreamClient {
     /// GETs a document, without stale fallback (for callers that keep copies of their own).
     /// A 404 names no URL (clients never see upstream URLs): callers that know what was
     /// looked for say so.
-    pub async fn fetch(&self, url: &str) -> Result<Value, BffError> {
-        let response = self.send(UpstreamRequest::get(url)).await?;
+    pub async fn fetch(&self, ctx: &RequestContext, url: &str) -> Result<Value, BffError> {
+        let response = self.send(ctx, UpstreamRequest::get(url)).await?;
         self.read(
             &response,
             &format!("the {} document asked for", self.upstream),
@@ -255,8 +291,8 @@ impl UpstreamClient {
     }
 
     /// GETs a document; while the upstream fails, the last copy of it is served marked stale.
-    pub async fn get(&self, url: &str) -> Result<Fetched<Value>, BffError> {
-        match self.fetch(url).await {
+    pub async fn get(&self, ctx: &RequestContext, url: &str) -> Result<Fetched<Value>, BffError> {
+        match self.fetch(ctx, url).await {
             Ok(doc) => {
                 self.documents.remember(url.to_owned(), doc.clone());
                 Ok(Fetched::fresh(doc))
@@ -267,12 +303,18 @@ impl UpstreamClient {
 
     /// Every item of a collection, following `next` links from `url`; while the upstream
     /// fails, pages are served from their last copies.
-    pub async fn collect(&self, url: &str, rel: &str) -> Result<Fetched<Vec<Value>>, BffError> {
-        self.collect_pages(url, rel, Copies::Recall).await
+    pub async fn collect(
+        &self,
+        ctx: &RequestContext,
+        url: &str,
+        rel: &str,
+    ) -> Result<Fetched<Vec<Value>>, BffError> {
+        self.collect_pages(ctx, url, rel, Copies::Recall).await
     }
 
     async fn collect_pages(
         &self,
+        ctx: &RequestContext,
         url: &str,
         rel: &str,
         copies: Copies,
@@ -283,8 +325,8 @@ impl UpstreamClient {
         let mut pages = 0;
         while let Some(url) = next.take() {
             let page = match copies {
-                Copies::Recall => self.get(&url).await?,
-                Copies::Fresh => Fetched::fresh(self.fetch(&url).await?),
+                Copies::Recall => self.get(ctx, &url).await?,
+                Copies::Fresh => Fetched::fresh(self.fetch(ctx, &url).await?),
             };
             stale = stale.or(page.stale);
             items.extend(hal::embedded(&page.value, rel));
@@ -304,8 +346,13 @@ impl UpstreamClient {
     /// own): one resource, a collection page of `rel` items (every page of it), or nothing
     /// (404). A link is followed to whatever it answers: Spring Data REST's association
     /// links (`/orders/1/delivery`) answer the resource itself, search links a page.
-    pub async fn follow(&self, url: &str, rel: &str) -> Result<Answer, BffError> {
-        let doc = match self.fetch(url).await {
+    pub async fn follow(
+        &self,
+        ctx: &RequestContext,
+        url: &str,
+        rel: &str,
+    ) -> Result<Answer, BffError> {
+        let doc = match self.fetch(ctx, url).await {
             Ok(doc) => doc,
             Err(BffError::NotFound { .. }) => return Ok(Answer::Missing),
             Err(e) => return Err(e),
@@ -315,43 +362,53 @@ impl UpstreamClient {
         }
         let mut items = hal::embedded(&doc, rel);
         if let Some(next) = next_page(&doc, url) {
-            items.extend(self.collect_pages(&next, rel, Copies::Fresh).await?.value);
+            items.extend(
+                self.collect_pages(ctx, &next, rel, Copies::Fresh)
+                    .await?
+                    .value,
+            );
         }
         Ok(Answer::Page(items))
     }
 
     /// The collection `rel`, every page of it.
-    pub async fn collect_all(&self, rel: &str) -> Result<Fetched<Vec<Value>>, BffError> {
+    pub async fn collect_all(
+        &self,
+        ctx: &RequestContext,
+        rel: &str,
+    ) -> Result<Fetched<Vec<Value>>, BffError> {
         let link = self.root_link(rel).await?;
         let url = link
             .expand(&[("size", Var::One(COLLECT_PAGE_SIZE.into()))])
             .map_err(|e| BffError::protocol(self.upstream, e))?;
-        self.collect(&url, rel).await
+        self.collect(ctx, &url, rel).await
     }
 
     /// Runs the search `name` of `rel` with `vars`, every page of the answer; `Ok(None)` when
     /// the upstream does not advertise that search.
     pub async fn run_search(
         &self,
+        ctx: &RequestContext,
         rel: &str,
         name: &str,
         vars: &[(&str, Var)],
     ) -> Result<Option<Fetched<Vec<Value>>>, BffError> {
-        let Some(url) = self.search_url(rel, name, vars).await? else {
+        let Some(url) = self.search_url(ctx, rel, name, vars).await? else {
             return Ok(None);
         };
-        self.collect(&url, rel).await.map(Some)
+        self.collect(ctx, &url, rel).await.map(Some)
     }
 
     /// The URL of the search `name` of `rel` with `vars` (asking for the largest page when
     /// the search is paged); `Ok(None)` when the upstream does not advertise that search.
     pub async fn search_url(
         &self,
+        ctx: &RequestContext,
         rel: &str,
         name: &str,
         vars: &[(&str, Var)],
     ) -> Result<Option<String>, BffError> {
-        let Some(link) = self.search(rel, name).await? else {
+        let Some(link) = self.search(ctx, rel, name).await? else {
             return Ok(None);
         };
         let mut vars = vars.to_vec();
@@ -375,9 +432,18 @@ impl UpstreamClient {
 
     /// One item of the collection `rel` by id: through `findByIdIn` when advertised,
     /// otherwise at `<collection>/<id>` as Spring Data REST lays items out.
-    pub async fn item(&self, rel: &str, id: i64, what: &str) -> Result<Fetched<Value>, BffError> {
+    pub async fn item(
+        &self,
+        ctx: &RequestContext,
+        rel: &str,
+        id: i64,
+        what: &str,
+    ) -> Result<Fetched<Value>, BffError> {
         let ids = Var::List(vec![id.to_string()]);
-        if let Some(found) = self.run_search(rel, "findByIdIn", &[("ids", ids)]).await? {
+        if let Some(found) = self
+            .run_search(ctx, rel, "findByIdIn", &[("ids", ids)])
+            .await?
+        {
             return found
                 .map(|items| items.into_iter().next())
                 .transpose_option()
@@ -387,7 +453,7 @@ impl UpstreamClient {
                 });
         }
         let url = self.item_url(rel, id).await?;
-        self.get(&url).await.map_err(|e| match e {
+        self.get(ctx, &url).await.map_err(|e| match e {
             BffError::NotFound { upstream, .. } => BffError::NotFound {
                 upstream,
                 what: what.to_owned(),
@@ -400,6 +466,7 @@ impl UpstreamClient {
     /// are never retried and never served from a stale copy.
     pub async fn command(
         &self,
+        ctx: &RequestContext,
         method: Method,
         url: &str,
         body: Option<Value>,
@@ -407,12 +474,15 @@ impl UpstreamClient {
         what: &str,
     ) -> Result<Value, BffError> {
         let response = self
-            .send(UpstreamRequest {
-                method,
-                url: url.to_owned(),
-                headers,
-                body,
-            })
+            .send(
+                ctx,
+                UpstreamRequest {
+                    method,
+                    url: url.to_owned(),
+                    headers,
+                    body,
+                },
+            )
             .await?;
         self.read(&response, what)
     }
