@@ -13,11 +13,12 @@ use std::str::FromStr;
 
 use std::sync::Arc;
 
+use mall_services::access::{Keys, ServiceAuth};
 use mall_services::bus::nats::NatsBus;
 use mall_services::bus::EventBus;
 use mall_services::{Database, Role, System, SystemConfig, Urls};
 
-pub use bff::{start_bff, BffProcess, FIRST_STAFF_EMAIL};
+pub use bff::{bind_bff, serve_bff, start_bff, BffProcess, BoundBff, FIRST_STAFF_EMAIL};
 
 /// The JetStream stream that holds the mall's event log.
 pub const NATS_STREAM: &str = "MALL";
@@ -245,6 +246,10 @@ pub async fn start(config: MallConfig) -> Result<Mall, MallError> {
         BusChoice::Embedded if roles.is_empty() => None,
         BusChoice::Embedded => Some(mall_services::system::open_embedded_bus(&config.data_dir)?),
     };
+    let bound = match config.target {
+        Target::All | Target::Bff => Some(bind_bff(&config).await?),
+        Target::Service(_) => None,
+    };
     let services = if roles.is_empty() {
         None
     } else {
@@ -259,6 +264,7 @@ pub async fn start(config: MallConfig) -> Result<Mall, MallError> {
         sc.database = config.database.clone();
         sc.retention = config.retention;
         sc.consumers = config.consumers;
+        sc.auth = service_auth(&config, bound.as_ref());
         let bus = bus.clone().expect("a bus is opened whenever services run");
         Some(System::start_with_bus(sc, bus).await?)
     };
@@ -267,15 +273,45 @@ pub async fn start(config: MallConfig) -> Result<Mall, MallError> {
         .map(|s| s.urls.clone())
         .or_else(|| config.urls.clone())
         .unwrap_or_default();
-    let bff = match config.target {
-        Target::All | Target::Bff => Some(start_bff(&config, upstreams, bus).await?),
-        Target::Service(_) => None,
+    let bff = match bound {
+        Some(bound) => Some(serve_bff(&config, bound, upstreams, bus).await?),
+        None => None,
     };
     Ok(Mall {
         services,
         bff_url: bff.as_ref().map(|b| b.url.clone()),
         bff,
     })
+}
+
+/// How this process's services check the BFF's tokens: with its keys at hand when the BFF
+/// runs here, else fetched from `<bff_url>/auth/jwks.json`.
+fn service_auth(config: &MallConfig, bff: Option<&BoundBff>) -> ServiceAuth {
+    match bff {
+        Some(b) => ServiceAuth::Verify {
+            keys: Keys::Fixed(b.auth.issuer.key().jwks()),
+            issuer: b.auth.issuer.issuer().to_owned(),
+        },
+        None => {
+            let bff_url = config.bff_url.trim_end_matches('/');
+            let issuer = config.bff.auth.tokens.issuer.clone();
+            let issuer = if issuer == mall_auth::token::DEFAULT_ISSUER {
+                config
+                    .public_url
+                    .clone()
+                    .unwrap_or_else(|| bff_url.to_owned())
+            } else {
+                issuer
+            };
+            ServiceAuth::Verify {
+                keys: Keys::Remote {
+                    jwks_url: format!("{bff_url}/auth/jwks.json"),
+                    settings: config.bff.auth.jwks.clone(),
+                },
+                issuer: issuer.trim_end_matches('/').to_owned(),
+            }
+        }
+    }
 }
 
 pub mod live {
@@ -388,6 +424,21 @@ mod bff {
         upstreams: Urls,
         bus: Option<Arc<dyn EventBus>>,
     ) -> Result<BffProcess, MallError> {
+        let bound = bind_bff(config).await?;
+        serve_bff(config, bound, upstreams, bus).await
+    }
+
+    /// The BFF's listener, bound, and its identity core opened: what the services of the
+    /// same process need first (the keys their tokens are checked with).
+    pub struct BoundBff {
+        listener: TcpListener,
+        url: String,
+        public_url: String,
+        pub auth: AuthState,
+    }
+
+    /// Binds the BFF's port and opens its identity store.
+    pub async fn bind_bff(config: &MallConfig) -> Result<BoundBff, MallError> {
         // One Prometheus recorder per process, installed before anything records: the
         // services' (already installed when services run here) renders the BFF's and the
         // feed's metrics too, and the BFF installs none of its own (see `build`).
@@ -407,6 +458,27 @@ mod bff {
         let url = format!("http://{host}:{}", local.port());
         let public_url = config.public_url.clone().unwrap_or_else(|| url.clone());
         let auth = super::open_auth(config, &public_url).await?;
+        Ok(BoundBff {
+            listener,
+            url,
+            public_url,
+            auth,
+        })
+    }
+
+    /// Serves the bound BFF in front of `upstreams`.
+    pub async fn serve_bff(
+        config: &MallConfig,
+        bound: BoundBff,
+        upstreams: Urls,
+        bus: Option<Arc<dyn EventBus>>,
+    ) -> Result<BffProcess, MallError> {
+        let BoundBff {
+            listener,
+            url,
+            public_url,
+            auth,
+        } = bound;
         let first_staff = auth
             .identity
             .bootstrap_staff(FIRST_STAFF_EMAIL)

@@ -14,11 +14,14 @@
 //! [`product`], [`order`], [`delivery`], [`mypage`] (the CQRS projection, rebuildable from
 //! the log).
 //!
+//! Who may call: [`access`] (the BFF's tokens checked, the shop's policy asked).
+//!
 //! HTTP commons: [`hal`] (documents, paging), [`resource`] (the Spring Data REST shape of a
 //! collection), [`problem`] (RFC 9457 errors), [`ops`] (`/healthz`, `/readyz`, `/metrics`),
 //! [`openapi`] (each service's OpenAPI 3.1 document at `/v3/api-docs`).
 //! [`system`] starts any set of roles in one process.
 
+pub mod access;
 pub mod bus;
 pub mod consumer;
 pub mod context;

@@ -73,6 +73,12 @@ pub enum AppError {
     /// The body is larger than [`MAX_BODY_BYTES`].
     #[error("the request body is larger than the {} KiB this service accepts", MAX_BODY_BYTES / 1024)]
     PayloadTooLarge,
+    /// No caller, or a token that was refused: sign in (through the BFF) first.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The caller may not do this.
+    #[error("{0}")]
+    Forbidden(String),
     /// Another service this one needs did not answer.
     #[error("{0}")]
     Unavailable(String),
@@ -91,6 +97,8 @@ impl AppError {
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -124,6 +124,43 @@ impl Resource {
         .ok_or_else(|| AppError::NotFound(format!("{item_rel} {id} does not exist")))?;
         Ok(Hal(render(doc)))
     }
+
+    /// As [`Resource::get`], answered only if `owner` (the item's `customerId`) passes
+    /// `allowed`; an item the caller may not see answers exactly as an unknown one.
+    pub async fn get_owned(
+        &self,
+        store: &Arc<dyn Store>,
+        raw_id: &str,
+        render: Render,
+        allowed: impl FnOnce(&str) -> Result<(), AppError>,
+    ) -> Result<Hal, AppError> {
+        let hal = self.get(store, raw_id, render).await?;
+        let owner = hal.0["customerId"].as_str().unwrap_or_default().to_owned();
+        match allowed(&owner) {
+            Ok(()) => Ok(hal),
+            Err(AppError::NotFound(_)) => Err(self.not_found(raw_id)),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// The 404 of an unknown item.
+    pub fn not_found(&self, raw_id: &str) -> AppError {
+        AppError::NotFound(format!(
+            "{} {} does not exist",
+            self.item_rel,
+            raw_id.trim()
+        ))
+    }
+}
+
+/// A listing's filter narrowed to one customer's rows when the caller may see only theirs.
+pub fn owned_by(mut query: Query, owner: Option<String>) -> Query {
+    if let Some(customer) = owner {
+        query
+            .equals
+            .push(("customerId".to_owned(), Value::String(customer)));
+    }
+    query
 }
 
 /// `equals` filter on one field.

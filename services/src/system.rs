@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
+use crate::access::ServiceAuth;
 use crate::bus::embedded::EmbeddedBus;
 use crate::bus::EventBus;
 use crate::consumer::{self, ConsumerSettings, Handler, Progress};
@@ -81,6 +82,9 @@ pub struct SystemConfig {
     pub retention: Retention,
     /// The consumers' attempts before dead-lettering an event.
     pub consumers: ConsumerSettings,
+    /// Who may call the services: the BFF's signed tokens checked (the `mall` binary), or
+    /// nothing checked (the library's tests).
+    pub auth: ServiceAuth,
 }
 
 impl SystemConfig {
@@ -97,6 +101,7 @@ impl SystemConfig {
             paused_relays: vec![],
             retention: Retention::default(),
             consumers: ConsumerSettings::default(),
+            auth: ServiceAuth::Open,
         }
     }
 
@@ -181,7 +186,13 @@ fn routes(role: Role, ctx: Ctx) -> Router {
 
 /// A role's whole HTTP surface: its REST API, the operations endpoints, metrics, limits
 /// and problem documents for unknown routes and methods.
-pub fn app(role: Role, ctx: Ctx, bus: Arc<dyn EventBus>, progress: Arc<Progress>) -> Router {
+pub fn app(
+    role: Role,
+    ctx: Ctx,
+    bus: Arc<dyn EventBus>,
+    progress: Arc<Progress>,
+    auth: &ServiceAuth,
+) -> Router {
     let store = Arc::clone(&ctx.store);
     let ready: ops::ReadyCheck = Arc::new(move || {
         let (store, bus, progress) = (Arc::clone(&store), Arc::clone(&bus), Arc::clone(&progress));
@@ -204,6 +215,10 @@ pub fn app(role: Role, ctx: Ctx, bus: Arc<dyn EventBus>, progress: Arc<Progress>
         })
         // 405 with the `Allow` header axum fills in; `problem::uniform` writes the problem.
         .method_not_allowed_fallback(|| async { axum::http::StatusCode::METHOD_NOT_ALLOWED })
+        .layer(axum::middleware::from_fn_with_state(
+            auth.for_role(role),
+            crate::access::resolve,
+        ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             problem::MAX_BODY_BYTES,
         ))
@@ -280,7 +295,13 @@ impl System {
                 retention: config.retention,
             };
             let progress = Arc::new(Progress::default());
-            let router = app(role, ctx.clone(), Arc::clone(&bus), Arc::clone(&progress));
+            let router = app(
+                role,
+                ctx.clone(),
+                Arc::clone(&bus),
+                Arc::clone(&progress),
+                &config.auth,
+            );
             let mut stop = shutdown.subscribe();
             let server = tokio::spawn(async move {
                 let serve = axum::serve(listener, router).with_graceful_shutdown(async move {

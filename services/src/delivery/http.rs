@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -10,14 +10,16 @@ use serde_json::{json, Value};
 use utoipa::openapi::path::HttpMethod;
 
 use super::{Delivery, DeliveryPatch, RESOURCE};
+use crate::access::Access;
 use crate::context::Ctx;
 use crate::hal::{self, Hal, Params};
 use crate::openapi::{self, Api};
 use crate::order::http::{encode, to_value};
 use crate::problem::{AppError, Body};
 use crate::product::http::join;
-use crate::resource::{where_eq, where_in, Render};
+use crate::resource::{owned_by, where_eq, where_in, Render};
 use crate::store;
+use mall_auth::policy::Action;
 
 pub fn router(ctx: Ctx) -> Router {
     Router::new()
@@ -95,8 +97,13 @@ async fn search_index(State(ctx): State<Ctx>) -> Hal {
     RESOURCE.search_index(&ctx.urls.delivery)
 }
 
-async fn list(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<Hal, AppError> {
+async fn list(
+    State(ctx): State<Ctx>,
+    Extension(access): Extension<Access>,
+    RawQuery(q): RawQuery,
+) -> Result<Hal, AppError> {
     let params = Params::parse(q.as_deref());
+    let own = access.listing(Action::ListDeliveries, None)?;
     let base = &ctx.urls.delivery;
     RESOURCE
         .list(
@@ -104,14 +111,19 @@ async fn list(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<Hal, AppE
             base,
             RESOURCE.href(base),
             &params,
-            Default::default(),
+            owned_by(Default::default(), own),
             render(&ctx),
         )
         .await
 }
 
-async fn find_by_order(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<Hal, AppError> {
+async fn find_by_order(
+    State(ctx): State<Ctx>,
+    Extension(access): Extension<Access>,
+    RawQuery(q): RawQuery,
+) -> Result<Hal, AppError> {
     let params = Params::parse(q.as_deref());
+    let own = access.listing(Action::ListDeliveries, None)?;
     let order = params.require_id("orderId")?;
     let base = &ctx.urls.delivery;
     let href = format!(
@@ -124,14 +136,19 @@ async fn find_by_order(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<
             base,
             href,
             &params,
-            where_eq("orderId", json!(order)),
+            owned_by(where_eq("orderId", json!(order)), own),
             render(&ctx),
         )
         .await
 }
 
-async fn find_by_order_in(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<Hal, AppError> {
+async fn find_by_order_in(
+    State(ctx): State<Ctx>,
+    Extension(access): Extension<Access>,
+    RawQuery(q): RawQuery,
+) -> Result<Hal, AppError> {
     let params = Params::parse(q.as_deref());
+    let own = access.listing(Action::ListDeliveries, None)?;
     let ids = params.ids("orderIds")?;
     let base = &ctx.urls.delivery;
     let href = format!(
@@ -145,15 +162,20 @@ async fn find_by_order_in(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Resu
             base,
             href,
             &params,
-            where_in("orderId", ids),
+            owned_by(where_in("orderId", ids), own),
             render(&ctx),
         )
         .await
 }
 
-async fn find_by_customer(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<Hal, AppError> {
+async fn find_by_customer(
+    State(ctx): State<Ctx>,
+    Extension(access): Extension<Access>,
+    RawQuery(q): RawQuery,
+) -> Result<Hal, AppError> {
     let params = Params::parse(q.as_deref());
     let customer = params.require_text("customerId", 200)?.to_owned();
+    access.listing(Action::ListDeliveries, Some(&customer))?;
     let base = &ctx.urls.delivery;
     let href = format!(
         "{}/findByCustomerId?customerId={}",
@@ -172,8 +194,13 @@ async fn find_by_customer(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Resu
         .await
 }
 
-async fn find_by_id_in(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<Hal, AppError> {
+async fn find_by_id_in(
+    State(ctx): State<Ctx>,
+    Extension(access): Extension<Access>,
+    RawQuery(q): RawQuery,
+) -> Result<Hal, AppError> {
     let params = Params::parse(q.as_deref());
+    let own = access.listing(Action::ListDeliveries, None)?;
     let ids = params.ids("ids")?;
     let base = &ctx.urls.delivery;
     let href = format!(
@@ -187,21 +214,32 @@ async fn find_by_id_in(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<
             base,
             href,
             &params,
-            where_in("id", ids),
+            owned_by(where_in("id", ids), own),
             render(&ctx),
         )
         .await
 }
 
-async fn item(State(ctx): State<Ctx>, Path(id): Path<String>) -> Result<Hal, AppError> {
-    RESOURCE.get(&ctx.store, &id, render(&ctx)).await
+async fn item(
+    State(ctx): State<Ctx>,
+    Extension(access): Extension<Access>,
+    Path(id): Path<String>,
+) -> Result<Hal, AppError> {
+    access.signed_in()?;
+    RESOURCE
+        .get_owned(&ctx.store, &id, render(&ctx), |owner| {
+            access.allow(Action::ReadDelivery { owner }, String::new())
+        })
+        .await
 }
 
 async fn complete(
     State(ctx): State<Ctx>,
+    Extension(access): Extension<Access>,
     Path(id): Path<String>,
     body: Body<DeliveryPatch>,
 ) -> Result<Hal, AppError> {
+    access.allow(Action::CompleteDelivery, String::new())?;
     let id = hal::parse_id(&id, "id")?;
     let patch = body.0;
     let delivery = store::transact(&ctx.store, move |tx| {

@@ -2,19 +2,21 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Value};
 
 use super::{MyPageRow, RESOURCE};
+use crate::access::Access;
 use crate::context::Ctx;
 use crate::hal::{self, Hal, Params};
 use crate::openapi::{self, Api};
 use crate::order::http::encode;
 use crate::problem::AppError;
-use crate::resource::{where_eq, Render};
+use crate::resource::{owned_by, where_eq, Render};
+use mall_auth::policy::Action;
 
 pub fn router(ctx: Ctx) -> Router {
     Router::new()
@@ -74,7 +76,12 @@ async fn search_index(State(ctx): State<Ctx>) -> Hal {
     RESOURCE.search_index(&ctx.urls.mypage)
 }
 
-async fn list(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<Hal, AppError> {
+async fn list(
+    State(ctx): State<Ctx>,
+    Extension(access): Extension<Access>,
+    RawQuery(q): RawQuery,
+) -> Result<Hal, AppError> {
+    let own = access.listing(Action::ListOrders, None)?;
     let params = Params::parse(q.as_deref());
     let base = &ctx.urls.mypage;
     RESOURCE
@@ -83,15 +90,25 @@ async fn list(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<Hal, AppE
             base,
             RESOURCE.href(base),
             &params,
-            Default::default(),
+            owned_by(Default::default(), own),
             render(&ctx),
         )
         .await
 }
 
-async fn find_by_customer(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<Hal, AppError> {
+async fn find_by_customer(
+    State(ctx): State<Ctx>,
+    Extension(access): Extension<Access>,
+    RawQuery(q): RawQuery,
+) -> Result<Hal, AppError> {
     let params = Params::parse(q.as_deref());
     let customer = params.require_text("customerId", 200)?.to_owned();
+    access.allow(
+        Action::ReadMyPage {
+            customer: &customer,
+        },
+        String::new(),
+    )?;
     let base = &ctx.urls.mypage;
     let href = format!(
         "{}/findByCustomerId?customerId={}",
@@ -110,6 +127,15 @@ async fn find_by_customer(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Resu
         .await
 }
 
-async fn item(State(ctx): State<Ctx>, Path(id): Path<String>) -> Result<Hal, AppError> {
-    RESOURCE.get(&ctx.store, &id, render(&ctx)).await
+async fn item(
+    State(ctx): State<Ctx>,
+    Extension(access): Extension<Access>,
+    Path(id): Path<String>,
+) -> Result<Hal, AppError> {
+    access.signed_in()?;
+    RESOURCE
+        .get_owned(&ctx.store, &id, render(&ctx), |owner| {
+            access.allow(Action::ReadOrder { owner }, String::new())
+        })
+        .await
 }

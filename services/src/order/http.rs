@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -12,12 +12,14 @@ use utoipa::openapi::path::HttpMethod;
 
 use super::catalog::Catalog;
 use super::{Order, PlaceOrder, RESOURCE};
+use crate::access::Access;
 use crate::context::Ctx;
 use crate::hal::{self, Hal, Params};
 use crate::openapi::{self, Api};
 use crate::problem::{AppError, Body};
-use crate::resource::{where_eq, where_in, Render};
+use crate::resource::{owned_by, where_eq, where_in, Render};
 use crate::store;
+use mall_auth::policy::Action;
 
 #[derive(Clone)]
 struct OrderState {
@@ -129,7 +131,12 @@ async fn search_index(State(s): State<OrderState>) -> Hal {
     RESOURCE.search_index(&s.ctx.urls.order)
 }
 
-async fn list(State(s): State<OrderState>, RawQuery(q): RawQuery) -> Result<Hal, AppError> {
+async fn list(
+    State(s): State<OrderState>,
+    Extension(access): Extension<Access>,
+    RawQuery(q): RawQuery,
+) -> Result<Hal, AppError> {
+    let own = access.listing(Action::ListOrders, None)?;
     let params = Params::parse(q.as_deref());
     let base = &s.ctx.urls.order;
     RESOURCE
@@ -138,7 +145,7 @@ async fn list(State(s): State<OrderState>, RawQuery(q): RawQuery) -> Result<Hal,
             base,
             RESOURCE.href(base),
             &params,
-            Default::default(),
+            owned_by(Default::default(), own),
             render(&s.ctx),
         )
         .await
@@ -146,10 +153,12 @@ async fn list(State(s): State<OrderState>, RawQuery(q): RawQuery) -> Result<Hal,
 
 async fn find_by_customer(
     State(s): State<OrderState>,
+    Extension(access): Extension<Access>,
     RawQuery(q): RawQuery,
 ) -> Result<Hal, AppError> {
     let params = Params::parse(q.as_deref());
     let customer = params.require_text("customerId", 200)?.to_owned();
+    access.listing(Action::ListOrders, Some(&customer))?;
     let base = &s.ctx.urls.order;
     let href = format!(
         "{}/findByCustomerId?customerId={}",
@@ -170,8 +179,10 @@ async fn find_by_customer(
 
 async fn find_by_id_in(
     State(s): State<OrderState>,
+    Extension(access): Extension<Access>,
     RawQuery(q): RawQuery,
 ) -> Result<Hal, AppError> {
+    let own = access.listing(Action::ListOrders, None)?;
     let params = Params::parse(q.as_deref());
     let ids = params.ids("ids")?;
     let base = &s.ctx.urls.order;
@@ -186,23 +197,39 @@ async fn find_by_id_in(
             base,
             href,
             &params,
-            where_in("id", ids),
+            owned_by(where_in("id", ids), own),
             render(&s.ctx),
         )
         .await
 }
 
-async fn item(State(s): State<OrderState>, Path(id): Path<String>) -> Result<Hal, AppError> {
-    RESOURCE.get(&s.ctx.store, &id, render(&s.ctx)).await
+async fn item(
+    State(s): State<OrderState>,
+    Extension(access): Extension<Access>,
+    Path(id): Path<String>,
+) -> Result<Hal, AppError> {
+    access.signed_in()?;
+    RESOURCE
+        .get_owned(&s.ctx.store, &id, render(&s.ctx), |owner| {
+            access.allow(Action::ReadOrder { owner }, String::new())
+        })
+        .await
 }
 
 async fn place(
     State(s): State<OrderState>,
+    Extension(access): Extension<Access>,
     headers: HeaderMap,
     body: Body<PlaceOrder>,
 ) -> Result<Response, AppError> {
     let cmd = body.0;
     cmd.validate()?;
+    access.allow(
+        Action::PlaceOrder {
+            customer: cmd.customer_id.trim(),
+        },
+        String::new(),
+    )?;
     // Past the ids the product service takes, its answer would be a 400, not a product.
     if cmd.product_id > hal::MAX_ID {
         return Err(AppError::BadRequest(format!(
@@ -242,8 +269,19 @@ async fn place(
     Ok((status, [(header::LOCATION, href)], Hal(doc)).into_response())
 }
 
-async fn cancel(State(s): State<OrderState>, Path(id): Path<String>) -> Result<Hal, AppError> {
-    let id = hal::parse_id(&id, "id")?;
+async fn cancel(
+    State(s): State<OrderState>,
+    Extension(access): Extension<Access>,
+    Path(raw_id): Path<String>,
+) -> Result<Hal, AppError> {
+    access.signed_in()?;
+    // The owner decides: another customer's order answers as an unknown one.
+    RESOURCE
+        .get_owned(&s.ctx.store, &raw_id, render(&s.ctx), |owner| {
+            access.allow(Action::CancelOrder { owner }, String::new())
+        })
+        .await?;
+    let id = hal::parse_id(&raw_id, "id")?;
     let order = store::transact(&s.ctx.store, move |tx| {
         super::cancel(tx, id).map_err(AppError::from)
     })

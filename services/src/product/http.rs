@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -11,12 +11,14 @@ use serde_json::Value;
 use utoipa::openapi::path::HttpMethod;
 
 use super::{NewProduct, Product, RESOURCE};
+use crate::access::Access;
 use crate::context::Ctx;
 use crate::hal::{self, Hal, Params};
 use crate::openapi::{self, Api};
 use crate::problem::{AppError, Body};
 use crate::resource::{where_in, Render};
 use crate::store;
+use mall_auth::policy::Action;
 
 pub fn router(ctx: Ctx) -> Router {
     Router::new()
@@ -124,7 +126,12 @@ async fn item(State(ctx): State<Ctx>, Path(id): Path<String>) -> Result<Hal, App
     RESOURCE.get(&ctx.store, &id, render(&ctx)).await
 }
 
-async fn create(State(ctx): State<Ctx>, body: Body<NewProduct>) -> Result<Response, AppError> {
+async fn create(
+    State(ctx): State<Ctx>,
+    Extension(access): Extension<Access>,
+    body: Body<NewProduct>,
+) -> Result<Response, AppError> {
+    access.allow(Action::ManageProducts, String::new())?;
     let new = body.0;
     let product = store::transact(&ctx.store, move |tx| {
         super::create(tx, new).map_err(AppError::from)
