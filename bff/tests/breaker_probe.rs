@@ -116,6 +116,7 @@ async fn a_client_that_gives_up_during_the_probe_does_not_leave_the_circuit_half
     let request = tokio::spawn(
         client
             .post(format!("http://{addr}/graphql"))
+            .bearer_auth(bff.token().expect("a signed-in caller"))
             .json(&json!({ "query": my_page }))
             .send(),
     );
@@ -187,7 +188,7 @@ async fn a_websocket_closed_during_the_snapshot_probe_does_not_leave_the_circuit
         .await
         .expect("WebSocket handshake");
     ws.send(Message::Text(
-        json!({"type": "connection_init", "payload": {}})
+        json!({"type": "connection_init", "payload": bff.init_payload()})
             .to_string()
             .into(),
     ))

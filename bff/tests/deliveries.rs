@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{assert_no_errors, codes, eventually, Services, TestBff};
+use mall_auth::policy::Caller;
+
+use common::{assert_no_errors, codes, eventually, Services, TestBff, STAFF};
 use serde_json::{json, Value};
 
 const DELIVERIES: &str = "query($c: String!) { deliveries(customerId: $c) { id orderId productName quantity deliveryAddress status } }";
@@ -11,6 +13,9 @@ const COMPLETE: &str = "mutation($id: Int!) { completeDelivery(deliveryId: $id) 
 const CANCEL: &str = "mutation($id: Int!) { cancelOrder(orderId: $id) { id status } }";
 
 async fn place(bff: &TestBff, customer: &str) -> i64 {
+    // Customers place their own orders; the staff member the tests act as otherwise
+    // completes the deliveries.
+    bff.as_customer(customer);
     let r = bff
         .query_with(
             "mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }",
@@ -19,6 +24,7 @@ async fn place(bff: &TestBff, customer: &str) -> i64 {
         )
         .await;
     assert_no_errors(&r);
+    bff.act_as(Caller::Staff { id: STAFF.into() });
     r["data"]["placeOrder"]["id"].as_i64().expect("order id")
 }
 

@@ -16,7 +16,13 @@ use serde_json::{json, Value};
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
 /// The router's answer: status, content type, body as JSON.
-async fn send(bff: &TestBff, request: Request<Body>) -> (StatusCode, String, Value) {
+async fn send(bff: &TestBff, mut request: Request<Body>) -> (StatusCode, String, Value) {
+    if let Some(token) = bff.token() {
+        request.headers_mut().insert(
+            header::AUTHORIZATION,
+            format!("Bearer {token}").parse().expect("header"),
+        );
+    }
     let response = tower::ServiceExt::oneshot(bff.bff.clone().router(), request)
         .await
         .expect("the router is infallible");

@@ -43,6 +43,7 @@ async fn refused(bff: &TestBff, query: &str, variables: Value) -> (String, Strin
 async fn a_retried_place_order_with_the_same_key_places_one_order() {
     let services = Services::start().await;
     let bff = TestBff::start(services.config()).await;
+    bff.as_customer("1@uengine.org");
     let vars = json!({"input": input(1, 2, "1@uengine.org"), "key": "checkout-42"});
 
     let first = bff.query_with(PLACE, vars.clone()).await;
@@ -63,6 +64,7 @@ async fn a_retried_place_order_with_the_same_key_places_one_order() {
 async fn place_order_without_a_key_places_an_order_each_time() {
     let services = Services::start().await;
     let bff = TestBff::start(services.config()).await;
+    bff.as_customer("2@uengine.org");
     let vars = json!({"input": input(2, 1, "2@uengine.org")});
     assert_no_errors(&bff.query_with(PLACE, vars.clone()).await);
     assert_no_errors(&bff.query_with(PLACE, vars).await);
@@ -73,6 +75,7 @@ async fn place_order_without_a_key_places_an_order_each_time() {
 async fn a_quantity_of_zero_is_bad_user_input() {
     let services = Services::start().await;
     let bff = TestBff::start(services.config()).await;
+    bff.as_customer("1@uengine.org");
     let (code, message) =
         refused(&bff, PLACE, json!({"input": input(1, 0, "1@uengine.org")})).await;
     assert_eq!(code, "BAD_USER_INPUT");
@@ -83,6 +86,7 @@ async fn a_quantity_of_zero_is_bad_user_input() {
 async fn an_unknown_product_is_refused_and_named() {
     let services = Services::start().await;
     let bff = TestBff::start(services.config()).await;
+    bff.as_customer("1@uengine.org");
     let (code, message) = refused(
         &bff,
         PLACE,
@@ -103,6 +107,7 @@ async fn an_unknown_product_is_refused_and_named() {
 async fn a_negative_product_id_is_bad_user_input() {
     let services = Services::start().await;
     let bff = TestBff::start(services.config()).await;
+    bff.as_customer("1@uengine.org");
     let (code, message) =
         refused(&bff, PLACE, json!({"input": input(-1, 1, "1@uengine.org")})).await;
     assert_eq!(code, "BAD_USER_INPUT");
@@ -113,6 +118,7 @@ async fn a_negative_product_id_is_bad_user_input() {
 async fn a_blank_customer_is_bad_user_input() {
     let services = Services::start().await;
     let bff = TestBff::start(services.config()).await;
+    bff.as_customer("1@uengine.org");
     let (code, message) = refused(&bff, PLACE, json!({"input": input(1, 1, "   ")})).await;
     assert_eq!(code, "BAD_USER_INPUT");
     assert!(message.contains("customerId"), "{message}");
@@ -122,6 +128,7 @@ async fn a_blank_customer_is_bad_user_input() {
 async fn cancelling_an_unknown_order_is_not_found() {
     let services = Services::start().await;
     let bff = TestBff::start(services.config()).await;
+    bff.as_customer("1@uengine.org");
     let (code, message) = refused(
         &bff,
         "mutation { cancelOrder(orderId: 77) { id } }",
@@ -136,6 +143,7 @@ async fn cancelling_an_unknown_order_is_not_found() {
 async fn cancelling_a_negative_order_id_is_bad_user_input() {
     let services = Services::start().await;
     let bff = TestBff::start(services.config()).await;
+    bff.as_customer("1@uengine.org");
     let (code, _) = refused(
         &bff,
         "mutation { cancelOrder(orderId: -3) { id } }",
@@ -149,6 +157,7 @@ async fn cancelling_a_negative_order_id_is_bad_user_input() {
 async fn a_retried_cancel_with_the_same_key_answers_the_cancelled_order() {
     let services = Services::start().await;
     let bff = TestBff::start(services.config()).await;
+    bff.as_customer("1@uengine.org");
     assert_no_errors(
         &bff.query_with(PLACE, json!({"input": input(1, 1, "1@uengine.org")}))
             .await,
@@ -160,4 +169,33 @@ async fn a_retried_cancel_with_the_same_key_answers_the_cancelled_order() {
     assert_no_errors(&again);
     assert_eq!(first["data"], again["data"]);
     assert_eq!(first["data"]["cancelOrder"]["status"], "CANCELLED");
+}
+
+#[tokio::test]
+async fn an_order_in_another_customers_name_is_forbidden_and_places_nothing() {
+    let services = Services::start().await;
+    let bff = TestBff::start(services.config()).await;
+    bff.as_customer("1@uengine.org");
+    let r = bff
+        .query_with(PLACE, json!({"input": input(2, 1, "2@uengine.org")}))
+        .await;
+    assert_eq!(codes(&r), vec!["FORBIDDEN".to_owned()], "{r:#}");
+    bff.as_customer("2@uengine.org");
+    assert_eq!(order_count(&bff).await, 0);
+}
+
+#[tokio::test]
+async fn an_order_without_customer_id_is_the_signed_in_customers() {
+    let services = Services::start().await;
+    let bff = TestBff::start(services.config()).await;
+    bff.as_customer("3@uengine.org");
+    let r = bff
+        .query_with(
+            PLACE,
+            json!({"input": {"productId": 2, "quantity": 1,
+                             "customerName": "Three", "customerAddr": "Seoul"}}),
+        )
+        .await;
+    assert_no_errors(&r);
+    assert_eq!(r["data"]["placeOrder"]["customerId"], "3@uengine.org");
 }

@@ -55,6 +55,7 @@ async fn a_read_that_keeps_failing_stops_after_the_configured_attempts() {
 async fn a_failed_mutation_is_not_retried() {
     let shop = Shop::start(ShopOptions::default()).await;
     let bff = TestBff::start(shop.config()).await;
+    bff.as_customer("1@uengine.org");
     bff.query("{ upstreams { name } }").await;
     shop.clear_hits();
     shop.order.fail_next("/orders", 100);

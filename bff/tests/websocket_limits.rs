@@ -89,9 +89,13 @@ async fn next_message(ws: &mut Ws) -> Value {
     }
 }
 
-async fn initialised(addr: SocketAddr) -> Ws {
+async fn initialised(addr: SocketAddr, bff: &TestBff) -> Ws {
     let mut ws = connect(addr).await.expect("WebSocket handshake");
-    send(&mut ws, json!({"type": "connection_init", "payload": {}})).await;
+    send(
+        &mut ws,
+        json!({"type": "connection_init", "payload": bff.init_payload()}),
+    )
+    .await;
     assert_eq!(next_message(&mut ws).await["type"], "connection_ack");
     ws
 }
@@ -155,25 +159,25 @@ async fn a_socket_that_sends_pongs_but_never_initialises_is_closed_at_the_init_d
 
 #[tokio::test]
 async fn an_initialised_connection_outlives_the_init_deadline() {
-    let (_shop, _bff, addr) = start(|c| {
+    let (_shop, bff, addr) = start(|c| {
         c.subscriptions.init_timeout = Duration::from_millis(200);
     })
     .await;
-    let mut ws = initialised(addr).await;
+    let mut ws = initialised(addr, &bff).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     subscribed(&mut ws, "1").await;
 }
 
 #[tokio::test]
 async fn the_21st_subscription_is_refused_and_the_connection_stays_open() {
-    let (_shop, _bff, addr) = start(|_| {}).await;
+    let (_shop, bff, addr) = start(|_| {}).await;
     assert_eq!(
         BffConfig::default()
             .subscriptions
             .max_subscriptions_per_connection,
         20
     );
-    let mut ws = initialised(addr).await;
+    let mut ws = initialised(addr, &bff).await;
     for i in 1..=20 {
         subscribed(&mut ws, &i.to_string()).await;
     }
@@ -209,9 +213,9 @@ async fn the_21st_subscription_is_refused_and_the_connection_stays_open() {
 
 #[tokio::test]
 async fn past_the_connection_cap_the_upgrade_is_refused_with_503() {
-    let (_shop, _bff, addr) = start(|c| c.subscriptions.max_connections = 2).await;
-    let first = initialised(addr).await;
-    let _second = initialised(addr).await;
+    let (_shop, bff, addr) = start(|c| c.subscriptions.max_connections = 2).await;
+    let first = initialised(addr, &bff).await;
+    let _second = initialised(addr, &bff).await;
     match connect(addr).await {
         Err(WsError::Http(response)) => {
             assert_eq!(response.status(), 503);

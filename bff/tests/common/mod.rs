@@ -13,6 +13,11 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::Router;
 use http::{Request, StatusCode};
+use mall_auth::http::principal::{Principal, Via};
+use mall_auth::http::{AuthState, BFF_AUDIENCE};
+use mall_auth::policy::Caller;
+use mall_auth::store::StoreLocation;
+use mall_bff::request_context::RequestContext;
 use mall_bff::upstream::Upstream;
 use mall_bff::{Bff, BffConfig};
 use mall_services::{System, SystemConfig};
@@ -66,13 +71,72 @@ pub fn config_for(urls: impl IntoIterator<Item = (Upstream, String)>) -> BffConf
 pub struct TestBff {
     pub bff: Bff,
     router: Router,
+    /// Who the queries and HTTP requests of the test are sent as (staff unless changed).
+    caller: std::sync::Mutex<Caller>,
+    _identity: tempfile::TempDir,
 }
+
+/// The staff member the tests act as by default.
+pub const STAFF: &str = "staff@test.example";
 
 impl TestBff {
     pub async fn start(config: BffConfig) -> TestBff {
-        let bff = Bff::new(config).await.expect("valid BFF config");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let auth = AuthState::open(
+            &StoreLocation::Embedded(dir.path().to_owned()),
+            &config.auth,
+            "http://127.0.0.1:8088",
+        )
+        .expect("identity store");
+        let bff = Bff::new(config, auth).await.expect("valid BFF config");
         let router = bff.clone().router();
-        TestBff { bff, router }
+        TestBff {
+            bff,
+            router,
+            caller: std::sync::Mutex::new(Caller::Staff { id: STAFF.into() }),
+            _identity: dir,
+        }
+    }
+
+    /// Acts as this caller from now on.
+    pub fn act_as(&self, caller: Caller) {
+        *self.caller.lock().expect("caller") = caller;
+    }
+
+    /// Acts as the customer `id` from now on.
+    pub fn as_customer(&self, id: &str) -> &TestBff {
+        self.act_as(Caller::Customer { id: id.into() });
+        self
+    }
+
+    fn caller(&self) -> Caller {
+        self.caller.lock().expect("caller").clone()
+    }
+
+    /// The `connection_init` payload that signs a WebSocket in as the current caller.
+    pub fn init_payload(&self) -> Value {
+        match self.token() {
+            Some(t) => json!({"Authorization": format!("Bearer {t}")}),
+            None => json!({}),
+        }
+    }
+
+    /// A bearer token for the current caller, as `mall token` makes them.
+    pub fn token(&self) -> Option<String> {
+        let caller = self.caller();
+        let id = caller.id()?.to_owned();
+        Some(
+            self.bff
+                .auth()
+                .issuer
+                .sign(
+                    &id,
+                    caller.roles(),
+                    BFF_AUDIENCE,
+                    std::time::Duration::from_secs(3600),
+                )
+                .expect("token"),
+        )
     }
 
     /// Executes a query (or mutation) and answers the response as JSON
@@ -84,13 +148,25 @@ impl TestBff {
     pub async fn query_with(&self, query: &str, variables: Value) -> Value {
         let request = async_graphql::Request::new(query)
             .variables(async_graphql::Variables::from_json(variables));
+        let context = RequestContext::new(Principal {
+            caller: self.caller(),
+            via: Via::Bearer,
+        });
         let response =
-            mall_bff::schema::execute(&self.bff.schema, &self.bff.gateway, request).await;
+            mall_bff::schema::execute(&self.bff.schema, &self.bff.gateway, context, request).await;
         serde_json::to_value(&response).expect("a response is JSON")
     }
 
     /// Sends an HTTP request through the router; the status and the body as text.
-    pub async fn http(&self, request: Request<Body>) -> (StatusCode, String) {
+    pub async fn http(&self, mut request: Request<Body>) -> (StatusCode, String) {
+        if let Some(token) = self.token() {
+            if !request.headers().contains_key(http::header::AUTHORIZATION) {
+                request.headers_mut().insert(
+                    http::header::AUTHORIZATION,
+                    format!("Bearer {token}").parse().expect("header"),
+                );
+            }
+        }
         let response = self
             .router
             .clone()
