@@ -403,6 +403,11 @@ mod bff {
     }
 
     impl BffProcess {
+        /// Accounts, sessions and the key of the tokens this BFF signs.
+        pub fn auth(&self) -> &AuthState {
+            self.bff.auth()
+        }
+
         /// Closes the subscription connections (1001, so clients reconnect), then drains
         /// the requests in flight.
         pub async fn stop(self) {

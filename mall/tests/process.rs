@@ -5,6 +5,10 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use mall_auth::http::AuthState;
+use mall_auth::policy::Role;
+use mall_auth::store::StoreLocation;
+use mall_auth::token::TokenIssuer;
 use serde_json::{json, Value};
 
 struct Running {
@@ -12,6 +16,28 @@ struct Running {
     order: String,
     delivery: String,
     product: String,
+    /// Signs tokens as the running BFF does (its key, from the shared identity store).
+    tokens: TokenIssuer,
+}
+
+impl Running {
+    /// A token of the staff member for the service `audience`.
+    fn staff(&self, audience: &str) -> String {
+        self.tokens
+            .sign(
+                "staff@test.example",
+                vec![Role::Staff],
+                audience,
+                Duration::from_secs(600),
+            )
+            .expect("token")
+    }
+
+    fn customer(&self, id: &str, audience: &str) -> String {
+        self.tokens
+            .sign(id, vec![Role::Customer], audience, Duration::from_secs(600))
+            .expect("token")
+    }
 }
 
 impl Drop for Running {
@@ -35,11 +61,15 @@ fn spawn(data: &std::path::Path) -> Running {
         .expect("mall starts");
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
+    let mut bff = None;
     let services = loop {
         let line = lines
             .next()
             .expect("mall printed its URLs before exiting")
             .expect("line");
+        if let Some(rest) = line.trim().strip_prefix("12st mall is running: open ") {
+            bff = Some(rest.trim_end_matches('/').to_owned());
+        }
         if let Some(rest) = line.trim().strip_prefix("services:") {
             break rest.to_owned();
         }
@@ -51,11 +81,20 @@ fn spawn(data: &std::path::Path) -> Running {
         let i = words.iter().position(|w| *w == name).expect("named");
         words[i + 1].to_owned()
     };
+    let bff = bff.expect("the BFF's URL was printed first");
+    let tokens = AuthState::open(
+        &StoreLocation::Embedded(data.to_owned()),
+        &Default::default(),
+        &bff,
+    )
+    .expect("the identity store")
+    .issuer;
     Running {
         order: url("order"),
         delivery: url("delivery"),
         product: url("product"),
         child,
+        tokens,
     }
 }
 
@@ -74,8 +113,9 @@ where
     }
 }
 
-async fn json(http: &reqwest::Client, url: String) -> Value {
+async fn json(http: &reqwest::Client, url: String, token: String) -> Value {
     http.get(url)
+        .bearer_auth(token)
         .send()
         .await
         .expect("request")
@@ -93,6 +133,7 @@ async fn kill_dash_nine_loses_no_acknowledged_order() {
     for _ in 0..5 {
         let r = http
             .post(format!("{}/orders", mall.order))
+            .bearer_auth(mall.customer("1@uengine.org", "order"))
             .json(
                 &json!({"productId": 2, "quantity": 1, "customerId": "1@uengine.org",
                           "customerName": "Jay", "customerAddr": "Seoul"}),
@@ -110,16 +151,31 @@ async fn kill_dash_nine_loses_no_acknowledged_order() {
 
     let mall = spawn(dir.path());
     for id in &ids {
-        let order = json(&http, format!("{}/orders/{id}", mall.order)).await;
+        let order = json(
+            &http,
+            format!("{}/orders/{id}", mall.order),
+            mall.staff("order"),
+        )
+        .await;
         assert_eq!(order["status"], "Ordered", "order {id} survived the crash");
     }
     eventually("every order has exactly one delivery", || async {
-        let d = json(&http, format!("{}/deliveries", mall.delivery)).await;
+        let d = json(
+            &http,
+            format!("{}/deliveries", mall.delivery),
+            mall.staff("delivery"),
+        )
+        .await;
         (d["page"]["totalElements"] == 5).then_some(())
     })
     .await;
     eventually("stock dropped once per order", || async {
-        let p = json(&http, format!("{}/products/2", mall.product)).await;
+        let p = json(
+            &http,
+            format!("{}/products/2", mall.product),
+            mall.staff("product"),
+        )
+        .await;
         (p["stock"] == 5).then_some(())
     })
     .await;

@@ -68,6 +68,8 @@ async fn every_bff_replica_delivers_every_update() {
     let two = start_bff(&bff_config, urls.clone(), Some(nats(&stream).await))
         .await
         .expect("replica two");
+    common::register(&one.url, one.auth().issuer.clone());
+    common::register(&two.url, two.auth().issuer.clone());
 
     let customer = "replicas@12st.example";
     let mut on_one = Client::connect(&ws_url(&one.url, "/graphql/ws")).await;

@@ -205,15 +205,18 @@ async fn a_slow_reader_is_resynced_or_dropped_and_holds_no_one_up() {
 async fn a_client_reconnecting_after_a_bff_restart_gets_a_full_snapshot_first() {
     let (mall, dir) = mall().await;
     let services = mall.services.as_ref().expect("services");
+    // Replicas of one shop share its public URL: the issuer of the tokens the services check.
     let config = MallConfig {
         data_dir: dir.path().to_owned(),
         ports: Ports::any(),
+        public_url: mall.bff_url.clone(),
         ..MallConfig::default()
     };
     let customer = "restart@12st.example";
     let first_bff = start_bff(&config, services.urls.clone(), Some(services.bus.clone()))
         .await
         .expect("a BFF");
+    common::register(&first_bff.url, first_bff.auth().issuer.clone());
     let mut c = Client::connect(&ws_url(&first_bff.url, "/graphql/ws")).await;
     c.snapshot_of("1", customer).await;
     let first = place_order(&first_bff.url, customer).await;
@@ -232,7 +235,13 @@ async fn a_client_reconnecting_after_a_bff_restart_gets_a_full_snapshot_first() 
         "the projection has the second order, delivery started",
         || async {
             let url = format!("{mypage}/myPages/{second}");
-            let r = reqwest::get(&url).await.expect("mypage");
+            let token = common::token_for(&mypage, &common::staff(), "mypage");
+            let r = reqwest::Client::new()
+                .get(&url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("mypage");
             let row: Value = r.json().await.unwrap_or(Value::Null);
             row["deliveryStatus"] == "DeliveryStarted"
         },
@@ -242,6 +251,7 @@ async fn a_client_reconnecting_after_a_bff_restart_gets_a_full_snapshot_first() 
     let second_bff = start_bff(&config, services.urls.clone(), Some(services.bus.clone()))
         .await
         .expect("the BFF again");
+    common::register(&second_bff.url, second_bff.auth().issuer.clone());
     let mut again = Client::connect(&ws_url(&second_bff.url, "/graphql/ws")).await;
     let snapshot = again.snapshot_of("1", customer).await;
     let ids: Vec<i64> = snapshot["rows"]
@@ -367,6 +377,7 @@ async fn a_bff_without_an_event_bus_says_so() {
     })
     .await
     .expect("the BFF starts alone");
+    common::register_mall(&alone);
     let bff = alone.bff_url.clone().expect("bff");
     let mut c = Client::connect(&ws_url(&bff, "/graphql/ws")).await;
     c.subscribe("1", "a@12st.example").await;

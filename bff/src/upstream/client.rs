@@ -264,7 +264,17 @@ impl UpstreamClient {
         }
         let detail = problem_detail(&response.body)
             .unwrap_or_else(|| format!("the {} service answered {status}", self.upstream));
-        Err(if status == StatusCode::NOT_FOUND {
+        Err(if status == StatusCode::UNAUTHORIZED {
+            // The service refused the token the BFF signed: keys or issuer out of step,
+            // for the operators, not the client.
+            tracing::warn!(upstream = %self.upstream, %detail, "the upstream refused the BFF's token");
+            BffError::UpstreamUnavailable {
+                upstream: self.upstream,
+                detail: crate::error::DETAIL_IN_LOG.to_owned(),
+            }
+        } else if status == StatusCode::FORBIDDEN {
+            BffError::Forbidden(detail)
+        } else if status == StatusCode::NOT_FOUND {
             BffError::NotFound {
                 upstream: Some(self.upstream),
                 what: what.to_owned(),

@@ -4,7 +4,13 @@
 
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::{Mutex, OnceLock};
+
+use mall_auth::http::BFF_AUDIENCE;
+use mall_auth::policy::Caller;
+use mall_auth::token::TokenIssuer;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
@@ -36,7 +42,72 @@ pub async fn mall_with(tweak: impl FnOnce(&mut MallConfig)) -> (Mall, tempfile::
         ..MallConfig::default()
     };
     tweak(&mut config);
-    (start(config).await.expect("the mall starts"), dir)
+    let mall = start(config).await.expect("the mall starts");
+    register_mall(&mall);
+    (mall, dir)
+}
+
+/// Remembers the signing key of a mall's BFF under its URL and its services' URLs, so the
+/// helpers below can call them as a signed-in caller.
+pub fn register_mall(mall: &Mall) {
+    let (Some(bff), Some(url)) = (&mall.bff, &mall.bff_url) else {
+        return;
+    };
+    register(url, bff.auth().issuer.clone());
+    if let Some(services) = &mall.services {
+        let u = &services.urls;
+        for service in [&u.order, &u.delivery, &u.product, &u.mypage] {
+            register(service, bff.auth().issuer.clone());
+        }
+    }
+}
+
+fn issuers() -> &'static Mutex<HashMap<String, TokenIssuer>> {
+    static ISSUERS: OnceLock<Mutex<HashMap<String, TokenIssuer>>> = OnceLock::new();
+    ISSUERS.get_or_init(Default::default)
+}
+
+/// `host:port` of a URL: the registry's key.
+fn authority(url: &str) -> String {
+    let rest = url.split("://").nth(1).unwrap_or(url);
+    rest.split('/').next().unwrap_or(rest).to_owned()
+}
+
+/// Tokens for the BFF (or services) at `url` are signed with `issuer`.
+pub fn register(url: &str, issuer: TokenIssuer) {
+    issuers()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(authority(url), issuer);
+}
+
+/// The staff member the helpers act as.
+pub const STAFF: &str = "staff@test.example";
+
+/// A token for `caller` at the BFF or service at `url` (audience: the BFF, or `audience`).
+pub fn token_for(url: &str, caller: &Caller, audience: &str) -> String {
+    let found = issuers()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&authority(url))
+        .cloned();
+    let issuer = found.unwrap_or_else(|| panic!("no mall registered at {url}"));
+    issuer
+        .sign(
+            caller.id().expect("a signed-in caller"),
+            caller.roles(),
+            audience,
+            Duration::from_secs(3600),
+        )
+        .expect("token")
+}
+
+pub fn staff() -> Caller {
+    Caller::Staff { id: STAFF.into() }
+}
+
+pub fn customer(id: &str) -> Caller {
+    Caller::Customer { id: id.into() }
 }
 
 /// The WebSocket URL of the subscriptions of a BFF at `http_url`.
@@ -44,10 +115,16 @@ pub fn ws_url(http_url: &str, path: &str) -> String {
     format!("{}{path}", http_url.replacen("http://", "ws://", 1))
 }
 
-/// POSTs a GraphQL operation to the BFF and returns the whole response.
+/// POSTs a GraphQL operation to the BFF as staff and returns the whole response.
 pub async fn graphql(bff: &str, query: &str, variables: Value) -> Value {
+    graphql_as(bff, &staff(), query, variables).await
+}
+
+/// POSTs a GraphQL operation to the BFF as `caller`.
+pub async fn graphql_as(bff: &str, caller: &Caller, query: &str, variables: Value) -> Value {
     reqwest::Client::new()
         .post(format!("{bff}/graphql"))
+        .bearer_auth(token_for(bff, caller, BFF_AUDIENCE))
         .json(&json!({"query": query, "variables": variables}))
         .send()
         .await
@@ -58,9 +135,11 @@ pub async fn graphql(bff: &str, query: &str, variables: Value) -> Value {
 }
 
 /// Places an order through the BFF's placeOrder mutation; its id.
-pub async fn place_order(bff: &str, customer: &str) -> i64 {
-    let r = graphql(
+pub async fn place_order(bff: &str, customer_id: &str) -> i64 {
+    let customer = customer_id;
+    let r = graphql_as(
         bff,
+        &self::customer(customer),
         "mutation ($c: String!) { placeOrder(input: {productId: 1, quantity: 1, customerId: $c, \
          customerName: \"Jay\", customerAddr: \"Seoul\"}) { id } }",
         json!({"c": customer}),
@@ -86,6 +165,7 @@ pub async fn cancel_order(bff: &str, order: i64) {
 pub async fn place_order_at_service(order_service: &str, customer: &str) -> i64 {
     let r: Value = reqwest::Client::new()
         .post(format!("{order_service}/orders"))
+        .bearer_auth(token_for(order_service, &self::customer(customer), "order"))
         .json(
             &json!({"productId": 1, "quantity": 1, "customerId": customer,
                       "customerName": "Jay", "customerAddr": "Seoul"}),
@@ -146,6 +226,8 @@ pub struct Client {
     /// Answers the server's pings (on by default, as every graphql-ws client does).
     pub answer_pings: bool,
     pub pings: usize,
+    /// Where it connected (the registry finds the BFF's key by it).
+    url: String,
 }
 
 impl Client {
@@ -182,6 +264,7 @@ impl Client {
             ws,
             answer_pings: true,
             pings: 0,
+            url: url.to_owned(),
         }
     }
 
@@ -193,7 +276,9 @@ impl Client {
     }
 
     pub async fn init(&mut self) {
-        self.send(json!({"type": "connection_init", "payload": {}}))
+        let token = token_for(&self.url, &staff(), BFF_AUDIENCE);
+        self.send(json!({"type": "connection_init",
+                         "payload": {"Authorization": format!("Bearer {token}")}}))
             .await;
         match self.next().await {
             Seen::Other(m) if m["type"] == "connection_ack" => {}
