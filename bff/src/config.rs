@@ -1,7 +1,8 @@
 //! The BFF's configuration: one tree of serde structs, every field defaulted. Each layer owns
 //! its settings, defined beside it (`upstream::stack::UpstreamSettings`,
 //! `resilience::breaker_settings`, `resilience::retry::RetrySettings`,
-//! `stale::StaleSettings`); this module composes them (and re-exports them).
+//! `stale::StaleSettings`, `rate_limit::RateLimitSettings`); this module composes them (and
+//! re-exports them).
 //!
 //! Per-upstream resilience settings follow the "`all` plus overrides" shape: `all` applies to
 //! every upstream, and an entry under `upstreams.<name>` replaces only the fields it names.
@@ -28,6 +29,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::rate_limit::{RateLimitSettings, RouteLimit};
 pub use crate::resilience::breaker_settings::BreakerSettings;
 pub use crate::resilience::retry::RetrySettings;
 pub use crate::stale::StaleSettings;
@@ -66,6 +68,8 @@ pub struct BffConfig {
     pub discovery_interval: Duration,
     /// The WebSocket connections of GraphQL subscriptions.
     pub subscriptions: SubscriptionSettings,
+    /// Requests per caller and route (429 past them).
+    pub rate_limits: RateLimitSettings,
 }
 
 impl Default for BffConfig {
@@ -78,6 +82,7 @@ impl Default for BffConfig {
             node_modules: None,
             discovery_interval: Duration::from_secs(1),
             subscriptions: SubscriptionSettings::default(),
+            rate_limits: RateLimitSettings::default(),
         }
     }
 }

@@ -11,7 +11,9 @@
 //! let config = mall_bff::BffConfig::default(); // or BffConfig::from_toml(..)?.with_env(std::env::vars())
 //! let router: axum::Router = mall_bff::app(config).await?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8088").await.expect("port");
-//! axum::serve(listener, router).await.expect("serve");
+//! // The peer's address keys the rate limits of anonymous callers (`rate_limit`).
+//! let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+//! axum::serve(listener, service).await.expect("serve");
 //! # Ok(()) }
 //! ```
 //!
@@ -37,6 +39,7 @@
 //! - [`error`]: [`BffError`], the one error enum with `extension_code()`
 //! - [`graphiql`]: GraphiQL served offline
 //! - [`server`]: the axum wiring
+//! - [`rate_limit`]: requests per caller and route (429 with `Retry-After`)
 //! - [`websocket`]: subscriptions over WebSocket (graphql-transport-ws, pings, slow readers)
 //! - [`static_files`]: the shop's files (shell, manifest, wasm bundles)
 
@@ -47,6 +50,7 @@ pub mod graphiql;
 pub mod graphql_http;
 pub mod live;
 pub mod model;
+pub mod rate_limit;
 pub mod resilience;
 pub mod schema;
 pub mod security_headers;

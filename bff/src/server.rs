@@ -146,6 +146,7 @@ impl Bff {
     /// The router (static files of `config.static_dir` as the fallback).
     pub fn router(self) -> Router {
         let static_dir = self.config.static_dir.clone();
+        let rate_limits = self.config.rate_limits.clone();
         let router = Router::new()
             .route("/graphql", get(graphiql_or_subscriptions).post(graphql))
             .route("/graphql/ws", get(subscriptions))
@@ -155,6 +156,7 @@ impl Bff {
             .route("/metrics", get(metrics_text))
             .with_state(self)
             .fallback_service(crate::static_files::router(&static_dir));
+        let router = crate::rate_limit::apply(router, &rate_limits);
         crate::security_headers::apply(router)
     }
 }
