@@ -40,6 +40,7 @@
 //! - [`graphiql`]: GraphiQL served offline
 //! - [`server`]: the axum wiring
 //! - [`rate_limit`]: requests per caller and route (429 with `Retry-After`)
+//! - [`request_id`]: `x-request-id` on every answer, its log lines and its GraphQL errors
 //! - [`websocket`]: subscriptions over WebSocket (graphql-transport-ws, pings, slow readers)
 //! - [`static_files`]: the shop's files (shell, manifest, wasm bundles)
 
@@ -51,6 +52,7 @@ pub mod graphql_http;
 pub mod live;
 pub mod model;
 pub mod rate_limit;
+pub mod request_id;
 pub mod resilience;
 pub mod schema;
 pub mod security_headers;

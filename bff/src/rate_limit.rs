@@ -370,7 +370,7 @@ impl Limited {
 impl IntoResponse for Limited {
     fn into_response(self) -> Response {
         let message = self.message();
-        let (content_type, body) = match self.route {
+        let (content_type, mut body) = match self.route {
             Route::Graphql => (
                 "application/json; charset=utf-8",
                 serde_json::json!({
@@ -393,6 +393,12 @@ impl IntoResponse for Limited {
                 }),
             ),
         };
+        crate::request_id::tag_errors(&mut body);
+        if let (Some(id), Some(problem)) = (crate::request_id::current(), body.as_object_mut()) {
+            if !problem.contains_key("errors") {
+                problem.insert("requestId".into(), serde_json::Value::String(id));
+            }
+        }
         let mut response = (
             StatusCode::TOO_MANY_REQUESTS,
             [(header::CONTENT_TYPE, content_type)],

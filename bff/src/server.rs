@@ -157,6 +157,7 @@ impl Bff {
             .with_state(self)
             .fallback_service(crate::static_files::router(&static_dir));
         let router = crate::rate_limit::apply(router, &rate_limits);
+        let router = crate::request_id::apply(router);
         crate::security_headers::apply(router)
     }
 }
