@@ -433,6 +433,13 @@ pub struct Limits {
     /// code generators and API fuzzers load the schema with. On by default; a deployment
     /// that wants to hide its schema sets it to false (`__typename` keeps working).
     pub introspection: bool,
+    /// Root fields one operation may ask for, each alias counted (every root field costs
+    /// at least one upstream call); past it the request is refused with
+    /// REQUEST_TOO_EXPENSIVE.
+    pub max_root_fields: usize,
+    /// Mutations one request may make; past it the request is refused with
+    /// REQUEST_TOO_EXPENSIVE and nothing changes.
+    pub max_mutations: usize,
 }
 
 impl Default for Limits {
@@ -442,6 +449,10 @@ impl Default for Limits {
             max_complexity: 500,
             max_body_bytes: 64 * 1024,
             introspection: true,
+            // The schema has 7 query fields and 3 mutations: a tool that asks for each of
+            // them, even several times, stays within these.
+            max_root_fields: 30,
+            max_mutations: 10,
         }
     }
 }
