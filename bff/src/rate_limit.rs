@@ -14,10 +14,12 @@
 //!   seconds) and a body that says when to try again: a GraphQL error (`extensions.code`
 //!   `RATE_LIMITED`) on `/graphql`, a problem+json document elsewhere.
 //! - The client's address is the TCP peer, as axum's `ConnectInfo<SocketAddr>` gives it
-//!   (serve the router with `into_make_service_with_connect_info::<SocketAddr>()`); loopback
-//!   peers (tests, benchmarks, a health checker on the host) are exempt unless
-//!   `exempt_loopback = false`. A request with no known address and no credential is not
-//!   limited (logged once).
+//!   (serve the router with `into_make_service_with_connect_info::<SocketAddr>()`), or, when
+//!   the peer is one of `trusted_proxies`, the last address of `X-Forwarded-For` that is not
+//!   itself a trusted proxy (a client can prepend anything to that header; only what the
+//!   proxies appended counts). Loopback clients (tests, benchmarks, a health checker on the
+//!   host) are exempt unless `exempt_loopback = false`. A request with no known address and
+//!   no credential is not limited (logged once).
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -50,6 +52,10 @@ pub struct RateLimitSettings {
     /// Every request of one address also counts against that address, at this many times
     /// a caller's quota (burst and rate).
     pub address_factor: u32,
+    /// The proxies in front of the BFF (CIDR ranges: `10.0.0.0/8`, one address as
+    /// `10.1.2.3/32`): a request from one of them is keyed by the client address they
+    /// appended to `X-Forwarded-For`. Empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// `/graphql`: queries, mutations, subscription upgrades and GraphiQL's page.
     pub graphql: RouteLimit,
     /// `/auth/*`: sign-up, sign-in, sign-out.
@@ -64,6 +70,7 @@ impl Default for RateLimitSettings {
             enabled: true,
             exempt_loopback: true,
             address_factor: 10,
+            trusted_proxies: Vec::new(),
             // A page of the shop makes a handful of GraphQL requests; a person never makes
             // 200 at once nor keeps up 20 a second.
             graphql: RouteLimit {
@@ -193,6 +200,39 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
+/// The client's address: the peer, or behind trusted proxies the last address of
+/// `X-Forwarded-For` that is not a trusted proxy (the first one a trusted proxy saw).
+pub fn client_address(
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> Option<IpAddr> {
+    let peer = peer?;
+    let is_trusted = |a: &IpAddr| trusted.iter().any(|net| net.contains(a));
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for hop in hops.into_iter().rev() {
+        // What a trusted proxy appended parses; past an unreadable hop nothing is known.
+        let Ok(address) = hop.parse::<IpAddr>() else {
+            break;
+        };
+        client = address;
+        if !is_trusted(&address) {
+            break;
+        }
+    }
+    Some(client)
+}
+
 /// The limiters of one route: per caller, and per address.
 #[derive(Debug)]
 struct RouteLimiters {
@@ -209,6 +249,7 @@ pub struct RateLimits {
 #[derive(Debug)]
 struct Inner {
     exempt_loopback: bool,
+    trusted_proxies: Vec<ipnet::IpNet>,
     graphql: Option<RouteLimiters>,
     auth: Option<RouteLimiters>,
     static_files: Option<RouteLimiters>,
@@ -244,6 +285,7 @@ impl RateLimits {
         };
         let inner = Inner {
             exempt_loopback: settings.exempt_loopback,
+            trusted_proxies: settings.trusted_proxies.clone(),
             graphql: limiters(&settings.graphql),
             auth: limiters(&settings.auth),
             static_files: limiters(&settings.static_files),
@@ -259,15 +301,16 @@ impl RateLimits {
         })
     }
 
-    /// Counts a request to `path` with `headers` from `address`; `Err` when it is past a
-    /// quota (and then it counts against nothing else).
+    /// Counts a request to `path` with `headers` from the TCP peer `peer`; `Err` when it is
+    /// past a quota (and then it counts against nothing else).
     pub fn check(
         &self,
         path: &str,
         headers: &HeaderMap,
-        address: Option<IpAddr>,
+        peer: Option<IpAddr>,
     ) -> Result<(), Limited> {
         let inner = &*self.inner;
+        let address = client_address(peer, headers, &inner.trusted_proxies);
         let route = Route::of(path);
         let limiters = match route {
             Route::Graphql => &inner.graphql,
@@ -327,14 +370,14 @@ pub fn apply(router: Router, settings: &RateLimitSettings) -> Router {
 }
 
 async fn limit(State(limits): State<RateLimits>, request: Request, next: Next) -> Response {
-    let address = request
+    let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(peer)| peer.ip());
-    match limits.check(request.uri().path(), request.headers(), address) {
+    match limits.check(request.uri().path(), request.headers(), peer) {
         Ok(()) => next.run(request).await,
         Err(limited) => {
-            tracing::info!(route = ?limited.route, ?address, "rate limited");
+            tracing::info!(route = ?limited.route, ?peer, "rate limited");
             metrics::counter!("bff_rate_limited_total", "route" => limited.route.as_str())
                 .increment(1);
             limited.into_response()
@@ -493,6 +536,36 @@ mod tests {
         limits
             .check("/index.html", &HeaderMap::new(), Some(a))
             .expect("files are exempt by default");
+    }
+
+    #[test]
+    fn behind_trusted_proxies_the_client_is_what_they_appended() {
+        let trusted: Vec<ipnet::IpNet> = vec![
+            "10.0.0.0/8".parse().expect("net"),
+            "127.0.0.1/32".parse().expect("net"),
+        ];
+        let ip = |s: &str| -> IpAddr { s.parse().expect("ip") };
+        let forwarded =
+            |v: &str| headers(&[(header::HeaderName::from_static("x-forwarded-for"), v)]);
+        // A direct client: its own address, whatever it claims.
+        assert_eq!(
+            client_address(Some(ip("192.0.2.9")), &forwarded("198.51.100.1"), &trusted),
+            Some(ip("192.0.2.9"))
+        );
+        // Through two proxies; the client's own claim (leftmost) is not believed.
+        assert_eq!(
+            client_address(
+                Some(ip("127.0.0.1")),
+                &forwarded("6.6.6.6, 192.0.2.7, 10.1.1.1"),
+                &trusted
+            ),
+            Some(ip("192.0.2.7"))
+        );
+        // A proxy that appended nothing: the proxy itself.
+        assert_eq!(
+            client_address(Some(ip("10.2.2.2")), &HeaderMap::new(), &trusted),
+            Some(ip("10.2.2.2"))
+        );
     }
 
     #[test]

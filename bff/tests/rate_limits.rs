@@ -19,6 +19,10 @@ use serde_json::{json, Value};
 const BURST: u32 = 4;
 
 async fn start() -> (Shop, TestBff, SocketAddr) {
+    start_with(|_| {}).await
+}
+
+async fn start_with(change: impl FnOnce(&mut mall_bff::BffConfig)) -> (Shop, TestBff, SocketAddr) {
     let shop = Shop::start(ShopOptions::default()).await;
     let mut config = shop.config();
     config.rate_limits.exempt_loopback = false;
@@ -32,6 +36,7 @@ async fn start() -> (Shop, TestBff, SocketAddr) {
         burst: 1,
         per_minute: 1,
     };
+    change(&mut config);
     let bff = TestBff::start(config).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -170,4 +175,43 @@ async fn auth_routes_answer_a_problem_document() {
     // The GraphQL quota is another route's: untouched.
     let served = products(&client, addr, None).await;
     assert_eq!(served.status(), 200);
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_quota() {
+    let (_shop, _bff, addr) = start_with(|c| {
+        c.rate_limits.trusted_proxies = vec!["127.0.0.1/32".parse().expect("a range")];
+    })
+    .await;
+    let proxy = client("127.0.0.1");
+    let forwarded = |client_address: &'static str| {
+        proxy
+            .post(format!("http://{addr}/graphql"))
+            .header("x-forwarded-for", client_address)
+            .json(&json!({"query": "{ upstreams { name } }"}))
+            .send()
+    };
+    for _ in 0..BURST {
+        assert_eq!(forwarded("192.0.2.1").await.expect("answer").status(), 200);
+    }
+    assert_eq!(forwarded("192.0.2.1").await.expect("answer").status(), 429);
+    assert_eq!(
+        forwarded("192.0.2.2").await.expect("answer").status(),
+        200,
+        "another client behind the same proxy is served"
+    );
+
+    // A client that is not a trusted proxy cannot pick its address.
+    let direct = client("127.0.0.2");
+    for i in 0..=BURST {
+        let r = direct
+            .post(format!("http://{addr}/graphql"))
+            .header("x-forwarded-for", format!("198.51.100.{i}"))
+            .json(&json!({"query": "{ upstreams { name } }"}))
+            .send()
+            .await
+            .expect("answer");
+        let expected = if i < BURST { 200 } else { 429 };
+        assert_eq!(r.status(), expected, "request {i}");
+    }
 }
