@@ -46,8 +46,9 @@ pub const SESSION_COOKIE: &str = "mall_session";
 pub struct RateLimitSettings {
     /// Off: nothing is limited.
     pub enabled: bool,
-    /// Requests from a loopback address are not limited (tests, benchmarks, probes on the
-    /// host). Set to false when a proxy on the same host forwards every client.
+    /// Requests from a loopback client are not limited (tests, benchmarks, probes on the
+    /// host). A proxy on the same host must be in `trusted_proxies`, or every client it
+    /// forwards is taken for loopback.
     pub exempt_loopback: bool,
     /// Every request of one address also counts against that address, at this many times
     /// a caller's quota (burst and rate).
