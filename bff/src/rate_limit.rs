@@ -378,7 +378,8 @@ async fn limit(State(limits): State<RateLimits>, request: Request, next: Next) -
     match limits.check(request.uri().path(), request.headers(), peer) {
         Ok(()) => next.run(request).await,
         Err(limited) => {
-            tracing::info!(route = ?limited.route, ?peer, "rate limited");
+            // Debug, not info: a flood of refusals must not flood the log (the counter counts).
+            tracing::debug!(route = ?limited.route, ?peer, "rate limited");
             metrics::counter!("bff_rate_limited_total", "route" => limited.route.as_str())
                 .increment(1);
             limited.into_response()
