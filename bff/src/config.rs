@@ -1,7 +1,8 @@
 //! The BFF's configuration: one tree of serde structs, every field defaulted. Each layer owns
 //! its settings, defined beside it (`upstream::stack::UpstreamSettings`,
 //! `resilience::breaker_settings`, `resilience::retry::RetrySettings`,
-//! `stale::StaleSettings`); this module composes them (and re-exports them).
+//! `stale::StaleSettings`, `rate_limit::RateLimitSettings`); this module composes them (and
+//! re-exports them).
 //!
 //! Per-upstream resilience settings follow the "`all` plus overrides" shape: `all` applies to
 //! every upstream, and an entry under `upstreams.<name>` replaces only the fields it names.
@@ -28,6 +29,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::rate_limit::{RateLimitSettings, RouteLimit};
 pub use crate::resilience::breaker_settings::BreakerSettings;
 pub use crate::resilience::retry::RetrySettings;
 pub use crate::stale::StaleSettings;
@@ -69,6 +71,8 @@ pub struct BffConfig {
     /// Sign-in: sessions, cookies, the tokens of upstream calls, an external OpenID issuer
     /// (`[auth]`, `[auth.oidc]`; DESIGN.md section 8).
     pub auth: mall_auth::settings::AuthSettings,
+    /// Requests per caller and route (429 past them).
+    pub rate_limits: RateLimitSettings,
 }
 
 impl Default for BffConfig {
@@ -82,6 +86,7 @@ impl Default for BffConfig {
             discovery_interval: Duration::from_secs(1),
             subscriptions: SubscriptionSettings::default(),
             auth: Default::default(),
+            rate_limits: RateLimitSettings::default(),
         }
     }
 }
@@ -442,6 +447,13 @@ pub struct Limits {
     /// code generators and API fuzzers load the schema with. On by default; a deployment
     /// that wants to hide its schema sets it to false (`__typename` keeps working).
     pub introspection: bool,
+    /// Root fields one operation may ask for, each alias counted (every root field costs
+    /// at least one upstream call); past it the request is refused with
+    /// REQUEST_TOO_EXPENSIVE.
+    pub max_root_fields: usize,
+    /// Mutations one request may make; past it the request is refused with
+    /// REQUEST_TOO_EXPENSIVE and nothing changes.
+    pub max_mutations: usize,
 }
 
 impl Default for Limits {
@@ -451,6 +463,10 @@ impl Default for Limits {
             max_complexity: 500,
             max_body_bytes: 64 * 1024,
             introspection: true,
+            // The schema has 7 query fields and 3 mutations: a tool that asks for each of
+            // them, even several times, stays within these.
+            max_root_fields: 30,
+            max_mutations: 10,
         }
     }
 }

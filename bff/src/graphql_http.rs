@@ -169,7 +169,7 @@ impl RequestError {
         let media = media.unwrap_or(MediaType::Json);
         let body =
             json!({"errors": [{"message": self.to_string(), "extensions": {"code": self.code()}}]});
-        let mut response = respond(self.status(), media, &body);
+        let mut response = respond(self.status(), media, body);
         if self == RequestError::NotAQuery {
             response
                 .headers_mut()
@@ -179,7 +179,9 @@ impl RequestError {
     }
 }
 
-fn respond(status: StatusCode, media: MediaType, body: &Value) -> Response {
+/// The answer, its errors tagged with the request's id (`extensions.requestId`).
+fn respond(status: StatusCode, media: MediaType, mut body: Value) -> Response {
+    crate::request_id::tag_errors(&mut body);
     (
         status,
         [(header::CONTENT_TYPE, media.content_type())],
@@ -329,7 +331,7 @@ pub fn into_response(response: async_graphql::Response, media: MediaType) -> Res
     } else {
         StatusCode::OK
     };
-    let mut http = respond(status, media, &body);
+    let mut http = respond(status, media, body);
     if let Some(cache) = response.cache_control.value() {
         if let Ok(value) = HeaderValue::from_str(&cache) {
             http.headers_mut().insert(header::CACHE_CONTROL, value);

@@ -15,7 +15,9 @@
 //!     .expect("identity store");
 //! let router: axum::Router = mall_bff::app(config, auth).await?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8088").await.expect("port");
-//! axum::serve(listener, router).await.expect("serve");
+//! // The peer's address keys the rate limits of anonymous callers (`rate_limit`).
+//! let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+//! axum::serve(listener, service).await.expect("serve");
 //! # Ok(()) }
 //! ```
 //!
@@ -41,6 +43,8 @@
 //! - [`error`]: [`BffError`], the one error enum with `extension_code()`
 //! - [`graphiql`]: GraphiQL served offline
 //! - [`server`]: the axum wiring
+//! - [`rate_limit`]: requests per caller and route (429 with `Retry-After`)
+//! - [`request_id`]: `x-request-id` on every answer, its log lines and its GraphQL errors
 //! - [`websocket`]: subscriptions over WebSocket (graphql-transport-ws, pings, slow readers)
 //! - [`static_files`]: the shop's files (shell, manifest, wasm bundles)
 
@@ -51,7 +55,9 @@ pub mod graphiql;
 pub mod graphql_http;
 pub mod live;
 pub mod model;
+pub mod rate_limit;
 pub mod request_context;
+pub mod request_id;
 pub mod resilience;
 pub mod schema;
 pub mod security_headers;

@@ -25,6 +25,12 @@ pub struct Product {
     pub stock: i64,
 }
 
+impl crate::stale::Weigh for Product {
+    fn heap_bytes(&self) -> u64 {
+        self.name.capacity() as u64
+    }
+}
+
 /// One page of products.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProductPage {
@@ -126,6 +132,21 @@ pub struct Delivery {
     /// The status as the delivery service wrote it (the course's `deliveryState`).
     #[serde(rename = "status", alias = "state", alias = "deliveryState")]
     pub status_text: String,
+}
+
+impl crate::stale::Weigh for Delivery {
+    fn heap_bytes(&self) -> u64 {
+        [
+            &self.product_name,
+            &self.customer_id,
+            &self.customer_name,
+            &self.delivery_address,
+            &self.status_text,
+        ]
+        .iter()
+        .map(|s| s.capacity() as u64)
+        .sum()
+    }
 }
 
 impl Delivery {

@@ -1,10 +1,11 @@
 //! Last-known-good copies, served (marked stale) while their upstream fails.
 
-use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Mutex;
 use std::time::SystemTime;
 
+use bytes::Bytes;
+use quick_cache::sync::Cache;
+use quick_cache::Weighter;
 use serde::{Deserialize, Serialize};
 
 use crate::upstream::Upstream;
@@ -14,16 +15,56 @@ use crate::upstream::Upstream;
 #[serde(deny_unknown_fields, default)]
 pub struct StaleSettings {
     pub enabled: bool,
-    /// At most this many copies are kept per upstream and kind of resource.
-    pub capacity: usize,
+    /// The copies of one upstream and kind of resource (whole documents by URL, rows by
+    /// id) hold at most this many bytes: keys, values and bookkeeping counted. Past it the
+    /// copies used least are forgotten first.
+    pub max_bytes: u64,
 }
+
+/// 8 MiB per upstream and kind of resource.
+pub const DEFAULT_STALE_MAX_BYTES: u64 = 8 * 1024 * 1024;
 
 impl Default for StaleSettings {
     fn default() -> Self {
         StaleSettings {
             enabled: true,
-            capacity: 10_000,
+            max_bytes: DEFAULT_STALE_MAX_BYTES,
         }
+    }
+}
+
+impl StaleSettings {
+    /// The byte cap in force: 0 when copies are off.
+    pub fn bytes(&self) -> u64 {
+        if self.enabled {
+            self.max_bytes
+        } else {
+            0
+        }
+    }
+}
+
+/// What a key or a value holds in memory beyond its own inline size (its heap bytes), so
+/// that a cache of them can be bounded in bytes.
+pub trait Weigh {
+    fn heap_bytes(&self) -> u64;
+}
+
+impl Weigh for String {
+    fn heap_bytes(&self) -> u64 {
+        self.capacity() as u64
+    }
+}
+
+impl Weigh for Bytes {
+    fn heap_bytes(&self) -> u64 {
+        self.len() as u64
+    }
+}
+
+impl Weigh for i64 {
+    fn heap_bytes(&self) -> u64 {
+        0
     }
 }
 
@@ -64,38 +105,83 @@ impl<T> Fetched<T> {
     }
 }
 
-/// A bounded map of last-known-good copies. When full, it forgets everything at once: a
-/// cheap bound that keeps the memory in check, and a stale copy is only a courtesy.
-#[derive(Debug)]
+/// Last-known-good copies, bounded in bytes (`quick_cache`, whose CLOCK-PRO policy keeps the
+/// copies that are used again and forgets first those seen once): a flood of distinct
+/// requests pushes out other one-off copies, not the ones the shop keeps asking for, and no
+/// request can empty it.
 pub struct StaleCache<K, V> {
     upstream: Upstream,
-    capacity: usize,
-    entries: Mutex<HashMap<K, (V, SystemTime)>>,
+    /// `None` when copies are off.
+    entries: Option<Cache<K, Kept<V>, ByWeight>>,
 }
 
-impl<K: Eq + Hash, V: Clone> StaleCache<K, V> {
-    /// A cache of `capacity` copies (0 disables it).
-    pub fn new(upstream: Upstream, capacity: usize) -> StaleCache<K, V> {
-        StaleCache {
-            upstream,
-            capacity,
-            entries: Mutex::new(HashMap::new()),
-        }
+impl<K, V> std::fmt::Debug for StaleCache<K, V>
+where
+    K: Eq + Hash + Clone + Weigh,
+    V: Clone + Weigh,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaleCache")
+            .field("upstream", &self.upstream)
+            .field("bytes", &self.weight())
+            .field("max_bytes", &self.max_bytes())
+            .finish()
+    }
+}
+
+/// A copy and when it was fetched.
+#[derive(Debug, Clone)]
+struct Kept<V> {
+    value: V,
+    at: SystemTime,
+}
+
+/// Bookkeeping bytes of one entry beyond its key and value (the cache's slot and index).
+const ENTRY_OVERHEAD: u64 = 32;
+
+/// An entry weighs its key, its value and the bookkeeping.
+#[derive(Debug, Clone, Copy)]
+struct ByWeight;
+
+impl<K: Weigh, V: Weigh> Weighter<K, Kept<V>> for ByWeight {
+    fn weight(&self, key: &K, kept: &Kept<V>) -> u64 {
+        let inline = std::mem::size_of::<K>() + std::mem::size_of::<Kept<V>>();
+        inline as u64 + ENTRY_OVERHEAD + key.heap_bytes() + kept.value.heap_bytes()
+    }
+}
+
+/// A guess of an entry's weight, to size the cache's index up front.
+const TYPICAL_ENTRY_BYTES: u64 = 1024;
+
+impl<K, V> StaleCache<K, V>
+where
+    K: Eq + Hash + Clone + Weigh,
+    V: Clone + Weigh,
+{
+    /// A cache of at most `max_bytes` (0 disables it).
+    pub fn new(upstream: Upstream, max_bytes: u64) -> StaleCache<K, V> {
+        let entries = (max_bytes > 0).then(|| {
+            let items = (max_bytes / TYPICAL_ENTRY_BYTES).clamp(16, 1 << 20);
+            Cache::with_weighter(items as usize, max_bytes, ByWeight)
+        });
+        StaleCache { upstream, entries }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, (V, SystemTime)>> {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
+    /// Keeps `value` as the last copy of `key`. A key seen again counts as used: its copy
+    /// outlives those of keys seen once.
     pub fn remember(&self, key: K, value: V) {
-        if self.capacity == 0 {
+        let Some(entries) = &self.entries else {
             return;
-        }
-        let mut entries = self.lock();
-        if entries.len() >= self.capacity && !entries.contains_key(&key) {
-            entries.clear();
-        }
-        entries.insert(key, (value, SystemTime::now()));
+        };
+        // Inserting over a kept copy counts as a use of it (and a key forgotten lately comes
+        // back as one used often): quick_cache's CLOCK-PRO keeps such copies longest.
+        entries.insert(
+            key,
+            Kept {
+                value,
+                at: SystemTime::now(),
+            },
+        );
     }
 
     /// The last copy of `key`, marked stale because of `failure`.
@@ -103,15 +189,40 @@ impl<K: Eq + Hash, V: Clone> StaleCache<K, V> {
         if !failure.is_upstream_failure() {
             return None;
         }
-        let entries = self.lock();
-        entries.get(key).map(|(value, at)| Fetched {
-            value: value.clone(),
+        let kept = self.entries.as_ref()?.get(key)?;
+        Some(Fetched {
+            value: kept.value,
             stale: Some(Staleness {
                 upstream: self.upstream,
-                fetched_at: *at,
+                fetched_at: kept.at,
                 reason: failure.extension_code(),
             }),
         })
+    }
+}
+
+impl<K, V> StaleCache<K, V>
+where
+    K: Eq + Hash + Clone + Weigh,
+    V: Clone + Weigh,
+{
+    /// The bytes the copies weigh now (keys, values and bookkeeping).
+    pub fn weight(&self) -> u64 {
+        self.entries.as_ref().map_or(0, |e| e.weight())
+    }
+
+    /// The most the copies may weigh.
+    pub fn max_bytes(&self) -> u64 {
+        self.entries.as_ref().map_or(0, |e| e.capacity())
+    }
+
+    /// How many copies are kept.
+    pub fn len(&self) -> usize {
+        self.entries.as_ref().map_or(0, |e| e.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -122,8 +233,8 @@ mod tests {
 
     #[test]
     fn copies_come_back_only_for_upstream_failures() {
-        let cache = StaleCache::new(Upstream::Delivery, 2);
-        cache.remember(1, "a");
+        let cache = StaleCache::new(Upstream::Delivery, 4096);
+        cache.remember(1, "a".to_owned());
         let down = BffError::CircuitOpen {
             upstream: Upstream::Delivery,
         };
@@ -132,5 +243,41 @@ mod tests {
         assert_eq!(copy.stale.expect("stale").reason, "CIRCUIT_OPEN");
         assert!(cache.recall(&1, &BffError::bad_input("no")).is_none());
         assert!(cache.recall(&2, &down).is_none());
+    }
+
+    #[test]
+    fn copies_stay_within_their_bytes_and_the_used_ones_stay() {
+        let max_bytes = 64 * 1024;
+        let cache: StaleCache<String, Bytes> = StaleCache::new(Upstream::Mypage, max_bytes);
+        let down = BffError::CircuitOpen {
+            upstream: Upstream::Mypage,
+        };
+        let hot = "hot".to_owned();
+        for i in 0..5_000 {
+            if i % 10 == 0 {
+                cache.remember(hot.clone(), Bytes::from_static(b"{\"hot\":true}"));
+            }
+            let key = format!("{}-{i}", "k".repeat(200));
+            cache.remember(key, Bytes::from(vec![b' '; 300]));
+            assert!(
+                cache.weight() <= max_bytes,
+                "{} > {max_bytes}",
+                cache.weight()
+            );
+        }
+        assert!(cache.len() > 10, "the cache keeps what fits");
+        let copy = cache.recall(&hot, &down).expect("the hot copy survived");
+        assert_eq!(&copy.value[..], b"{\"hot\":true}");
+    }
+
+    #[test]
+    fn off_keeps_nothing() {
+        let cache: StaleCache<i64, String> = StaleCache::new(Upstream::Product, 0);
+        cache.remember(1, "a".to_owned());
+        let down = BffError::CircuitOpen {
+            upstream: Upstream::Product,
+        };
+        assert!(cache.recall(&1, &down).is_none());
+        assert_eq!(cache.weight(), 0);
     }
 }

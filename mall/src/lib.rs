@@ -515,6 +515,8 @@ mod bff {
         let router = bff.clone().router_with(extra);
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
         let handle = tokio::spawn(async move {
+            // The peer's address keys the rate limits of anonymous callers.
+            let router = router.into_make_service_with_connect_info::<SocketAddr>();
             let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
                 let _ = stopped.wait_for(|s| *s).await;
             });

@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use crate::error::BffError;
 use crate::model::from_items;
 use crate::request_context::RequestContext;
-use crate::stale::{Fetched, StaleCache};
+use crate::stale::{Fetched, StaleCache, Weigh};
 use crate::upstream::client::Answer;
 use crate::upstream::hal::Var;
 use crate::upstream::UpstreamClient;
@@ -53,7 +53,7 @@ pub struct Relation<'a, T> {
     pub copies: &'a StaleCache<i64, T>,
 }
 
-impl<T: DeserializeOwned + Clone> Relation<'_, T> {
+impl<T: DeserializeOwned + Clone + Weigh> Relation<'_, T> {
     /// Loads every key: through the batch search when the upstream lists it (one request per
     /// [`MAX_BATCH`] ids, concurrently), otherwise with `single` per key, concurrently.
     /// `single` answers `None` when there is nothing for its key.

@@ -34,7 +34,7 @@ pub struct Deliveries {
 }
 
 impl Deliveries {
-    pub fn new(client: UpstreamClient, copies: usize) -> Deliveries {
+    pub fn new(client: UpstreamClient, copies: u64) -> Deliveries {
         Deliveries {
             client,
             copies: StaleCache::new(Upstream::Delivery, copies),

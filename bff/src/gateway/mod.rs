@@ -38,14 +38,9 @@ pub struct Gateway {
     pub my_pages: MyPages,
 }
 
-/// How many last-known-good copies of joined rows to keep for `upstream` (0: none).
-fn stale_capacity(config: &BffConfig, upstream: Upstream) -> usize {
-    let s = config.resilience.for_upstream(upstream).stale;
-    if s.enabled {
-        s.capacity
-    } else {
-        0
-    }
+/// How many bytes of last-known-good copies of joined rows to keep for `upstream` (0: none).
+fn stale_capacity(config: &BffConfig, upstream: Upstream) -> u64 {
+    config.resilience.for_upstream(upstream).stale.bytes()
 }
 
 impl Gateway {

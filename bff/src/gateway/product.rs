@@ -30,7 +30,7 @@ pub struct Products {
 }
 
 impl Products {
-    pub fn new(client: UpstreamClient, copies: usize) -> Products {
+    pub fn new(client: UpstreamClient, copies: u64) -> Products {
         Products {
             client,
             copies: StaleCache::new(Upstream::Product, copies),

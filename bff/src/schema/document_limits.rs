@@ -1,5 +1,9 @@
 //! What a document may ask, checked once it is parsed: its depth, counted on the caller's
-//! own selections, and whether it introspects when introspection is off.
+//! own selections, whether it introspects when introspection is off, and how wide its
+//! operations are: root fields per operation (each alias is one; fields merged under one
+//! response key are one) and mutations per operation. Every root field is at least one
+//! upstream call, so 200 aliases of `orders` were 600 calls; past the caps the request is
+//! refused with `REQUEST_TOO_EXPENSIVE` before anything runs.
 //!
 //! async-graphql's `limit_depth` counts every field, introspection included, and the
 //! standard introspection query of graphql-js (what GraphiQL-from-URL, codegen tools,
@@ -13,8 +17,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::parser::types::OperationType;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ServerError, ServerResult, Variables};
+use async_graphql::{ErrorExtensionValues, ServerError, ServerResult, Variables};
 
 /// The message of a refused query (kept from async-graphql's own limit).
 pub const TOO_DEEP: &str = "Query is nested too deep.";
@@ -24,12 +29,51 @@ pub const TOO_DEEP: &str = "Query is nested too deep.";
 pub const NO_INTROSPECTION: &str =
     "introspection is switched off on this server; ask its operators for the schema file";
 
-/// Refuses documents whose selections nest deeper than `max_depth` fields, and documents
-/// that introspect when `introspection` is false.
+/// The `extensions.code` of a request refused for its width.
+pub const REQUEST_TOO_EXPENSIVE: &str = "REQUEST_TOO_EXPENSIVE";
+
+/// Refuses documents whose selections nest deeper than `max_depth` fields, documents that
+/// introspect when `introspection` is false, operations with more than `max_root_fields`
+/// root fields and mutations with more than `max_mutations`.
 #[derive(Debug, Clone, Copy)]
 pub struct DocumentLimits {
     pub max_depth: usize,
     pub introspection: bool,
+    pub max_root_fields: usize,
+    pub max_mutations: usize,
+}
+
+impl DocumentLimits {
+    /// Why an operation of `document` is too wide, if one is.
+    fn too_wide(&self, document: &ExecutableDocument) -> Option<String> {
+        for (_, operation) in document.operations.iter() {
+            let fields = root_fields(document, &operation.node.selection_set.node);
+            let mutation = operation.node.ty == OperationType::Mutation;
+            if mutation && fields > self.max_mutations {
+                return Some(format!(
+                    "this request makes {fields} mutations; at most {} are allowed in one \
+                     request: send the others in further requests",
+                    self.max_mutations
+                ));
+            }
+            if fields > self.max_root_fields {
+                return Some(format!(
+                    "this operation asks for {fields} root fields (each alias counts); at most \
+                     {} are allowed in one operation: split it into several requests",
+                    self.max_root_fields
+                ));
+            }
+        }
+        None
+    }
+}
+
+fn too_expensive(message: String) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    let mut extensions = ErrorExtensionValues::default();
+    extensions.set("code", REQUEST_TOO_EXPENSIVE);
+    error.extensions = Some(extensions);
+    error
 }
 
 impl ExtensionFactory for DocumentLimits {
@@ -54,6 +98,9 @@ impl Extension for DocumentLimits {
         if !self.introspection && introspects(&document) {
             return Err(ServerError::new(NO_INTROSPECTION, None));
         }
+        if let Some(message) = self.too_wide(&document) {
+            return Err(too_expensive(message));
+        }
         Ok(document)
     }
 }
@@ -66,6 +113,44 @@ pub fn depth_of(document: &ExecutableDocument) -> usize {
         .map(|(_, op)| depth(document, &op.node.selection_set.node, &mut HashSet::new()))
         .max()
         .unwrap_or(0)
+}
+
+/// The root fields a selection set runs: its distinct response keys (alias, else name),
+/// fragments inlined, meta fields (`__typename`, `__schema`, `__type`) not counted.
+pub fn root_fields(document: &ExecutableDocument, set: &SelectionSet) -> usize {
+    fn collect<'a>(
+        document: &'a ExecutableDocument,
+        set: &'a SelectionSet,
+        keys: &mut HashSet<&'a str>,
+        open: &mut HashSet<&'a str>,
+    ) {
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => {
+                    let name = field.node.name.node.as_str();
+                    if !name.starts_with("__") {
+                        keys.insert(field.node.response_key().node.as_str());
+                    }
+                }
+                Selection::InlineFragment(fragment) => {
+                    collect(document, &fragment.node.selection_set.node, keys, open)
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node)
+                    {
+                        if open.insert(name) {
+                            collect(document, &fragment.node.selection_set.node, keys, open);
+                            open.remove(name);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut keys = HashSet::new();
+    collect(document, set, &mut keys, &mut HashSet::new());
+    keys.len()
 }
 
 /// Whether any selection of the document (fragments included) is `__schema` or `__type`.
@@ -164,6 +249,25 @@ mod tests {
             "{ ...F } fragment F on Query { __schema { queryType { name } } }"
         )));
         assert!(!introspects(&doc("{ orders { __typename } }")));
+    }
+
+    #[test]
+    fn root_fields_count_aliases_once_each_through_fragments() {
+        let count = |q: &str| {
+            let doc = parse_query(q).expect("a valid document");
+            let (_, op) = doc.operations.iter().next().expect("an operation");
+            root_fields(&doc, &op.node.selection_set.node)
+        };
+        assert_eq!(count("{ orders { id } upstreams { name } __typename }"), 2);
+        assert_eq!(
+            count("{ a: orders { id } b: orders { id } orders { id } }"),
+            3
+        );
+        assert_eq!(count("{ a: orders { id } a: orders { id } }"), 1, "merged");
+        assert_eq!(
+            count("{ ...F ... on Query { x: upstreams { name } } } fragment F on Query { orders { id } }"),
+            2
+        );
     }
 
     #[test]

@@ -343,6 +343,8 @@ pub fn builder(
         .extension(document_limits::DocumentLimits {
             max_depth: limits.max_depth,
             introspection: limits.introspection,
+            max_root_fields: limits.max_root_fields,
+            max_mutations: limits.max_mutations,
         })
         .limit_complexity(limits.max_complexity)
         .extension(field_errors::FieldErrors);

@@ -37,7 +37,9 @@ pub struct UpstreamClient {
     root: Mutex<Option<Links>>,
     /// The searches each collection lists, by collection relation.
     searches: Mutex<HashMap<String, Links>>,
-    documents: StaleCache<String, Value>,
+    /// The last answer read from each URL, as the upstream sent it (parsed again when
+    /// recalled: a rare event, while every fresh read is remembered).
+    documents: StaleCache<String, bytes::Bytes>,
     /// Signs the token each call carries for its caller.
     signer: Option<TokenIssuer>,
 }
@@ -63,11 +65,7 @@ impl UpstreamClient {
         metrics::gauge!("bff_upstream_circuit_state", "upstream" => upstream.as_str())
             .set(CircuitState::Closed.gauge());
         let stack = stack::build(upstream, &settings, client, breaker.clone())?;
-        let capacity = if settings.stale.enabled {
-            settings.stale.capacity
-        } else {
-            0
-        };
+        let stale_bytes = settings.stale.bytes();
         Ok(UpstreamClient {
             upstream,
             root_url: root_url.trim_end_matches('/').to_owned() + "/",
@@ -76,7 +74,7 @@ impl UpstreamClient {
             breaker,
             root: Mutex::new(None),
             searches: Mutex::new(HashMap::new()),
-            documents: StaleCache::new(upstream, capacity),
+            documents: StaleCache::new(upstream, stale_bytes),
             signer,
         })
     }
@@ -302,13 +300,31 @@ impl UpstreamClient {
 
     /// GETs a document; while the upstream fails, the last copy of it is served marked stale.
     pub async fn get(&self, ctx: &RequestContext, url: &str) -> Result<Fetched<Value>, BffError> {
-        match self.fetch(ctx, url).await {
-            Ok(doc) => {
-                self.documents.remember(url.to_owned(), doc.clone());
+        let what = format!("the {} document asked for", self.upstream);
+        let fresh = match self.send(ctx, UpstreamRequest::get(url)).await {
+            Ok(response) => self.read(&response, &what).map(|doc| (doc, response.body)),
+            Err(e) => Err(e),
+        };
+        match fresh {
+            Ok((doc, body)) => {
+                // A copy of exactly its length: the answer's buffer was reserved with room
+                // to grow, which the cache's byte count would not see.
+                self.documents
+                    .remember(url.to_owned(), bytes::Bytes::copy_from_slice(&body));
                 Ok(Fetched::fresh(doc))
             }
-            Err(e) => self.documents.recall(&url.to_owned(), &e).ok_or(e),
+            Err(e) => match self.documents.recall(&url.to_owned(), &e) {
+                Some(copy) => copy.try_map(|body| {
+                    serde_json::from_slice(&body).map_err(|e| BffError::protocol(self.upstream, e))
+                }),
+                None => Err(e),
+            },
         }
+    }
+
+    /// The last-known-good copies of whole documents, by URL.
+    pub fn stale_documents(&self) -> &StaleCache<String, bytes::Bytes> {
+        &self.documents
     }
 
     /// Every item of a collection, following `next` links from `url`; while the upstream

@@ -1,0 +1,169 @@
+//! Request ids over a real socket: every answer carries `x-request-id` (the client's own
+//! when well formed, else a new one), GraphQL errors carry it as `extensions.requestId` so a
+//! person can quote it, and the log lines written while the request was handled carry it
+//! too, so the operator finds what happened.
+
+mod common;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use common::shop::{Shop, ShopOptions};
+use common::TestBff;
+use serde_json::{json, Value};
+
+async fn start() -> (Shop, TestBff, SocketAddr) {
+    let shop = Shop::start(ShopOptions::default()).await;
+    let bff = TestBff::start(shop.config()).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let router = bff.bff.clone().router();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+    (shop, bff, addr)
+}
+
+fn id_of(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("x-request-id")
+        .expect("x-request-id on the answer")
+        .to_str()
+        .expect("text")
+        .to_owned()
+}
+
+/// A generated id: a UUID (8-4-4-4-12 hexadecimal digits).
+fn is_uuid(id: &str) -> bool {
+    let parts: Vec<&str> = id.split('-').collect();
+    parts.iter().map(|p| p.len()).collect::<Vec<_>>() == [8, 4, 4, 4, 12]
+        && parts
+            .iter()
+            .all(|p| p.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[tokio::test]
+async fn every_answer_carries_a_request_id_of_its_own() {
+    let (_shop, _bff, addr) = start().await;
+    let client = reqwest::Client::new();
+    let mut seen = Vec::new();
+    for path in [
+        "/healthz",
+        "/healthz",
+        "/no-such-file",
+        "/graphql/assets/nothing.js",
+    ] {
+        let r = client
+            .get(format!("http://{addr}{path}"))
+            .send()
+            .await
+            .expect("answer");
+        let id = id_of(&r);
+        assert!(is_uuid(&id), "{path}: {id}");
+        seen.push(id);
+    }
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 4, "each request has its own id");
+}
+
+#[tokio::test]
+async fn a_well_formed_id_is_kept_and_a_malformed_one_replaced() {
+    let (_shop, _bff, addr) = start().await;
+    let client = reqwest::Client::new();
+    let kept = client
+        .get(format!("http://{addr}/healthz"))
+        .header("x-request-id", "4bf92f3577b34da6a3ce929d0e0e4736")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(id_of(&kept), "4bf92f3577b34da6a3ce929d0e0e4736");
+    for malformed in ["a b", "<script>alert(1)</script>", &"x".repeat(500)] {
+        let r = client
+            .get(format!("http://{addr}/healthz"))
+            .header("x-request-id", malformed)
+            .send()
+            .await
+            .expect("answer");
+        assert!(is_uuid(&id_of(&r)), "{malformed} was replaced");
+    }
+}
+
+/// Log lines written while the tests run.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("log buffer")).into_owned()
+    }
+}
+
+#[tokio::test]
+async fn graphql_errors_and_the_log_lines_carry_the_request_id() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    tracing::subscriber::set_global_default(
+        tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(move || writer.clone())
+            .finish(),
+    )
+    .expect("the only subscriber of this test binary");
+
+    let (mut shop, _bff, addr) = start().await;
+    shop.mypage.stop().await;
+    let client = reqwest::Client::new();
+    let r = client
+        .post(format!("http://{addr}/graphql"))
+        .header("x-request-id", "quote-me-42")
+        .json(&json!({"query": "{ myPage(customerId: \"never-seen@example.com\") { orderId } }"}))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(id_of(&r), "quote-me-42");
+    let body: Value = r.json().await.expect("JSON");
+    let errors = body["errors"].as_array().expect("errors");
+    assert!(!errors.is_empty(), "{body}");
+    for e in errors {
+        assert_eq!(e["extensions"]["requestId"], "quote-me-42", "{e}");
+    }
+    let logged = logs.text();
+    let line = logged
+        .lines()
+        .find(|l| l.contains("quote-me-42"))
+        .unwrap_or_else(|| panic!("no log line carries the id:\n{logged}"));
+    assert!(line.contains("mypage"), "{line}");
+
+    // A request refused before anything runs carries its (generated) id as well.
+    let refused = client
+        .post(format!("http://{addr}/graphql"))
+        .header("content-type", "text/plain")
+        .body("{ products { items { id } } }")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(refused.status(), 415);
+    let id = id_of(&refused);
+    let body: Value = refused.json().await.expect("JSON");
+    assert_eq!(body["errors"][0]["extensions"]["requestId"], id.as_str());
+}
