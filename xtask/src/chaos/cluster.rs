@@ -91,10 +91,11 @@ impl Cluster {
                 let data = dir.path().join("mall");
                 let host = free_host(&mut hosts, &all_ports())?;
                 let mut probes = vec![Probe::Http(format!("http://{host}:{BFF_PORT}/healthz"))];
-                probes
-                    .extend(Role::ALL.map(|r| {
-                        Probe::Http(format!("http://{host}:{}/readyz", r.default_port()))
-                    }));
+                probes.extend(
+                    Role::ALL.map(|r| {
+                        Probe::Http(format!("http://{host}:{}/healthz", r.default_port()))
+                    }),
+                );
                 let args = vec![
                     "--target".into(),
                     "all".into(),
@@ -173,7 +174,7 @@ impl Cluster {
                         }
                         Some(r) => (
                             r.name(),
-                            format!("http://{host}:{}/readyz", r.default_port()),
+                            format!("http://{host}:{}/healthz", r.default_port()),
                         ),
                     };
                     let mut args: Vec<String> = vec![
@@ -232,12 +233,12 @@ impl Cluster {
             }
             nats.ready(&self.http, READY_WITHIN).await?;
         }
+        // One at a time: two replicas opening a fresh PostgreSQL schema at once race on
+        // `CREATE ... IF NOT EXISTS`, and the loser exits.
         for m in &mut self.members {
             if m.process.pid().is_none() {
                 m.process.start()?;
             }
-        }
-        for m in &mut self.members {
             m.process.ready(&self.http, READY_WITHIN).await?;
         }
         Ok(())

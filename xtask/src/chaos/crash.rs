@@ -47,6 +47,8 @@ pub struct CrashFigures {
     /// Requests sent, and those that failed and were retried.
     pub requests: u64,
     pub retried: u64,
+    /// Why requests were retried: the error code, or "no answer".
+    pub reasons: BTreeMap<String, u64>,
     pub signed_in: bool,
     pub verdict: Verdict,
     pub elapsed: Duration,
@@ -64,6 +66,7 @@ struct Ledger {
     unacknowledged: Vec<String>,
     requests: u64,
     retried: u64,
+    reasons: BTreeMap<String, u64>,
 }
 
 /// Runs one crash run on a fresh cluster of `layout`.
@@ -118,8 +121,12 @@ pub async fn run(
         ..Expected::default()
     };
     let (mut requests, mut retried) = (0, 0);
+    let mut reasons = BTreeMap::new();
     for s in shoppers {
         let ledger = s.await?;
+        for (why, n) in ledger.reasons {
+            *reasons.entry(why).or_insert(0) += n;
+        }
         expected.orders.extend(ledger.orders);
         expected.unacknowledged.extend(ledger.unacknowledged);
         requests += ledger.requests;
@@ -142,6 +149,7 @@ pub async fn run(
         cancelled: expected.orders.iter().filter(|o| o.cancelled).count(),
         requests,
         retried,
+        reasons,
         signed_in,
         verdict,
         elapsed: began.elapsed(),
@@ -238,9 +246,15 @@ async fn retry(
         match shopper.graphql(query, vars.clone()).await {
             Ok(answer) => match answer.field(field) {
                 Some(v) => return Some(v.clone()),
-                None => last = answer.why(),
+                None => {
+                    *ledger.reasons.entry(answer.code()).or_insert(0) += 1;
+                    last = answer.why();
+                }
             },
-            Err(e) => last = e.to_string(),
+            Err(e) => {
+                *ledger.reasons.entry("no answer".into()).or_insert(0) += 1;
+                last = e.to_string();
+            }
         }
         ledger.retried += 1;
         tokio::time::sleep(Duration::from_millis(100)).await;

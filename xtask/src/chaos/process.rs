@@ -1,6 +1,7 @@
 //! One child process of the run (a `mall` process or the run's NATS server): started with
 //! its output in a log file, killed with SIGKILL, paused with SIGSTOP, stopped with SIGTERM,
-//! and "ready" when each of its probes answers.
+//! and "up" when each of its probes answers (`/healthz`: under load a restarted consumer may
+//! stay behind the log's head for a while, so `/readyz` is no sign of a process being up).
 
 use std::fs::OpenOptions;
 use std::path::PathBuf;
@@ -122,19 +123,19 @@ impl Process {
                 self.child = None;
                 bail!("{} exited ({status}); {}", self.name, self.log_tail());
             }
-            let mut all = true;
+            let mut failing = None;
             for probe in &self.probes {
-                if !answers(http, probe).await {
-                    all = false;
+                if let Err(why) = answers(http, probe).await {
+                    failing = Some(why);
                     break;
                 }
             }
-            if all {
+            let Some(why) = failing else {
                 return Ok(());
-            }
+            };
             if Instant::now() > deadline {
                 bail!(
-                    "{} was not ready within {within:?}; {}",
+                    "{} was not ready within {within:?} ({why}); {}",
                     self.name,
                     self.log_tail()
                 );
@@ -158,14 +159,26 @@ impl Drop for Process {
     }
 }
 
-async fn answers(http: &reqwest::Client, probe: &Probe) -> bool {
+/// `Ok` when the probe answers; otherwise what it answered.
+async fn answers(http: &reqwest::Client, probe: &Probe) -> Result<(), String> {
     match probe {
-        Probe::Http(url) => http
-            .get(url)
-            .timeout(Duration::from_secs(2))
-            .send()
+        Probe::Http(url) => {
+            let response = http
+                .get(url)
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await
+                .map_err(|e| format!("{url}: {e}"))?;
+            if response.status().is_success() {
+                return Ok(());
+            }
+            let status = response.status();
+            let body = response.text().await.unwrap_or_default();
+            Err(format!("{url} answered {status}: {body}"))
+        }
+        Probe::Tcp(addr) => tokio::net::TcpStream::connect(addr)
             .await
-            .is_ok_and(|r| r.status().is_success()),
-        Probe::Tcp(addr) => tokio::net::TcpStream::connect(addr).await.is_ok(),
+            .map(drop)
+            .map_err(|e| format!("{addr}: {e}")),
     }
 }

@@ -110,15 +110,25 @@ pub fn section(f: &Figures, context: Option<&Context>) -> String {
             .iter()
             .map(|(name, n)| format!("{name} {n}"))
             .collect();
+        let reasons: Vec<String> = c
+            .reasons
+            .iter()
+            .map(|(why, n)| format!("{why} {n}"))
+            .collect();
         let _ = writeln!(
             s,
-            "- Kills, {}: {}; shoppers {}.",
+            "- {}: kills {}; retried because {}; shoppers {}.",
             c.layout.describe(),
             killed.join(", "),
+            if reasons.is_empty() {
+                "of nothing".to_owned()
+            } else {
+                reasons.join(", ")
+            },
             if c.signed_in {
                 "signed in"
             } else {
-                "anonymous (sign-up answered 404)"
+                "anonymous (no sign-up at the BFF yet)"
             }
         );
     }
@@ -135,9 +145,9 @@ pub fn section(f: &Figures, context: Option<&Context>) -> String {
          as above; the BFF's breaker cool-down is {:.0} s. The time to close runs from the \
          upstream's recovery (ready again, SIGCONT, or the proxy forwarding again) to \
          `bff_upstream_circuit_state` reading CLOSED on the BFF's `/metrics`. {} faults in {:.0} s.\n\n\
-         | requests | BFF 5xx | malformed | errors without a code | no answer | data or a typed error | of them with typed errors |\n\
-         |---:|---:|---:|---:|---:|---:|---:|\n\
-         | {} | {} | {} | {} | {} | {} | {} |\n\n\
+         | requests | BFF 5xx | malformed | errors without a code | no answer | data or a typed error | of them with typed errors | of them with stale copies |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|\n\
+         | {} | {} | {} | {} | {} | {} | {} | {} |\n\n\
          | upstream | fault | circuit left CLOSED | recovery to CLOSED |\n\
          |---|---|---|---:|\n",
         u.budget.shoppers,
@@ -154,7 +164,8 @@ pub fn section(f: &Figures, context: Option<&Context>) -> String {
         l.untyped,
         l.no_answer,
         l.good,
-        l.with_errors
+        l.with_errors,
+        l.stale
     );
     for fault in &u.faults {
         let _ = writeln!(

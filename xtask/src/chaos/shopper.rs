@@ -1,6 +1,6 @@
 //! The one way the chaos run talks to the BFF: a shopper with a cookie store who signs up
 //! first (`POST /auth/signup`) where sign-in is wired, and carries on anonymously where it
-//! answers 404. The customer id of every order is the shopper's email.
+//! is not (404, or 405 from the shop's file server, which takes only GET there). The customer id of every order is the shopper's email.
 
 use std::time::Duration;
 
@@ -33,6 +33,15 @@ impl Answer {
             .and_then(|b| b.get("data"))
             .and_then(|d| d.get(name))
             .filter(|v| !v.is_null())
+    }
+
+    /// Why there is no data, in a word: the first error's code, or the HTTP status.
+    pub fn code(&self) -> String {
+        self.body
+            .as_ref()
+            .and_then(|b| b["errors"][0]["extensions"]["code"].as_str())
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("HTTP {}", self.status))
     }
 
     /// The first error's message and code, for logs.
@@ -82,7 +91,7 @@ impl Shopper {
         let status = answer.status().as_u16();
         let signed_in = match status {
             201 => true,
-            404 => false,
+            404 | 405 => false,
             _ => {
                 return Err(ShopperError::SignUp {
                     status,

@@ -80,6 +80,7 @@ struct Counts {
     no_answer: AtomicU64,
     good: AtomicU64,
     with_errors: AtomicU64,
+    stale: AtomicU64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -97,6 +98,8 @@ pub struct LoadFigures {
     pub good: u64,
     /// Of the good ones, those with typed errors (degraded answers).
     pub with_errors: u64,
+    /// Of the good ones, those with last-known-good copies (`extensions.stale`).
+    pub stale: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -186,6 +189,7 @@ pub async fn run(mall: &Path, budget: UpstreamBudget, rng: &mut Rng) -> Result<U
             no_answer: c.no_answer.load(Ordering::Relaxed),
             good: c.good.load(Ordering::Relaxed),
             with_errors: c.with_errors.load(Ordering::Relaxed),
+            stale: c.stale.load(Ordering::Relaxed),
         },
         faults,
         budget,
@@ -226,20 +230,24 @@ async fn query(shopper: Shopper, counts: Arc<Counts>, stop: Arc<AtomicBool>) {
         n += 1;
         let answer = shopper.graphql(q, json!({ "c": shopper.email })).await;
         counts.requests.fetch_add(1, Ordering::Relaxed);
-        let counter = match classify(&answer) {
+        let class = classify(&answer);
+        let counter = match class {
             Class::ServerError => &counts.server_errors,
             Class::Malformed => &counts.malformed,
             Class::Untyped => &counts.untyped,
             Class::NoAnswer => &counts.no_answer,
-            Class::Good { with_errors } => {
+            Class::Good { with_errors, stale } => {
                 if with_errors {
                     counts.with_errors.fetch_add(1, Ordering::Relaxed);
+                }
+                if stale {
+                    counts.stale.fetch_add(1, Ordering::Relaxed);
                 }
                 &counts.good
             }
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        if !matches!(classify(&answer), Class::Good { .. }) {
+        if !matches!(class, Class::Good { .. }) {
             eprintln!(
                 "    {}: {}",
                 q.split_whitespace().nth(1).unwrap_or(q),
@@ -254,7 +262,7 @@ enum Class {
     Malformed,
     Untyped,
     NoAnswer,
-    Good { with_errors: bool },
+    Good { with_errors: bool, stale: bool },
 }
 
 fn classify(answer: &Result<Answer, ShopperError>) -> Class {
@@ -268,6 +276,9 @@ fn classify(answer: &Result<Answer, ShopperError>) -> Class {
         return Class::Malformed;
     };
     let data = body.get("data").filter(|d| d.is_object());
+    let stale = body
+        .get("extensions")
+        .is_some_and(|e| e.get("stale").is_some());
     let errors = match body.get("errors") {
         None => None,
         Some(Value::Array(errors)) if !errors.is_empty() => Some(errors),
@@ -283,10 +294,16 @@ fn classify(answer: &Result<Answer, ShopperError>) -> Class {
         if !typed {
             return Class::Untyped;
         }
-        return Class::Good { with_errors: true };
+        return Class::Good {
+            with_errors: true,
+            stale,
+        };
     }
     if data.is_some() {
-        Class::Good { with_errors: false }
+        Class::Good {
+            with_errors: false,
+            stale,
+        }
     } else {
         Class::Malformed
     }
