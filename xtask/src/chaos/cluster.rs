@@ -19,7 +19,7 @@ use mall_services::bus::nats::NatsBus;
 use mall_services::bus::EventBus;
 use mall_services::{Database, Role, SystemConfig};
 
-use super::process::{Probe, Process};
+use super::process::{NotUp, Probe, Process};
 use super::proxy::Proxy;
 use super::rng::Rng;
 
@@ -63,6 +63,8 @@ pub struct Cluster {
     pub bff: String,
     pub members: Vec<Member>,
     pub proxies: HashMap<Role, Proxy>,
+    /// Processes that exited on start (and were started again), with their error.
+    pub exits_on_start: Vec<String>,
     stores: SystemConfig,
     nats: Option<(Process, String)>,
     database: Option<String>,
@@ -83,6 +85,8 @@ impl Cluster {
         let mut hosts = Rng::new(entropy());
         let mut env: Vec<(String, String)> = env.to_vec();
         env.push(("RUST_LOG".into(), "warn".into()));
+        env.push(("RUST_BACKTRACE".into(), "0".into()));
+        env.push(("RUST_LIB_BACKTRACE".into(), "0".into()));
         let no_dist = dir.path().join("no-dist").display().to_string();
         let mall = mall.to_owned();
         let http = reqwest::Client::new();
@@ -114,6 +118,7 @@ impl Cluster {
                         process,
                     }],
                     proxies: HashMap::new(),
+                    exits_on_start: vec![],
                     stores: SystemConfig::all(data),
                     nats: None,
                     database: None,
@@ -215,6 +220,7 @@ impl Cluster {
                     bff,
                     members,
                     proxies,
+                    exits_on_start: vec![],
                     stores,
                     nats: Some((nats, nats_url)),
                     database: Some(database),
@@ -235,22 +241,32 @@ impl Cluster {
         }
         // One at a time: two replicas opening a fresh PostgreSQL schema at once race on
         // `CREATE ... IF NOT EXISTS`, and the loser exits.
-        for m in &mut self.members {
-            if m.process.pid().is_none() {
-                m.process.start()?;
-            }
-            m.process.ready(&self.http, READY_WITHIN).await?;
+        for i in 0..self.members.len() {
+            self.restart(i).await?;
         }
         Ok(())
     }
 
-    /// Starts member `i` again and waits until it answers.
+    /// Starts member `i` if it is not running and waits until it answers. A process that
+    /// exits on start is started again, as an orchestrator would, up to three times; each
+    /// such exit is recorded in [`Cluster::exits_on_start`].
     pub async fn restart(&mut self, i: usize) -> Result<()> {
-        let p = &mut self.members[i].process;
-        if p.pid().is_none() {
-            p.start()?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let p = &mut self.members[i].process;
+            if p.pid().is_none() {
+                p.start()?;
+            }
+            match p.ready(&self.http, READY_WITHIN).await {
+                Ok(()) => return Ok(()),
+                Err(exit @ NotUp::Exited { .. }) if attempt < 4 => {
+                    eprintln!("    {exit}; starting it again");
+                    self.exits_on_start.push(exit.to_string());
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
-        p.ready(&self.http, READY_WITHIN).await
     }
 
     /// Stops every `mall` process gently (the NATS server keeps running).

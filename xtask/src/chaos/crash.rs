@@ -35,6 +35,9 @@ pub struct CrashBudget {
     pub between_kills: (Duration, Duration),
     /// How long one request is retried before it counts as never acknowledged.
     pub give_up: Duration,
+    /// A shopper's pause between two requests (a random time in this range): a shop's
+    /// load, which the consumers keep up with, not a flood.
+    pub think: (Duration, Duration),
 }
 
 #[derive(Debug, Clone)]
@@ -50,6 +53,8 @@ pub struct CrashFigures {
     /// Why requests were retried: the error code, or "no answer".
     pub reasons: BTreeMap<String, u64>,
     pub signed_in: bool,
+    /// Processes that exited on start and were started again.
+    pub exits_on_start: Vec<String>,
     pub verdict: Verdict,
     pub elapsed: Duration,
 }
@@ -96,7 +101,7 @@ pub async fn run(
             products.clone(),
             rng.fork(),
             Arc::clone(&stop),
-            budget.give_up,
+            budget,
         )));
     }
 
@@ -141,6 +146,7 @@ pub async fn run(
     if let Some(v) = facts::rebuild_differs(&cluster, &snapshot.my_page).await? {
         verdict.violations.push(v);
     }
+    let exits_on_start = std::mem::take(&mut cluster.exits_on_start);
     cluster.close().await?;
     Ok(CrashFigures {
         layout,
@@ -151,6 +157,7 @@ pub async fn run(
         retried,
         reasons,
         signed_in,
+        exits_on_start,
         verdict,
         elapsed: began.elapsed(),
     })
@@ -163,11 +170,13 @@ async fn shop(
     products: Vec<i64>,
     mut rng: Rng,
     stop: Arc<AtomicBool>,
-    give_up: Duration,
+    budget: CrashBudget,
 ) -> Ledger {
+    let give_up = budget.give_up;
     let mut ledger = Ledger::default();
     let mut n = 0;
     while !stop.load(Ordering::Relaxed) {
+        tokio::time::sleep(rng.between(budget.think.0, budget.think.1)).await;
         n += 1;
         let active: Vec<usize> = (0..ledger.orders.len())
             .filter(|i| !ledger.orders[*i].cancelled)
@@ -264,11 +273,11 @@ async fn retry(
 }
 
 /// Starts whatever is down, then waits until the stores agree with the clients (or stop
-/// changing for a while, or a minute and a half passes): events still in flight are
-/// handled before the processes stop.
+/// changing for 20 s, or five minutes pass): events still in flight are handled before the
+/// processes stop.
 async fn settle(cluster: &mut Cluster, expected: &Expected) -> Result<()> {
     cluster.start().await?;
-    let deadline = Instant::now() + Duration::from_secs(90);
+    let deadline = Instant::now() + Duration::from_secs(300);
     let mut last: Option<Vec<String>> = None;
     let mut unchanged_since = Instant::now();
     while Instant::now() < deadline {

@@ -130,6 +130,7 @@ fn run(mall: &Path, budget: Budget) -> Result<Figures> {
                 (Duration::from_millis(500), Duration::from_millis(3000))
             },
             give_up: Duration::from_secs(if budget.short { 60 } else { 120 }),
+            think: (Duration::from_millis(50), Duration::from_millis(300)),
         };
         let mut crashes = vec![];
         for layout in [Layout::Embedded, Layout::Roles] {

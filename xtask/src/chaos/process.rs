@@ -10,6 +10,25 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+/// Why a process is not up.
+#[derive(Debug, thiserror::Error)]
+pub enum NotUp {
+    #[error("{name} exited ({status}) on start: {error}")]
+    Exited {
+        name: String,
+        status: std::process::ExitStatus,
+        /// The last line of its log that is not a backtrace.
+        error: String,
+    },
+    #[error("{name} did not answer within {within:?} ({why}); the end of its log:\n{tail}")]
+    Silent {
+        name: String,
+        within: Duration,
+        why: String,
+        tail: String,
+    },
+}
+
 /// Something that answers when the process is ready.
 #[derive(Debug, Clone)]
 pub enum Probe {
@@ -116,12 +135,16 @@ impl Process {
     }
 
     /// Waits until every probe answers, failing if the process exits or `within` passes.
-    pub async fn ready(&mut self, http: &reqwest::Client, within: Duration) -> Result<()> {
+    pub async fn ready(&mut self, http: &reqwest::Client, within: Duration) -> Result<(), NotUp> {
         let deadline = Instant::now() + within;
         loop {
             if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
                 self.child = None;
-                bail!("{} exited ({status}); {}", self.name, self.log_tail());
+                return Err(NotUp::Exited {
+                    name: self.name.clone(),
+                    status,
+                    error: self.last_error(),
+                });
             }
             let mut failing = None;
             for probe in &self.probes {
@@ -134,11 +157,12 @@ impl Process {
                 return Ok(());
             };
             if Instant::now() > deadline {
-                bail!(
-                    "{} was not ready within {within:?} ({why}); {}",
-                    self.name,
-                    self.log_tail()
-                );
+                return Err(NotUp::Silent {
+                    name: self.name.clone(),
+                    within,
+                    why,
+                    tail: self.log_tail(),
+                });
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -147,8 +171,16 @@ impl Process {
     fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
-        let tail = lines[lines.len().saturating_sub(15)..].join("\n");
-        format!("the end of its log:\n{tail}")
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
+    fn last_error(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        text.lines()
+            .rev()
+            .find(|l| l.starts_with("Error") || l.contains("ERROR"))
+            .unwrap_or("(nothing in its log)")
+            .to_owned()
     }
 }
 

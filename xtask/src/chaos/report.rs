@@ -180,6 +180,21 @@ pub fn section(f: &Figures, context: Option<&Context>) -> String {
             }
         );
     }
+    let exits: Vec<&String> = f
+        .crashes
+        .iter()
+        .flat_map(|c| &c.exits_on_start)
+        .chain(&u.exits_on_start)
+        .collect();
+    if !exits.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nProcesses that exited on start (started again, as an orchestrator would):\n"
+        );
+        for e in exits {
+            let _ = writeln!(s, "- {e}");
+        }
+    }
     let violations = f.violations();
     let _ = write!(s, "\n**Violations: {}**", violations.len());
     if violations.is_empty() {

@@ -108,6 +108,8 @@ pub struct UpstreamFigures {
     pub faults: Vec<FaultFigure>,
     pub budget: UpstreamBudget,
     pub elapsed: Duration,
+    /// Processes that exited on start and were started again.
+    pub exits_on_start: Vec<String>,
 }
 
 impl UpstreamFigures {
@@ -177,6 +179,7 @@ pub async fn run(mall: &Path, budget: UpstreamBudget, rng: &mut Rng) -> Result<U
     for task in load {
         task.await?;
     }
+    let exits_on_start = std::mem::take(&mut cluster.exits_on_start);
     cluster.close().await?;
     result?;
     let c = &counts;
@@ -194,6 +197,7 @@ pub async fn run(mall: &Path, budget: UpstreamBudget, rng: &mut Rng) -> Result<U
         faults,
         budget,
         elapsed: began.elapsed(),
+        exits_on_start,
     })
 }
 
