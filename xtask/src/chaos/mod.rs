@@ -52,7 +52,7 @@ pub const LONG: Budget = Budget {
 };
 
 pub const SHORT: Budget = Budget {
-    rounds: 3,
+    rounds: 5,
     hold: Duration::from_millis(1500),
     seed: 12,
     short: true,
