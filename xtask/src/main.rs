@@ -9,7 +9,10 @@
 //! - `python`: the pinned Python tools (Schemathesis, kubernetes-validate) in target/tools/venv
 //! - `fuzz`: Schemathesis against each service's OpenAPI document (bounded in `test`, long in
 //!   `fuzz`, which writes RELIABILITY.md's Fuzzing section)
+//! - `chaos`: the real binary under SIGKILLs and upstream faults; checks the stores after and
+//!   writes RELIABILITY.md's Chaos section (a short version runs in `test`)
 
+mod chaos;
 mod e2e;
 mod fuzz;
 mod image;
@@ -74,6 +77,27 @@ enum Cmd {
         #[arg(long)]
         mall: Option<std::path::PathBuf>,
     },
+    /// Kill, hang and slow the real mall's processes under load, check that no order was lost
+    /// or doubled and that the BFF answered every request well, and write the Chaos section
+    /// of RELIABILITY.md.
+    Chaos {
+        /// The short version that `test` runs (a few kills, one fault per upstream); prints
+        /// its figures and writes nothing.
+        #[arg(long)]
+        short: bool,
+        /// SIGKILLs per crash run (one on the embedded mall, one scaled out).
+        #[arg(long, default_value_t = chaos::LONG.rounds)]
+        rounds: u32,
+        /// Seconds each upstream fault (kill, hang, slow-down) lasts.
+        #[arg(long, default_value_t = chaos::LONG.hold.as_secs_f64())]
+        duration: f64,
+        /// Seed of the run's choices (what is ordered, which process dies when).
+        #[arg(long, default_value_t = chaos::LONG.seed)]
+        seed: u64,
+        /// Attack this `mall` binary instead of building the release one.
+        #[arg(long)]
+        mall: Option<std::path::PathBuf>,
+    },
 }
 
 fn main() -> Result<()> {
@@ -117,6 +141,7 @@ fn main() -> Result<()> {
             cargo(&["test"])?;
             build_native()?;
             fuzz::suite(&mall_binary())?;
+            chaos::suite(&mall_binary())?;
             wasm::build(&[])?;
             wasm::budget::check(&wasm::built()?)?;
             e2e::run()
@@ -140,6 +165,36 @@ fn main() -> Result<()> {
                 }
             };
             fuzz::long(&mall, fuzz::Budget { examples, seed })
+        }
+        Cmd::Chaos {
+            short,
+            rounds,
+            duration,
+            seed,
+            mall,
+        } => {
+            let mall = match mall {
+                Some(path) => path,
+                None => {
+                    build_native()?;
+                    mall_binary()
+                }
+            };
+            if short {
+                chaos::suite(&mall)
+            } else {
+                let hold = std::time::Duration::try_from_secs_f64(duration)
+                    .context("--duration must be a number of seconds")?;
+                chaos::long(
+                    &mall,
+                    chaos::Budget {
+                        rounds,
+                        hold,
+                        seed,
+                        short: false,
+                    },
+                )
+            }
         }
     }
 }

@@ -1,0 +1,280 @@
+//! The Chaos section of RELIABILITY.md, and the one-line summaries the run prints.
+
+use std::fmt::Write as _;
+use std::process::Command;
+
+use anyhow::{Context as _, Result};
+
+use super::crash::CrashFigures;
+use super::Figures;
+
+pub const RELIABILITY: &str = "RELIABILITY.md";
+const HEADING: &str = "## Chaos";
+
+/// When and where a run was made.
+#[derive(Debug)]
+pub struct Context {
+    pub date: String,
+    pub machine: String,
+}
+
+impl Context {
+    pub fn now() -> Result<Context> {
+        let out = Command::new("date")
+            .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+            .output()
+            .context("running date")?;
+        Ok(Context {
+            date: String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+            machine: machine(),
+        })
+    }
+}
+
+pub fn crash_line(c: &CrashFigures) -> String {
+    format!(
+        "    {} kills; {} orders acknowledged ({} cancelled) over {} requests ({} retried); checked {} orders, {} deliveries, {} products, {} my-page rows; {} violations; {:.0} s",
+        c.kills(),
+        c.placed,
+        c.cancelled,
+        c.requests,
+        c.retried,
+        c.verdict.orders,
+        c.verdict.deliveries,
+        c.verdict.products,
+        c.verdict.my_page_rows,
+        c.verdict.violations.len(),
+        c.elapsed.as_secs_f64()
+    )
+}
+
+/// The section (starting with `## Chaos`); `context` is left out of the short run's print.
+pub fn section(f: &Figures, context: Option<&Context>) -> String {
+    let b = f.budget;
+    let mut s = format!("{HEADING}\n\n");
+    if let Some(c) = context {
+        let _ = write!(
+            s,
+            "Written by `cargo xtask chaos` on {}, against the release `mall` binary \
+             (`cargo xtask chaos --rounds {} --duration {} --seed {}` repeats the run's choices; the \
+             processes' timing differs from run to run). `cargo xtask test` runs a short version \
+             (`cargo xtask chaos --short`). The figure to reach is zero violations; the command \
+             fails otherwise.\n\n- **Machine**: {}\n",
+            c.date,
+            b.rounds,
+            b.hold.as_secs_f64(),
+            b.seed,
+            c.machine
+        );
+    }
+    let _ = write!(
+        s,
+        "\n### Crash consistency\n\n\
+         Shoppers (signed up through `POST /auth/signup` where sign-in is wired) place and cancel \
+         orders through the BFF's GraphQL, each request with an idempotency key and retried with \
+         the same key until it is acknowledged, while processes are killed with SIGKILL at random \
+         moments and started again on the same data and addresses. After the last kill the \
+         system is left to settle and stopped; then the stores are read through the services' \
+         store API (not over HTTP) and the event log replayed: every acknowledged order exists \
+         exactly once and no other does; each active order has exactly one started delivery and \
+         each cancelled one exactly one cancelled delivery; each product's stock is its initial \
+         stock minus the quantities of active orders; the my-page rows agree with the orders and \
+         deliveries and equal a rebuild of the projection from the log; no outbox event is left \
+         unpublished and none was dead-lettered.\n\n\
+         | deployment | kills | orders acknowledged | of them cancelled | requests (retried) | checked: orders / deliveries / products / my-page rows | violations | time |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|\n"
+    );
+    for c in &f.crashes {
+        let v = &c.verdict;
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} ({}) | {} / {} / {} / {} | {} | {:.0} s |",
+            c.layout.describe(),
+            c.kills(),
+            c.placed,
+            c.cancelled,
+            c.requests,
+            c.retried,
+            v.orders,
+            v.deliveries,
+            v.products,
+            v.my_page_rows,
+            v.violations.len(),
+            c.elapsed.as_secs_f64()
+        );
+    }
+    s.push('\n');
+    for c in &f.crashes {
+        let killed: Vec<String> = c
+            .killed
+            .iter()
+            .map(|(name, n)| format!("{name} {n}"))
+            .collect();
+        let reasons: Vec<String> = c
+            .reasons
+            .iter()
+            .map(|(why, n)| format!("{why} {n}"))
+            .collect();
+        let _ = writeln!(
+            s,
+            "- {}: kills {}; retried because {}; shoppers {}.",
+            c.layout.describe(),
+            killed.join(", "),
+            if reasons.is_empty() {
+                "of nothing".to_owned()
+            } else {
+                reasons.join(", ")
+            },
+            if c.signed_in {
+                "signed in"
+            } else {
+                "anonymous (no sign-up at the BFF yet)"
+            }
+        );
+    }
+    let u = &f.upstream;
+    let l = &u.load;
+    let _ = write!(
+        s,
+        "\n### Upstream chaos under load\n\n\
+         {} shoppers run the shop's own queries through the BFF in a loop (the products page, \
+         their orders with product and delivery, their my-page) while each upstream in turn is \
+         killed (SIGKILL, held down {:.1} s, started again), hung (SIGSTOP for {:.1} s, then \
+         SIGCONT), slowed (a proxy between it and the BFF delays each chunk of its answers by \
+         {:.0} s, for {:.1} s) and restarted (SIGTERM, started again). Scaled-out deployment \
+         as above; the BFF's breaker cool-down is {:.0} s. The time to close runs from the \
+         upstream's recovery (ready again, SIGCONT, or the proxy forwarding again) to \
+         `bff_upstream_circuit_state` reading CLOSED on the BFF's `/metrics`. {} faults in {:.0} s.\n\n\
+         | requests | BFF 5xx | malformed | errors without a code | no answer | data or a typed error | of them with typed errors | of them with stale copies |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|\n\
+         | {} | {} | {} | {} | {} | {} | {} | {} |\n\n\
+         | upstream | fault | circuit left CLOSED | recovery to CLOSED |\n\
+         |---|---|---|---:|\n",
+        u.budget.shoppers,
+        u.budget.hold.as_secs_f64(),
+        u.budget.hold.as_secs_f64(),
+        u.budget.delay.as_secs_f64(),
+        u.budget.hold.as_secs_f64(),
+        u.budget.cool_down.as_secs_f64(),
+        u.faults.len(),
+        u.elapsed.as_secs_f64(),
+        l.requests,
+        l.server_errors,
+        l.malformed,
+        l.untyped,
+        l.no_answer,
+        l.good,
+        l.with_errors,
+        l.stale
+    );
+    for fault in &u.faults {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            fault.role,
+            fault.fault.name(),
+            if fault.opened { "yes" } else { "no" },
+            match fault.closed_after {
+                Some(d) => format!("{:.1} s", d.as_secs_f64()),
+                None => "did not close".into(),
+            }
+        );
+    }
+    let exits: Vec<&String> = f
+        .crashes
+        .iter()
+        .flat_map(|c| &c.exits_on_start)
+        .chain(&u.exits_on_start)
+        .collect();
+    if !exits.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nProcesses that exited on start (started again, as an orchestrator would):\n"
+        );
+        for e in exits {
+            let _ = writeln!(s, "- {e}");
+        }
+    }
+    let violations = f.violations();
+    let _ = write!(s, "\n**Violations: {}**", violations.len());
+    if violations.is_empty() {
+        s.push_str(".\n");
+    } else {
+        s.push_str(":\n\n");
+        for v in violations {
+            let _ = writeln!(s, "- {v}");
+        }
+    }
+    s
+}
+
+/// Puts `section` in place of the old Chaos section of RELIABILITY.md (or after the
+/// others), keeping every other section as it is.
+pub fn write(section: &str) -> Result<()> {
+    let old = std::fs::read_to_string(RELIABILITY).unwrap_or_default();
+    std::fs::write(RELIABILITY, replace_section(&old, section))
+        .with_context(|| format!("writing {RELIABILITY}"))
+}
+
+fn replace_section(old: &str, section: &str) -> String {
+    if old.trim().is_empty() {
+        return format!("# Reliability\n\n{section}");
+    }
+    let Some(start) = old.find(&format!("\n{HEADING}\n")).map(|i| i + 1) else {
+        return format!("{}\n\n{section}", old.trim_end());
+    };
+    let after = &old[start + HEADING.len()..];
+    let end = after
+        .find("\n## ")
+        .map(|i| start + HEADING.len() + i + 1)
+        .unwrap_or(old.len());
+    let rest = &old[end..];
+    if rest.is_empty() {
+        format!("{}{section}", &old[..start])
+    } else {
+        format!("{}{section}\n{rest}", &old[..start])
+    }
+}
+
+/// Cores, CPU model and memory, from /proc.
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cores = cpuinfo
+        .lines()
+        .filter(|l| l.starts_with("processor"))
+        .count();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|m| m.trim_start_matches([' ', '\t', ':']).trim().to_owned())
+        .unwrap_or_else(|| "unknown CPU".into());
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map(|kib| format!("{:.1} GiB memory", kib / 1024.0 / 1024.0))
+        .unwrap_or_else(|| "unknown memory".into());
+    format!("{cores} cores, {model}, {memory}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chaos_section_replaces_only_itself() {
+        let old = "# Reliability\n\n## Fuzzing\n\nfuzz\n\n## Chaos\n\nold\n\n## Later\n\nkept\n";
+        let new = replace_section(old, "## Chaos\n\nnew\n");
+        assert_eq!(
+            new,
+            "# Reliability\n\n## Fuzzing\n\nfuzz\n\n## Chaos\n\nnew\n\n## Later\n\nkept\n"
+        );
+        let appended =
+            replace_section("# Reliability\n\n## Fuzzing\n\nfuzz\n", "## Chaos\n\nnew\n");
+        assert_eq!(
+            appended,
+            "# Reliability\n\n## Fuzzing\n\nfuzz\n\n## Chaos\n\nnew\n"
+        );
+    }
+}
