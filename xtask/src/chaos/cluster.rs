@@ -171,6 +171,13 @@ impl Cluster {
                     proxies.insert(role, Proxy::start(backends).await?);
                 }
                 let mut bff = String::new();
+                // Every process agrees on the shop's URL: the issuer of the tokens the
+                // BFF signs, and where the services fetch its keys.
+                let shop = places
+                    .iter()
+                    .find(|(_, role, _)| role.is_none())
+                    .map(|(_, _, host)| format!("http://{host}:{BFF_PORT}"))
+                    .unwrap_or_default();
                 for (name, role, host) in places {
                     let (target, probe) = match role {
                         None => {
@@ -196,6 +203,12 @@ impl Cluster {
                         "--database".into(),
                         url.clone(),
                     ];
+                    args.extend([
+                        "--bff-url".into(),
+                        shop.clone(),
+                        "--public-url".into(),
+                        shop.clone(),
+                    ]);
                     for (r, proxy) in &proxies {
                         args.push(format!("--{}-url", r.name()));
                         args.push(proxy.url());
