@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use mall_auth::account::{Email, Password};
-use mall_auth::http::{AuthState, BFF_AUDIENCE};
+use mall_auth::http::AuthState;
 use mall_auth::identity::SignUp;
 use mall_auth::policy::Role;
 
@@ -98,8 +98,9 @@ fn password_to_use() -> Result<(Password, String)> {
     }
 }
 
-/// `mall token`: a bearer token for the BFF's API, for scripts and curl.
-pub async fn token(auth: &AuthState, email: &str, ttl: Duration) -> Result<String> {
+/// `mall token`: a bearer token for the BFF's API (audience `bff`), or for one service,
+/// for scripts and curl.
+pub async fn token(auth: &AuthState, email: &str, ttl: Duration, audience: &str) -> Result<String> {
     let email = Email::parse(email)?;
     let identity = auth.identity.clone();
     let lookup = email.clone();
@@ -110,11 +111,8 @@ pub async fn token(auth: &AuthState, email: &str, ttl: Duration) -> Result<Strin
             format!("there is no account {email}; make one with `mall accounts add`")
         })?;
     let caller = account.caller();
-    let token = auth.issuer.sign(
-        &account.email.to_string(),
-        caller.roles(),
-        BFF_AUDIENCE,
-        ttl,
-    )?;
+    let token = auth
+        .issuer
+        .sign(&account.email.to_string(), caller.roles(), audience, ttl)?;
     Ok(format!("{token}\n"))
 }

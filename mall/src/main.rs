@@ -97,6 +97,10 @@ enum Command {
         /// How long the token lives (e.g. `1h`, `30m`).
         #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
         ttl: Duration,
+        /// Who the token is for: `bff` (the GraphQL API), or a service (`order`,
+        /// `delivery`, `product`, `mypage`) called directly, as tests and fuzzers do.
+        #[arg(long, default_value = "bff", value_parser = ["bff", "order", "delivery", "product", "mypage"])]
+        audience: String,
     },
 }
 
@@ -159,9 +163,16 @@ async fn main() -> Result<()> {
             print!("{}", accounts::run(command, &auth).await?);
             return Ok(());
         }
-        Some(Command::Token { account, ttl }) => {
+        Some(Command::Token {
+            account,
+            ttl,
+            audience,
+        }) => {
             let auth = mall::open_auth(&identity_config, &token_issuer_url).await?;
-            print!("{}", accounts::token(&auth, &account, ttl).await?);
+            print!(
+                "{}",
+                accounts::token(&auth, &account, ttl, &audience).await?
+            );
             return Ok(());
         }
         None => {}

@@ -172,7 +172,7 @@ impl Api {
                 .description(summary)
                 .content(HAL_JSON, ContentBuilder::new().schema(Some(body)).build()),
         );
-        for (status, why) in problems {
+        for (status, why) in problems.iter().chain(CALLER_PROBLEMS) {
             responses = responses.response(status.to_string(), problem_response(why));
         }
         let op = OperationBuilder::new()
@@ -274,7 +274,7 @@ impl Api {
             }
             responses = responses.response(status.to_string(), response);
         }
-        for (status, why) in problems {
+        for (status, why) in problems.iter().chain(CALLER_PROBLEMS) {
             responses = responses.response(status.to_string(), problem_response(why));
         }
         if path.contains("{id}") {
@@ -315,7 +315,9 @@ impl Api {
                     .description(Some(
                         "A HAL REST service in the style of Spring Data REST. Errors are \
                          RFC 9457 problems (`application/problem+json`); a method a path does \
-                         not take answers 405 with `Allow`; bodies are limited to 64 KiB (413).",
+                         not take answers 405 with `Allow`; bodies are limited to 64 KiB (413). Callers prove who they are with \
+                         `Authorization: Bearer`: a short-lived token the BFF signs for each \
+                         call; without one only the catalogue answers.",
                     ))
                     .build(),
             )
@@ -329,6 +331,24 @@ impl Api {
             .build()
     }
 }
+
+/// What any operation may answer about its caller (see [`crate::access`]): the catalogue
+/// answers anyone, but a token that fails its checks is refused everywhere.
+const CALLER_PROBLEMS: &[(u16, &str)] = &[
+    (
+        401,
+        "no bearer token where one is needed, or one that was refused: call through the BFF, \
+         which signs a token for each call",
+    ),
+    (
+        403,
+        "the caller may not do this (another customer's rows, or a staff action)",
+    ),
+    (
+        503,
+        "the caller's token cannot be checked now (the BFF's keys are out of reach)",
+    ),
+];
 
 /// The `Idempotency-Key` request header.
 pub fn idempotency_key() -> Parameter {

@@ -108,13 +108,12 @@ fn run(mall: &Path, budget: Budget) -> Result<Vec<Outcome>> {
              operation, seed {})",
             budget.examples, budget.seed
         ));
+        let token = running.token(service)?;
         let mut command = Command::new(python::tool("schemathesis"));
-        command.args(["--config-file", CONFIG, "run", &docs]).args([
-            "--mode",
-            "all",
-            "--phases",
-            "examples,coverage,fuzzing",
-        ]);
+        command
+            .args(["--config-file", CONFIG, "run", &docs])
+            .args(["--header", &format!("Authorization: Bearer {token}")])
+            .args(["--mode", "all", "--phases", "examples,coverage,fuzzing"]);
         outcomes.push(schemathesis(
             command,
             budget,
@@ -133,7 +132,11 @@ fn run(mall: &Path, budget: Budget) -> Result<Vec<Outcome>> {
     command
         .env("PYTHONPATH", GRAPHQL_HOOKS_DIR)
         .env("SCHEMATHESIS_HOOKS", GRAPHQL_HOOKS)
-        .args(["run", &running.graphql, "--checks", GRAPHQL_CHECK]);
+        .args(["run", &running.graphql, "--checks", GRAPHQL_CHECK])
+        .args([
+            "--header",
+            &format!("Authorization: Bearer {}", running.token("bff")?),
+        ]);
     outcomes.push(schemathesis(command, budget, "BFF (GraphQL)")?);
     Ok(outcomes)
 }
@@ -284,6 +287,7 @@ struct Mall {
     /// The BFF's GraphQL endpoint.
     graphql: String,
     data_dir: PathBuf,
+    binary: PathBuf,
 }
 
 impl Mall {
@@ -329,6 +333,7 @@ impl Mall {
             urls: vec![],
             graphql: String::new(),
             data_dir,
+            binary: binary.to_owned(),
         };
         match rx.recv_timeout(START_TIMEOUT) {
             Ok((urls, graphql)) => {
@@ -340,6 +345,39 @@ impl Mall {
         Ok(mall)
     }
 }
+
+impl Mall {
+    /// A staff token for `audience` (a service, or `bff`): the fuzzer calls as the shop's
+    /// first staff account, so every route is reached past its sign-in check.
+    fn token(&self, audience: &str) -> Result<String> {
+        let bff = self.graphql.trim_end_matches("/graphql");
+        let out = Command::new(&self.binary)
+            .args([
+                "token",
+                "--account",
+                STAFF,
+                "--audience",
+                audience,
+                "--ttl",
+                "2h",
+            ])
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(["--public-url", bff])
+            .output()
+            .context("running `mall token`")?;
+        if !out.status.success() {
+            bail!(
+                "`mall token` failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    }
+}
+
+/// The shop's first staff account, made on the mall's first start.
+const STAFF: &str = "staff@12st.example";
 
 /// The URLs of `  services: order URL  delivery URL  product URL  mypage URL`, in
 /// [`SERVICES`] order.
