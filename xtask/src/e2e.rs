@@ -276,3 +276,18 @@ impl Drop for Mall {
         let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::first_staff;
+
+    #[test]
+    fn the_first_staff_account_is_read_from_the_start_up_line() {
+        let line = "  first start: staff account staff@12st.example with password a b-c (shown \
+                    once; change it with `mall accounts password --email staff@12st.example`)";
+        let staff = first_staff(line).expect("a staff line");
+        assert_eq!(staff.email, "staff@12st.example");
+        assert_eq!(staff.password, "a b-c");
+        assert!(first_staff("12st mall is running: open http://127.0.0.1:8088/").is_none());
+    }
+}
