@@ -7,7 +7,7 @@ test('with the delivery service down the shop still sells and says deliveries ar
   page,
 }) => {
   const shop = new ShopPage(page);
-  await shop.open();
+  await shop.signUpAndOpen();
 
   await shop.expectReady('delivery');
   await expect(shop.slot('delivery').getByTestId('deliveries-unavailable')).toContainText(

@@ -1,11 +1,13 @@
 import { expect, test } from '@playwright/test';
+import { signUp } from './fixtures/account';
 import { ShopPage } from './fixtures/shop';
 
 // The document carries the page's frame as HTML and everything the browser needs to fetch at
 // once: the manifest inlined, and a preload hint for each bundle's module and wasm. With
-// every wasm response held back, the frame is already painted (header, customer switcher,
-// three slots saying they load); once the wasm arrives each slot mounts its component, and
-// each wasm was fetched once: the preloaded response is the one instantiated.
+// every wasm response held back, the frame is already painted (header, three slots saying
+// they load); once the wasm arrives the shell asks who is signed in, greets them, and each
+// slot mounts its component, and each wasm was fetched once: the preloaded response is the
+// one instantiated.
 test('the frame paints before any wasm arrives, and every bundle is fetched at once', async ({
   page,
   request,
@@ -21,11 +23,14 @@ test('the frame paints before any wasm arrives, and every bundle is fetched at o
     if (new URL(response.url()).pathname.endsWith('.wasm')) wasmResponses.push(response.url());
   });
   const shop = new ShopPage(page);
+  const account = await signUp(page.request);
   await shop.open();
 
   // Painted with no wasm at all.
   await expect(page.getByTestId('frame-header')).toBeVisible();
-  await expect(page.getByLabel('Customer')).toHaveValue('1@uengine.org');
+  // Nothing is said about who is signed in before the shell has asked the BFF.
+  await expect(page.getByTestId('account')).toBeHidden();
+  await expect(page.getByTestId('auth')).toBeHidden();
   for (const name of ['product', 'order', 'delivery'] as const) {
     await expect(shop.slot(name)).toBeVisible();
     await expect(shop.slot(name)).toHaveAttribute('data-state', 'loading');
@@ -45,6 +50,7 @@ test('the frame paints before any wasm arrives, and every bundle is fetched at o
   release = true;
   for (const resolve of held) resolve();
   for (const name of ['product', 'order', 'delivery'] as const) await shop.expectReady(name);
+  await shop.expectSignedIn(account.name);
 
   // The hints name the deployed manifest's bundles.
   const html = await (await request.get('/')).text();

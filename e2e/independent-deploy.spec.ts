@@ -38,7 +38,7 @@ test('deploying the product component alone changes only its bundle and its mani
   // BFF was not restarted: the document it renders now inlines the new manifest and its
   // preload hints name the new version's module and wasm (and no longer the old one's).
   const shop = new ShopPage(page);
-  await shop.open();
+  await shop.signUpAndOpen();
   const hints = await page.evaluate(() =>
     [...document.querySelectorAll('link[rel="modulepreload"], link[rel="preload"]')].map(
       (link) => new URL((link as HTMLLinkElement).href).pathname,

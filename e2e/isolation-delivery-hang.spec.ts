@@ -8,8 +8,7 @@ test('a delivery bundle that never loads times out alone', async ({ page }) => {
     // Never answered.
   });
   const shop = new ShopPage(page);
-  await shop.open('?loadTimeout=3000');
-  await shop.switchCustomer('2@uengine.org');
+  await shop.signUpAndOpen('?loadTimeout=3000');
 
   await shop.expectFailed('delivery', /took too long/);
   shop.expectFailureLogged('delivery');

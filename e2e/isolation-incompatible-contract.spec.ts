@@ -11,8 +11,7 @@ test('a component with an incompatible contract version is refused alone', async
   const manifest = await manifestWith(request, 'order', { contract: 2 });
   await serveManifest(page, manifest, 'order');
   const shop = new ShopPage(page);
-  await shop.open();
-  await shop.switchCustomer('3@uengine.org');
+  await shop.signUpAndOpen();
 
   await shop.expectFailed('order', /version this page cannot run/);
   await expect(shop.fallback('order')).toContainText('incompatible contract version 2');
@@ -22,7 +21,7 @@ test('a component with an incompatible contract version is refused alone', async
   await shop.expectReady('product');
   await expect(shop.productRow('TV')).toBeVisible();
   const tv = await productNamed(request, 'TV');
-  const orderId = await placeOrder(request, { productId: tv.id, quantity: 1, customerId: '3@uengine.org' });
+  const orderId = await placeOrder(page.request, { productId: tv.id, quantity: 1 });
   await expect(shop.deliveryRow(orderId).getByTestId('delivery-status')).toHaveText(
     'DeliveryStarted',
   );

@@ -1,5 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { manifestWith, serveManifest, placeOrder, productNamed } from './fixtures/mall';
+import { staffAccount } from './fixtures/account';
 import { ShopPage } from './fixtures/shop';
 
 // The order bundle panics at run time (the test-only build, swapped in for this page only):
@@ -14,8 +15,8 @@ test('an order component that panics fails alone and Retry mounts a fresh instan
   const manifest = await manifestWith(request, 'order', { entry: hooksEntry });
   await serveManifest(page, manifest, 'order');
   const shop = new ShopPage(page);
-  await shop.open();
-  await shop.switchCustomer('3@uengine.org');
+  // Staff, who may order for themselves and complete deliveries.
+  await shop.signInAndOpen(staffAccount());
   await shop.expectReady('order');
 
   await page.evaluate(() =>
@@ -31,11 +32,7 @@ test('an order component that panics fails alone and Retry mounts a fresh instan
     shop.slot('product').getByRole('button', { name: 'Select RADIO' }),
   ).toHaveAttribute('aria-pressed', 'true');
   const radio = await productNamed(request, 'RADIO');
-  const orderId = await placeOrder(request, {
-    productId: radio.id,
-    quantity: 1,
-    customerId: '3@uengine.org',
-  });
+  const orderId = await placeOrder(page.request, { productId: radio.id, quantity: 1 });
   await expect(shop.deliveryRow(orderId).getByTestId('delivery-status')).toHaveText(
     'DeliveryStarted',
   );

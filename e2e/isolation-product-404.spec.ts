@@ -11,8 +11,7 @@ test('a product bundle that answers 404 fails alone and comes back on Retry', as
   const shop = new ShopPage(page);
   const gone = '**/components/product/**';
   await page.route(gone, (route) => route.fulfill({ status: 404, body: 'not found' }));
-  await shop.open();
-  await shop.switchCustomer('2@uengine.org');
+  await shop.signUpAndOpen();
 
   await shop.expectFailed('product', /could not be loaded/);
   shop.expectFailureLogged('product');

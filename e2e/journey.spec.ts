@@ -1,12 +1,17 @@
 import { expect, test } from '@playwright/test';
+import { staffPage } from './fixtures/account';
 import { ShopPage } from './fixtures/shop';
 
 // The course's journey through the three components, without a reload: the components only
-// talk through mall:* events and see each other's effects through the BFF.
-test('order, deliver, cancel and complete, live across the three components', async ({ page }) => {
+// talk through mall:* events and see each other's effects through the BFF. A signed-up
+// customer orders and cancels; the delivery team (staff, in their own browser) completes the
+// delivery, and the customer's page shows it live.
+test('order, deliver, cancel and complete, live across the three components', async ({
+  page,
+  browser,
+}) => {
   const shop = new ShopPage(page);
-  await shop.open();
-  await shop.switchCustomer('1@uengine.org');
+  const customer = await shop.signUpAndOpen();
 
   await expect(shop.productRow('NOTEBOOK')).toBeVisible();
   const stock = await shop.stockOf('NOTEBOOK');
@@ -36,7 +41,16 @@ test('order, deliver, cancel and complete, live across the three components', as
   await expect(shop.deliveryRow(second).getByTestId('delivery-status')).toHaveText(
     'DeliveryStarted',
   );
-  await shop.completeDeliveryOf(second);
+  // A customer has no say over deliveries; the delivery team completes it.
+  await expect(shop.slot('delivery').getByRole('button', { name: /Complete delivery/ })).toHaveCount(0);
+  const staff = new ShopPage(await staffPage(browser));
+  await staff.open();
+  await staff.showDeliveriesOf(customer.email);
+  await staff.completeDeliveryOf(second);
+  await expect(staff.deliveryRow(second).getByTestId('delivery-status')).toHaveText(
+    'DeliveryCompleted',
+  );
+  await staff.page.context().close();
   await expect(shop.deliveryRow(second).getByTestId('delivery-status')).toHaveText(
     'DeliveryCompleted',
   );

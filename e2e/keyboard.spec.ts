@@ -29,8 +29,7 @@ async function tabTo(page: Page, name: string): Promise<void> {
 // fill in the order form and place the order, then cancel it.
 test('a customer orders and cancels with the keyboard alone', async ({ page }) => {
   const shop = new ShopPage(page);
-  await shop.open();
-  await shop.switchCustomer('3@uengine.org');
+  await shop.signUpAndOpen();
   await shop.expectReady('product');
   await shop.expectReady('order');
   await expect(shop.productRow('RADIO')).toBeVisible();

@@ -7,23 +7,18 @@ import { ShopPage } from './fixtures/shop';
 // without a reload, while the link says it is live (so nothing is being polled).
 test('an order placed elsewhere appears live in my orders and deliveries', async ({
   page,
-  request,
 }) => {
   const shop = new ShopPage(page);
   const sockets: string[] = [];
   page.on('websocket', (ws) => sockets.push(ws.url()));
-  await shop.open();
-  await shop.switchCustomer('2@uengine.org');
+  await shop.signUpAndOpen();
   const live = shop.slot('order').getByTestId('live-status');
   await expect(live).toHaveText('live');
   expect(sockets.some((url) => url.endsWith('/graphql/ws'))).toBe(true);
 
-  const mask = await productNamed(request, 'MASK');
-  const orderId = await placeOrder(request, {
-    productId: mask.id,
-    quantity: 1,
-    customerId: '2@uengine.org',
-  });
+  // The same customer, through the API (the same session cookie).
+  const mask = await productNamed(page.request, 'MASK');
+  const orderId = await placeOrder(page.request, { productId: mask.id, quantity: 1 });
 
   await expect(shop.orderRow(orderId).getByTestId('order-status')).toHaveText('Ordered');
   await expect(shop.orderRow(orderId).getByTestId('order-delivery-status')).toHaveText(

@@ -7,8 +7,7 @@ test('the order form shows the live stock of the selected product after an order
   page,
 }) => {
   const shop = new ShopPage(page);
-  await shop.open();
-  await shop.switchCustomer('3@uengine.org');
+  await shop.signUpAndOpen();
   await shop.expectReady('product');
   await shop.expectReady('order');
   const before = await shop.stockOf('RADIO');

@@ -2,41 +2,52 @@
 //! showing that they load), so it paints before any wasm runs; this small wasm module then
 //! takes the frame over and composes the micro-frontends at run time from the manifest the
 //! document carries (`components.json`, inlined by the BFF). Plain web-sys, no UI framework:
-//! the shell only loads, holds slots, shows fallbacks with Retry, and runs the header.
+//! the shell only loads, holds slots, shows fallbacks with Retry, and runs the header and the
+//! sign-in page.
 //!
-//! - [`header`]: the header's customer switcher (the frame's one piece of page state)
+//! - [`session`]: who is signed in (`/auth/me`), the page's one piece of state
+//! - [`account`]: the signed-in header, the sign-in / sign-up page, and what a session's end does
 //! - [`config`]: where the BFF is (from the page's `<meta>` tags and its URL)
 //! - [`manifest`]: components.json (inlined in the document, or fetched) and its checks
 //! - [`loader`]: importing a component's module as a fresh instance and mounting it
 //! - [`slot`]: one component's place on the page, its load timeout, fallback and Retry
 
+pub mod account;
 pub mod config;
-pub mod header;
 pub mod loader;
 pub mod manifest;
+pub mod session;
 pub mod slot;
 
 use wasm_bindgen::{prelude::wasm_bindgen, JsCast};
 
-/// Takes the page's frame over once the module is initialised: the header, then every
-/// `section[data-slot]` of the document, each loading its component.
+/// Takes the page's frame over once the module is initialised: every `section[data-slot]` of
+/// the document, the catalogue loading at once; then asks who is signed in, and loads the
+/// slots that need a customer (`data-needs="account"`) or shows the sign-in page.
 #[wasm_bindgen(start)]
 pub fn start() {
     let Some(document) = web_sys::window().and_then(|w| w.document()) else {
         return;
     };
     let config = config::Config::from_page();
-    let customer = header::Customer::take_over(&document);
+    let session = session::Session::default();
     let manifest = manifest::inline(&document);
     let Ok(sections) = document.query_selector_all("section[data-slot]") else {
         return;
     };
+    let mut customer_slots = Vec::new();
     for i in 0..sections.length() {
         let Some(section) = sections.item(i).and_then(|n| n.dyn_into().ok()) else {
             continue;
         };
-        if let Some(slot) = slot::Slot::take_over(section, config.clone(), customer.clone()) {
-            slot.start(manifest.clone());
+        if let Some(slot) = slot::Slot::take_over(section, config.clone(), session.clone()) {
+            if slot.needs_account() {
+                customer_slots.push(slot);
+            } else {
+                slot.start(manifest.clone());
+            }
         }
     }
+    let page = account::Page::new(document, session, customer_slots, manifest);
+    wasm_bindgen_futures::spawn_local(page.start());
 }

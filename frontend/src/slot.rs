@@ -14,9 +14,9 @@ use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use web_sys::{Document, Element, HtmlElement, ShadowRootInit, ShadowRootMode};
 
 use crate::config::Config;
-use crate::header::Customer;
 use crate::loader::{self, LoadError};
 use crate::manifest::{self, Entry};
+use crate::session::{Account, Session};
 
 /// After this long a slot still loading says that it is slow (and keeps trying until the
 /// load timeout).
@@ -28,6 +28,8 @@ enum State {
     Loading,
     Ready,
     Failed(LoadError),
+    /// Nobody is signed in: the component is not mounted.
+    Stopped,
 }
 
 /// What the slot holds between attempts.
@@ -48,11 +50,7 @@ impl Runtime {
     fn discard(&mut self, call_unmount: bool) {
         if let Some(handle) = self.handle.take() {
             if call_unmount {
-                if let Ok(unmount) = js_sys::Reflect::get(&handle, &"unmount".into()) {
-                    if let Some(f) = unmount.dyn_ref::<js_sys::Function>() {
-                        let _ = f.call0(&handle);
-                    }
-                }
+                unmount(&handle);
             }
         }
         if let Some(host) = self.host.take() {
@@ -77,7 +75,7 @@ struct Inner {
     /// Where the component's host element goes.
     holder: Element,
     config: Config,
-    customer: Customer,
+    session: Session,
     runtime: RefCell<Runtime>,
 }
 
@@ -85,7 +83,7 @@ impl Slot {
     /// Takes over a `section[data-slot]` of the document (adding its status and holder
     /// elements if the document has none), and listens for Retry clicks and for the
     /// component's `mall:component-failed` for the life of the page.
-    pub fn take_over(section: Element, config: Config, customer: Customer) -> Option<Slot> {
+    pub fn take_over(section: Element, config: Config, session: Session) -> Option<Slot> {
         let name = section.get_attribute("data-slot")?;
         let title = section
             .get_attribute("aria-label")
@@ -114,7 +112,7 @@ impl Slot {
             status,
             holder,
             config,
-            customer,
+            session,
             runtime: RefCell::new(Runtime::default()),
         }));
         slot.listen();
@@ -172,6 +170,29 @@ impl Slot {
         self.attempt(manifest);
     }
 
+    /// The slot's section of the document.
+    pub fn section(&self) -> &Element {
+        &self.0.section
+    }
+
+    /// Whether the slot's component needs a signed-in customer (`data-needs="account"`).
+    pub fn needs_account(&self) -> bool {
+        self.0.section.get_attribute("data-needs").as_deref() == Some("account")
+    }
+
+    /// Unmounts the component (the session ended) and forgets any load in flight; the slot
+    /// shows nothing until it is started again.
+    pub fn stop(&self) {
+        {
+            let mut rt = self.0.runtime.borrow_mut();
+            rt.generation += 1;
+            let failed = rt.failed;
+            rt.discard(!failed);
+            rt.failed = false;
+        }
+        self.show(State::Stopped);
+    }
+
     fn fail(&self, error: LoadError) {
         let inner = &self.0;
         web_sys::console::error_1(&format!("[mall] component {} {error}", inner.name).into());
@@ -207,8 +228,12 @@ impl Slot {
             });
             let outcome = slot.load(manifest, instance).await;
             drop(slow_note);
-            // A panic during mount has already failed the slot (and bumped the generation).
+            // A panic during mount has already failed the slot (and bumped the generation);
+            // a slot stopped meanwhile unmounts what arrived too late.
             if !current() {
+                if let (Ok(handle), false) = (&outcome, slot.0.runtime.borrow().failed) {
+                    unmount(handle);
+                }
                 return;
             }
             match outcome {
@@ -240,7 +265,7 @@ impl Slot {
             .map_err(|e| LoadError::Mount(mall_kit::js::message(&e)))?;
         inner.runtime.borrow_mut().host = Some(host.clone());
         let ms = inner.config.load_timeout_ms;
-        let context = || context(&inner.config, &inner.customer.id());
+        let context = || context(&inner.config, inner.session.account());
         let load = Box::pin(loader::load(&entry, instance, &host, context));
         let timeout = Box::pin(gloo_timers::future::TimeoutFuture::new(ms));
         let outcome = match select(load, timeout).await {
@@ -267,13 +292,14 @@ impl Slot {
             State::Loading => ("loading", "true"),
             State::Ready => ("ready", "false"),
             State::Failed(_) => ("failed", "false"),
+            State::Stopped => ("signed-out", "false"),
         };
         let _ = inner.section.set_attribute("data-state", data_state);
         let _ = inner.section.set_attribute("aria-busy", busy);
         inner.status.set_text_content(None);
         let shown = match state {
             State::Loading => self.loading_view(),
-            State::Ready => Ok(()),
+            State::Ready | State::Stopped => Ok(()),
             State::Failed(error) => self.fallback_view(&error),
         };
         if let Err(e) = shown {
@@ -339,17 +365,31 @@ impl Slot {
     }
 }
 
+/// Calls a mounted component's `handle.unmount()`.
+fn unmount(handle: &JsValue) {
+    if let Ok(unmount) = js_sys::Reflect::get(handle, &"unmount".into()) {
+        if let Some(f) = unmount.dyn_ref::<js_sys::Function>() {
+            let _ = f.call0(handle);
+        }
+    }
+}
+
 /// The mount context (`mall_kit::MountContext`, camelCase as the kit decodes it), built
-/// directly rather than through serde's encoder.
-fn context(config: &Config, customer: &str) -> JsValue {
+/// directly rather than through serde's encoder: where the BFF is and who is signed in
+/// (empty while nobody is), never a token.
+fn context(config: &Config, account: Option<Account>) -> JsValue {
+    let account = account.unwrap_or_default();
     let ctx = js_sys::Object::new();
     for (key, value) in [
         ("graphqlUrl", config.graphql_url.as_str()),
         ("graphqlWsUrl", config.graphql_ws_url.as_str()),
-        ("customerId", customer),
+        ("customerId", account.id.as_str()),
+        ("name", account.name.as_str()),
+        ("address", account.address.as_str()),
     ] {
         let _ = js_sys::Reflect::set(&ctx, &JsValue::from_str(key), &JsValue::from_str(value));
     }
-    let _ = js_sys::Reflect::set(&ctx, &JsValue::from_str("token"), &JsValue::NULL);
+    let roles: js_sys::Array = account.roles.iter().map(|r| JsValue::from_str(r)).collect();
+    let _ = js_sys::Reflect::set(&ctx, &JsValue::from_str("roles"), &roles);
     ctx.into()
 }

@@ -9,7 +9,10 @@
 //! 4. restarts the mall with the BFF's delivery upstream pointing at a closed port
 //!    (`--delivery-url`) and runs the `delivery-down` project.
 //!
-//! The mall is stopped (SIGTERM, then SIGKILL) whatever happens.
+//! Each run's mall starts on a fresh data directory, so it makes its first staff account and
+//! prints the password once: the suite gets it as `MALL_STAFF_EMAIL` / `MALL_STAFF_PASSWORD`
+//! (and the log shows it redacted). The mall is stopped (SIGTERM, then SIGKILL) whatever
+//! happens.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -51,7 +54,7 @@ pub fn run() -> Result<()> {
 
     {
         let mall = Mall::start(&[])?;
-        playwright("shop", &mall.url, &[hooks_env])?;
+        playwright("shop", &mall, &[hooks_env])?;
 
         let before = snapshot()?;
         // Not under target/: that directory may be shared with other builds.
@@ -69,7 +72,7 @@ pub fn run() -> Result<()> {
         let previous = wasm::deploy("product", &deployed)?;
         let result = playwright(
             "deploy",
-            &mall.url,
+            &mall,
             &[
                 ("MALL_DEPLOYED_VERSION", deployed.clone()),
                 (
@@ -88,7 +91,7 @@ pub fn run() -> Result<()> {
     }
 
     let mall = Mall::start(&["--delivery-url", CLOSED_DELIVERY_URL])?;
-    playwright("delivery-down", &mall.url, &[])
+    playwright("delivery-down", &mall, &[])
 }
 
 fn absolute(path: &Path) -> Result<PathBuf> {
@@ -126,14 +129,21 @@ fn collect(dir: &Path, files: &mut BTreeMap<String, (u64, String)>) -> Result<()
     Ok(())
 }
 
-fn playwright(project: &str, url: &str, envs: &[(&str, String)]) -> Result<()> {
+fn playwright(project: &str, mall: &Mall, envs: &[(&str, String)]) -> Result<()> {
     step(&format!(
-        "running the Playwright project {project} against {url} (Chromium)"
+        "running the Playwright project {project} against {} (Chromium)",
+        mall.url
     ));
-    let status = Command::new("npx")
+    let mut command = Command::new("npx");
+    if let Some(staff) = &mall.staff {
+        command
+            .env("MALL_STAFF_EMAIL", &staff.email)
+            .env("MALL_STAFF_PASSWORD", &staff.password);
+    }
+    let status = command
         .args(["playwright", "test", "--project", project])
         .current_dir("e2e")
-        .env("MALL_URL", url)
+        .env("MALL_URL", &mall.url)
         .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
         .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
         .status()
@@ -148,7 +158,35 @@ fn playwright(project: &str, url: &str, envs: &[(&str, String)]) -> Result<()> {
 struct Mall {
     child: Child,
     url: String,
+    /// The staff account the mall made on its first start.
+    staff: Option<Staff>,
     data_dir: PathBuf,
+}
+
+/// An account's email and password.
+struct Staff {
+    email: String,
+    password: String,
+}
+
+/// What the suite needs from the mall's start-up output.
+enum Started {
+    Url(String),
+    Staff(Staff),
+    /// The last line of the start-up output.
+    Ready,
+}
+
+/// Reads one line of the mall's output: `  first start: staff account E with password P (shown
+/// once; …)`.
+fn first_staff(line: &str) -> Option<Staff> {
+    let rest = line.split("first start: staff account ").nth(1)?;
+    let (email, rest) = rest.split_once(" with password ")?;
+    let password = rest.split(" (shown once").next()?;
+    Some(Staff {
+        email: email.trim().to_owned(),
+        password: password.to_owned(),
+    })
 }
 
 impl Mall {
@@ -181,20 +219,39 @@ impl Mall {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(staff) = first_staff(&line) {
+                    println!(
+                        "[mall]   first start: staff account {} (its password goes to the suite)",
+                        staff.email
+                    );
+                    let _ = tx.send(Started::Staff(staff));
+                    continue;
+                }
                 println!("[mall] {line}");
                 if let Some(url) = line.split("open ").nth(1) {
-                    let _ = tx.send(url.trim().trim_end_matches('/').to_owned());
+                    let _ = tx.send(Started::Url(url.trim().trim_end_matches('/').to_owned()));
+                }
+                if line.starts_with("Press Ctrl-C") {
+                    let _ = tx.send(Started::Ready);
                 }
             }
         });
         let mut mall = Mall {
             child,
             url: String::new(),
+            staff: None,
             data_dir,
         };
-        match rx.recv_timeout(START_TIMEOUT) {
-            Ok(url) => mall.url = url,
-            Err(_) => bail!("the mall did not print its URL within {START_TIMEOUT:?}"),
+        loop {
+            match rx.recv_timeout(START_TIMEOUT) {
+                Ok(Started::Url(url)) => mall.url = url,
+                Ok(Started::Staff(staff)) => mall.staff = Some(staff),
+                Ok(Started::Ready) => break,
+                Err(_) => bail!("the mall did not finish starting within {START_TIMEOUT:?}"),
+            }
+        }
+        if mall.url.is_empty() {
+            bail!("the mall started without printing its URL");
         }
         Ok(mall)
     }
@@ -217,5 +274,20 @@ impl Drop for Mall {
             let _ = self.child.wait();
         }
         let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_staff;
+
+    #[test]
+    fn the_first_staff_account_is_read_from_the_start_up_line() {
+        let line = "  first start: staff account staff@12st.example with password a b-c (shown \
+                    once; change it with `mall accounts password --email staff@12st.example`)";
+        let staff = first_staff(line).expect("a staff line");
+        assert_eq!(staff.email, "staff@12st.example");
+        assert_eq!(staff.password, "a b-c");
+        assert!(first_staff("12st mall is running: open http://127.0.0.1:8088/").is_none());
     }
 }

@@ -1,5 +1,7 @@
 //! The customer's deliveries. They follow the my-page projection live (every change there
-//! refreshes this list), and say so plainly when the delivery service cannot answer.
+//! refreshes this list), and say so plainly when the delivery service cannot answer. Staff
+//! (the delivery team) look up any customer's deliveries and mark them completed; a customer
+//! sees only their own, without that action.
 
 use leptos::prelude::*;
 use mall_kit::events::{self, on_while_mounted, DeliveryCompleted, MyPageChanged};
@@ -18,9 +20,14 @@ pub fn DeliveryList(ctx: MountContext, customer: RwSignal<String>) -> impl IntoV
         let url = url.clone();
         let customer_id = customer.get();
         async move {
-            fetch::<Deliveries>(&url, deliveries::Variables { customer_id })
-                .await
-                .map(|data| data.deliveries)
+            fetch::<Deliveries>(
+                &url,
+                deliveries::Variables {
+                    customer_id: Some(customer_id),
+                },
+            )
+            .await
+            .map(|data| data.deliveries)
         }
     });
     // The projection sees every delivery event: follow it (it is polled while not live).
@@ -64,6 +71,7 @@ pub fn DeliveryList(ctx: MountContext, customer: RwSignal<String>) -> impl IntoV
         });
     };
     let complete = mall_kit::SendWrapper::new(complete);
+    let staff = ctx.is_staff();
 
     let row_view = move |d: deliveries::DeliveriesDeliveries| {
         let id = d.id;
@@ -88,9 +96,9 @@ pub fn DeliveryList(ctx: MountContext, customer: RwSignal<String>) -> impl IntoV
                 <td class="num">{d.quantity}</td>
                 <td>{d.delivery_address}</td>
                 <td data-testid="delivery-status"><span class=badge>{status}</span></td>
-                <td class="row-actions">
+                {staff.then(move || view! { <td class="row-actions">
                     {started
-                        .then(|| {
+                        .then(move || {
                             view! {
                                 <button
                                     type="button"
@@ -102,7 +110,7 @@ pub fn DeliveryList(ctx: MountContext, customer: RwSignal<String>) -> impl IntoV
                                 </button>
                             }
                         })}
-                </td>
+                </td> })}
             </tr>
         }
     };
@@ -110,6 +118,7 @@ pub fn DeliveryList(ctx: MountContext, customer: RwSignal<String>) -> impl IntoV
     view! {
         <section aria-labelledby="deliveries-heading">
             <h2 id="deliveries-heading">"Deliveries"</h2>
+            {staff.then(|| view! { <CustomerLookup customer=customer/> })}
             {move || problem.get().map(|p| view! { <p class="error" role="alert">{p}</p> })}
             {move || match list.value.get() {
                 None => view! { <p class="muted" role="status">"Loading deliveries…"</p> }.into_any(),
@@ -138,7 +147,9 @@ pub fn DeliveryList(ctx: MountContext, customer: RwSignal<String>) -> impl IntoV
                                     <th scope="col" class="num">"Qty"</th>
                                     <th scope="col">"Address"</th>
                                     <th scope="col">"Status"</th>
-                                    <th scope="col"><span class="muted">"Delivery team"</span></th>
+                                    {staff.then(|| view! {
+                                        <th scope="col"><span class="muted">"Delivery team"</span></th>
+                                    })}
                                 </tr>
                             </thead>
                             <tbody>{rows.into_iter().map(row_view).collect_view()}</tbody>
@@ -148,5 +159,31 @@ pub fn DeliveryList(ctx: MountContext, customer: RwSignal<String>) -> impl IntoV
                 }
             }}
         </section>
+    }
+}
+
+/// The delivery team's lookup: whose deliveries the list shows (the staff member's own at
+/// first).
+#[component]
+fn CustomerLookup(customer: RwSignal<String>) -> impl IntoView {
+    let typed = RwSignal::new(customer.get_untracked());
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let id = typed.get_untracked().trim().to_owned();
+        if !id.is_empty() {
+            customer.set(id);
+        }
+    };
+    view! {
+        <form class="lookup" on:submit=submit>
+            <label for="delivery-customer">"Customer"</label>
+            <input
+                id="delivery-customer"
+                type="email"
+                prop:value=move || typed.get()
+                on:input=move |ev| typed.set(event_target_value(&ev))
+            />
+            <button type="submit" class="secondary">"Show deliveries"</button>
+        </form>
     }
 }

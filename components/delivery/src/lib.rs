@@ -12,6 +12,8 @@ use leptos::prelude::*;
 /// The component's own style (inside its shadow root).
 pub const STYLE: &str = r#"
 .unavailable { margin: 0; }
+.lookup { display: flex; flex-wrap: wrap; gap: .4rem; align-items: center; margin-bottom: .6rem; }
+.lookup input { flex: 1 1 12rem; }
 "#;
 
 mall_kit::export_component!("delivery", STYLE, |ctx| {

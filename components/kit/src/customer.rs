@@ -1,13 +1,12 @@
-//! The customer the page acts for: the mount context's, then each `mall:customer-changed`.
+//! The customer whose data a view shows: the signed-in customer of the mount context. The
+//! shell mounts the components afresh for every sign-in, so it never changes while mounted
+//! (only a staff view may point it at another customer, see the delivery component).
 
 use leptos::prelude::*;
 
-use crate::events::{listen_while_mounted, CustomerChanged};
 use crate::MountContext;
 
-/// A signal of the current customer id, kept in step with the shell's switcher.
+/// A signal of the customer id the view shows, starting with the signed-in customer's.
 pub fn use_customer(ctx: &MountContext) -> RwSignal<String> {
-    let customer = RwSignal::new(ctx.customer_id.clone());
-    listen_while_mounted(move |event: CustomerChanged| customer.set(event.customer_id));
-    customer
+    RwSignal::new(ctx.customer_id.clone())
 }

@@ -61,13 +61,12 @@ pub struct DeliveryCompleted {
 }
 mall_event!(DeliveryCompleted, "mall:delivery-completed");
 
-/// The page now acts for another customer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CustomerChanged {
-    pub customer_id: String,
-}
-mall_event!(CustomerChanged, "mall:customer-changed");
+/// The session ended (signed out here or elsewhere, expired or revoked): the BFF answered
+/// `UNAUTHENTICATED`, or closed a live link with 4401/4403. The shell then shows the sign-in
+/// page instead of the components that need a customer. No detail.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionEnded {}
+mall_event!(SessionEnded, "mall:session-ended");
 
 /// A customer's my-page rows changed (a component saw it on the subscription or by query);
 /// others may refresh what depends on it (stock, deliveries).

@@ -129,7 +129,21 @@ async fn post_json(url: &str, body: String) -> Result<(u16, Result<JsValue, JsVa
     Ok((response.status(), json))
 }
 
-/// Sends `Q` with `variables` to `url` and decodes the typed answer.
+/// The `extensions.code` of an error that means "sign in first".
+pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+
+fn unauthenticated(error: &FieldError) -> bool {
+    error.code.as_deref() == Some(UNAUTHENTICATED)
+}
+
+/// Announces `mall:session-ended`: the shell then shows the sign-in page instead of the
+/// components that need a customer.
+pub(crate) fn session_ended() {
+    crate::events::emit(&crate::events::SessionEnded {});
+}
+
+/// Sends `Q` with `variables` to `url` and decodes the typed answer. The request carries the
+/// page's session cookie (same origin); an `UNAUTHENTICATED` answer announces the session's end.
 pub async fn send<Q: GraphQLQuery>(
     url: &str,
     variables: Q::Variables,
@@ -146,6 +160,13 @@ where
     let decoded = json
         .map_err(|e| js::message(&e))
         .and_then(|json| decode::<Q::ResponseData>(json).map_err(|e| e.to_string()));
+    if status == 401
+        || decoded
+            .as_ref()
+            .is_ok_and(|a| a.errors.iter().any(unauthenticated))
+    {
+        session_ended();
+    }
     match decoded {
         Ok(answer) => Ok(answer),
         Err(_) if !(200..300).contains(&status) => Err(GraphQlError::Http(status)),

@@ -6,10 +6,12 @@
 //!   which exports `mount`, `contractVersion` and the handle from a component crate
 //! - [`events`]: the `mall:*` CustomEvent channel on `window` (schema/events.md)
 //! - [`failure`]: the panic hook that reports `mall:component-failed`
-//! - [`graphql`]: the typed GraphQL HTTP client (queries checked by graphql_client at compile time)
-//! - [`subscription`]: a graphql-transport-ws client that reconnects with backoff
+//! - [`graphql`]: the typed GraphQL HTTP client (queries checked by graphql_client at compile time);
+//!   an `UNAUTHENTICATED` answer announces `mall:session-ended`
+//! - [`subscription`]: a graphql-transport-ws client that reconnects with backoff, and stops
+//!   (announcing `mall:session-ended`) when the BFF closes it for the session's end
 //! - [`remote`]: remote data in signals, refreshed on events, polled while the live link is down
-//! - [`customer`]: the current customer, following `mall:customer-changed`
+//! - [`customer`]: the customer a view shows (the signed-in one)
 //! - [`mypage`]: the customer's my-page rows, live (subscription, else polling)
 //! - [`ids`]: idempotency keys
 //! - [`js`]: serde to and from plain JavaScript values (JSON through the browser)

@@ -94,9 +94,14 @@ pub fn use_my_page(ctx: &MountContext, customer: RwSignal<String>) -> LiveMyPage
         let url = url.clone();
         let customer_id = customer.get();
         async move {
-            fetch::<MyPage>(&url, my_page::Variables { customer_id })
-                .await
-                .map(|data| rows_from!(my_page, data.my_page))
+            fetch::<MyPage>(
+                &url,
+                my_page::Variables {
+                    customer_id: Some(customer_id),
+                },
+            )
+            .await
+            .map(|data| rows_from!(my_page, data.my_page))
         }
     });
     let link = RwSignal::new(LinkStatus::Connecting);
@@ -109,7 +114,9 @@ pub fn use_my_page(ctx: &MountContext, customer: RwSignal<String>) -> LiveMyPage
         let announce = customer_id.clone();
         let sub = subscribe::<MyPageUpdates>(
             &ws_url,
-            my_page_updates::Variables { customer_id },
+            my_page_updates::Variables {
+                customer_id: Some(customer_id),
+            },
             move |answer| {
                 let Some(data) = answer.data else {
                     return;
@@ -137,11 +144,17 @@ pub fn use_my_page(ctx: &MountContext, customer: RwSignal<String>) -> LiveMyPage
     LiveMyPage { rows, link }
 }
 
-/// Runs `refresh` every [`POLL_EVERY`] while the live link is down, and in a burst after each
+/// Runs `refresh` every [`POLL_EVERY`] while the live link is down (not once the session
+/// ended: the shell then takes the view away), and in a burst after each
 /// `mall:*` event that changes orders or deliveries.
 fn keep_fresh(link: RwSignal<LinkStatus>, refresh: impl Fn() + Copy + 'static) {
     poll_while(
-        move || link.get_untracked() != LinkStatus::Live,
+        move || {
+            matches!(
+                link.get_untracked(),
+                LinkStatus::Connecting | LinkStatus::Reconnecting
+            )
+        },
         POLL_EVERY,
         refresh,
     );
@@ -168,7 +181,9 @@ pub fn follow_my_page(
         let announce = customer_id.clone();
         let sub = watch::<MyPageUpdates>(
             &ws_url,
-            my_page_updates::Variables { customer_id },
+            my_page_updates::Variables {
+                customer_id: Some(customer_id),
+            },
             move |payload| {
                 on_change();
                 if update_kind(&payload).as_deref() == Some("CHANGE") {

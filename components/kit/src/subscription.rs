@@ -18,6 +18,9 @@ use crate::js;
 const PROTOCOL: &str = "graphql-transport-ws";
 const FIRST_BACKOFF_MS: u32 = 500;
 const MAX_BACKOFF_MS: u32 = 10_000;
+/// Close codes with which the BFF ends a link for the session (graphql-transport-ws: 4401
+/// unauthorized, 4403 forbidden).
+const SESSION_CLOSE_CODES: [u16; 2] = [4401, 4403];
 
 /// The state of the link, for a "live" / "reconnecting" indicator and for polling meanwhile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,6 +28,8 @@ pub enum LinkStatus {
     Connecting,
     Live,
     Reconnecting,
+    /// Closed by the BFF for the session's end; not reconnecting.
+    Ended,
 }
 
 /// The protocol's `subscribe` message.
@@ -173,8 +178,12 @@ fn connect(inner: &Rc<RefCell<Inner>>) {
     let close = {
         let weak = weak.clone();
         Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
-            let _ = event.dyn_ref::<CloseEvent>();
-            schedule_reconnect(&weak);
+            let code = event.dyn_ref::<CloseEvent>().map(CloseEvent::code);
+            if code.is_some_and(|c| SESSION_CLOSE_CODES.contains(&c)) {
+                stop(&weak);
+            } else {
+                schedule_reconnect(&weak);
+            }
         })
     };
     socket.set_onopen(Some(open.as_ref().unchecked_ref()));
@@ -214,6 +223,11 @@ fn on_message(weak: &Weak<RefCell<Inner>>, socket: &WebSocket, text: &str) {
             // The payload is the list of GraphQL errors: an answer without data.
             let answer = Object::new();
             let errors = field("payload").unwrap_or(JsValue::NULL);
+            if has_code(&errors, crate::graphql::UNAUTHENTICATED) {
+                drop(inner);
+                stop(weak);
+                return;
+            }
             let _ = Reflect::set(&answer, &JsValue::from_str("data"), &JsValue::NULL);
             let _ = Reflect::set(&answer, &JsValue::from_str("errors"), &errors);
             on_next(answer.into());
@@ -223,6 +237,40 @@ fn on_message(weak: &Weak<RefCell<Inner>>, socket: &WebSocket, text: &str) {
         }
         _ => {}
     }
+}
+
+/// Whether a list of GraphQL errors (as the browser parsed it) has one with this code.
+fn has_code(errors: &JsValue, code: &str) -> bool {
+    let Some(errors) = errors.dyn_ref::<js_sys::Array>() else {
+        return false;
+    };
+    errors.iter().any(|e| {
+        Reflect::get(&e, &JsValue::from_str("extensions"))
+            .and_then(|x| Reflect::get(&x, &JsValue::from_str("code")))
+            .ok()
+            .and_then(|c| c.as_string())
+            .is_some_and(|c| c == code)
+    })
+}
+
+/// The BFF ended the link because the session ended (4401: no session, 4403: signed out or
+/// not allowed): reconnecting would be refused again. The link stays down (the view's status
+/// says so) and the shell is told, which shows the sign-in page.
+fn stop(weak: &Weak<RefCell<Inner>>) {
+    let Some(inner) = weak.upgrade() else {
+        return;
+    };
+    let status = {
+        let mut state = inner.borrow_mut();
+        if let Some(socket) = state.socket.take() {
+            detach(&socket);
+            let _ = socket.close();
+        }
+        state.retry = None;
+        state.on_status.clone()
+    };
+    status(LinkStatus::Ended);
+    crate::graphql::session_ended();
 }
 
 fn schedule_reconnect(weak: &Weak<RefCell<Inner>>) {

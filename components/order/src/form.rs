@@ -1,5 +1,7 @@
-//! The order form: quantity, name and address for the selected product; one idempotency key per
-//! intent, so a double click or a retry after an error places one order.
+//! The order form: quantity, name and address for the selected product (name and address start
+//! as the signed-in account's); one idempotency key per intent, so a double click or a retry
+//! after an error places one order. The order is placed for the signed-in customer: the BFF
+//! takes the customer from the session, the form sends no customer id.
 
 use leptos::prelude::*;
 use mall_kit::events::{self, listen_while_mounted, OrderPlaced, ProductSelected};
@@ -11,11 +13,11 @@ use crate::queries::{place_order, PlaceOrder};
 
 /// The form.
 #[component]
-pub fn OrderForm(ctx: MountContext, customer: RwSignal<String>) -> impl IntoView {
+pub fn OrderForm(ctx: MountContext) -> impl IntoView {
     let product = RwSignal::new(None::<ProductSelected>);
     let quantity = RwSignal::new("1".to_owned());
-    let name = RwSignal::new(String::new());
-    let address = RwSignal::new(String::new());
+    let name = RwSignal::new(ctx.name.clone());
+    let address = RwSignal::new(ctx.address.clone());
     let pending = RwSignal::new(false);
     let message = RwSignal::new(None::<Result<String, String>>);
     // The key of the intent being placed; any edit starts a new intent.
@@ -68,14 +70,13 @@ pub fn OrderForm(ctx: MountContext, customer: RwSignal<String>) -> impl IntoView
         intent.set_value(Some(key.clone()));
         pending.set(true);
         message.set(None);
-        let customer_id = customer.get_untracked();
         let url = url.clone();
         leptos::task::spawn_local(async move {
             let variables = place_order::Variables {
                 input: place_order::PlaceOrderInput {
                     product_id: selected.product_id,
                     quantity: qty,
-                    customer_id: customer_id.clone(),
+                    customer_id: None,
                     customer_name: who.trim().to_owned(),
                     customer_addr: addr.trim().to_owned(),
                 },

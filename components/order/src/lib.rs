@@ -23,7 +23,7 @@ pub const STYLE: &str = r#"
 mall_kit::export_component!("order", STYLE, |ctx| {
     let customer = mall_kit::customer::use_customer(&ctx);
     view! {
-        <form::OrderForm ctx=ctx.clone() customer=customer/>
+        <form::OrderForm ctx=ctx.clone()/>
         <my_orders::MyOrders ctx=ctx customer=customer/>
     }
 });

@@ -91,6 +91,7 @@ pub fn MyOrders(ctx: MountContext, customer: RwSignal<String>) -> impl IntoView 
                         LinkStatus::Live => "live",
                         LinkStatus::Connecting => "connecting",
                         LinkStatus::Reconnecting => "refreshing",
+                        LinkStatus::Ended => "signed out",
                     }}
                 </span>
             </h2>

@@ -1,0 +1,110 @@
+//! Who is signed in, asked of the BFF's `/auth` routes (DESIGN.md section 8). The browser
+//! never sees a token: the BFF keeps the session and gives the page an HttpOnly cookie, which
+//! every same-origin request and live link carries by itself. The shell only learns the
+//! account (`GET /auth/me`) to greet it and to put it into the components' mount context.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Array, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, Request, RequestInit, Response};
+
+/// The signed-in account, as `/auth/me` answers it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Account {
+    /// The customer's id (their email).
+    pub id: String,
+    pub name: String,
+    pub address: String,
+    pub roles: Vec<String>,
+}
+
+impl Account {
+    /// Reads `{customerId, name, address, roles}` (parsed by the browser) directly: serde's
+    /// decoder would be a large part of the shell.
+    fn from_js(me: &JsValue) -> Option<Account> {
+        let text = |key: &str| Reflect::get(me, &JsValue::from_str(key)).ok()?.as_string();
+        let roles = Reflect::get(me, &JsValue::from_str("roles"))
+            .ok()
+            .and_then(|r| r.dyn_into::<Array>().ok())
+            .map(|r| r.iter().filter_map(|v| v.as_string()).collect())
+            .unwrap_or_default();
+        Some(Account {
+            id: text("customerId").filter(|id| !id.is_empty())?,
+            name: text("name").unwrap_or_default(),
+            address: text("address").unwrap_or_default(),
+            roles,
+        })
+    }
+}
+
+/// The page's one piece of state: the signed-in account, if any, shared by the slots.
+#[derive(Clone, Debug, Default)]
+pub struct Session(Rc<RefCell<Option<Account>>>);
+
+impl Session {
+    pub fn account(&self) -> Option<Account> {
+        self.0.borrow().clone()
+    }
+
+    pub fn set(&self, account: Option<Account>) {
+        *self.0.borrow_mut() = account;
+    }
+
+    pub fn signed_in(&self) -> bool {
+        self.0.borrow().is_some()
+    }
+}
+
+/// An answer of an `/auth` route: its status and its JSON body (`undefined` without one).
+pub struct Answer {
+    pub status: u16,
+    pub body: JsValue,
+}
+
+impl Answer {
+    /// What a refusal says (a problem document's `detail`, else its `title`).
+    pub fn problem(&self) -> Option<String> {
+        ["detail", "title"].iter().find_map(|key| {
+            Reflect::get(&self.body, &JsValue::from_str(key))
+                .ok()?
+                .as_string()
+        })
+    }
+}
+
+/// Sends a request to an `/auth` route of the page's origin; `json` is sent as
+/// `application/json` (what the BFF requires of cookie-carrying POSTs).
+pub async fn call(method: &str, path: &str, json: Option<&str>) -> Result<Answer, JsValue> {
+    let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
+    let init = RequestInit::new();
+    init.set_method(method);
+    if let Some(json) = json {
+        let headers = Headers::new()?;
+        headers.set("content-type", "application/json")?;
+        init.set_headers(&headers);
+        init.set_body(&JsValue::from_str(json));
+    }
+    let url = crate::config::absolute(path);
+    let request = Request::new_with_str_and_init(&url, &init)?;
+    let response: Response = JsFuture::from(window.fetch_with_request(&request))
+        .await?
+        .dyn_into()?;
+    let status = response.status();
+    let body = match response.json() {
+        Ok(promise) => JsFuture::from(promise).await.unwrap_or_default(),
+        Err(_) => JsValue::UNDEFINED,
+    };
+    Ok(Answer { status, body })
+}
+
+/// `GET /auth/me`: the signed-in account, `None` when nobody is (401).
+pub async fn me() -> Result<Option<Account>, JsValue> {
+    let answer = call("GET", "auth/me", None).await?;
+    Ok(match answer.status {
+        200 => Account::from_js(&answer.body),
+        _ => None,
+    })
+}
