@@ -454,6 +454,14 @@ pub struct Limits {
     /// Mutations one request may make; past it the request is refused with
     /// REQUEST_TOO_EXPENSIVE and nothing changes.
     pub max_mutations: usize,
+    /// Calls to the services one request may make (pages, batches and single reads each
+    /// count one); past it the request's remaining fields answer REQUEST_TOO_EXPENSIVE
+    /// and no further call is made. The shop's own queries make a handful.
+    pub max_upstream_calls: u32,
+    /// How long one request may keep calling the services; past it the remaining fields
+    /// answer REQUEST_TOO_EXPENSIVE (a call in flight still has its own timeout).
+    #[serde(with = "humantime_serde")]
+    pub request_deadline: Duration,
 }
 
 impl Default for Limits {
@@ -467,6 +475,10 @@ impl Default for Limits {
             // them, even several times, stays within these.
             max_root_fields: 30,
             max_mutations: 10,
+            // 30 root fields that each page through a few pages, with their rows'
+            // products and deliveries, stay well within it.
+            max_upstream_calls: 300,
+            request_deadline: Duration::from_secs(15),
         }
     }
 }

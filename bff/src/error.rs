@@ -40,6 +40,10 @@ pub enum BffError {
          one process (`mall --target all`), or give the BFF the shared bus (`--bus nats://HOST:4222`)"
     )]
     LiveUnavailable,
+    /// The request used up its calls to the services (`limits.max_upstream_calls`) or
+    /// its time (`limits.request_deadline`); nothing more is fetched for it.
+    #[error("{0}")]
+    TooExpensive(String),
     /// No one is signed in and the field needs someone (DESIGN.md section 8).
     #[error("sign in first: this needs a signed-in customer or staff member (the shop's sign-in page, or `Authorization: Bearer` with a token from `mall token`)")]
     Unauthenticated,
@@ -64,6 +68,7 @@ impl BffError {
             BffError::BadUserInput { .. } => "BAD_USER_INPUT",
             BffError::LiveUnavailable => "SUBSCRIPTIONS_UNAVAILABLE",
             BffError::Unauthenticated => "UNAUTHENTICATED",
+            BffError::TooExpensive(_) => "REQUEST_TOO_EXPENSIVE",
             BffError::Forbidden(_) => "FORBIDDEN",
             BffError::Config(_) | BffError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
@@ -81,6 +86,7 @@ impl BffError {
             }
             BffError::LiveUnavailable
             | BffError::Unauthenticated
+            | BffError::TooExpensive(_)
             | BffError::Forbidden(_)
             | BffError::Config(_)
             | BffError::Internal(_) => None,

@@ -207,9 +207,10 @@ async fn caller(
     method: &Method,
     headers: &HeaderMap,
 ) -> Result<RequestContext, RequestError> {
+    let limits = &bff.config.limits;
     principal::resolve(&bff.auth, method, headers)
         .await
-        .map(RequestContext::new)
+        .map(|p| RequestContext::limited(p, limits.max_upstream_calls, limits.request_deadline))
         .map_err(RequestError::from)
 }
 

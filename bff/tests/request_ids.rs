@@ -130,11 +130,12 @@ async fn graphql_errors_and_the_log_lines_carry_the_request_id() {
     )
     .expect("the only subscriber of this test binary");
 
-    let (mut shop, _bff, addr) = start().await;
+    let (mut shop, bff, addr) = start().await;
     shop.mypage.stop().await;
     let client = reqwest::Client::new();
     let r = client
         .post(format!("http://{addr}/graphql"))
+        .bearer_auth(bff.token().expect("a signed-in caller"))
         .header("x-request-id", "quote-me-42")
         .json(&json!({"query": "{ myPage(customerId: \"never-seen@example.com\") { orderId } }"}))
         .send()

@@ -98,9 +98,17 @@ impl PostgresStore {
         valid_schema(schema)?;
         let config = config(url)?;
         let mut direct = config.connect(NoTls)?;
-        direct.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))?;
-        direct.batch_execute(&format!("SET search_path TO \"{schema}\""))?;
-        direct.batch_execute(SCHEMA)?;
+        // BFF replicas starting together would race on `CREATE … IF NOT EXISTS`: one sets
+        // the schema up at a time.
+        let mut setup = direct.transaction()?;
+        setup.execute(
+            "SELECT pg_advisory_xact_lock(hashtext($1))",
+            &[&format!("mall-identity-schema:{schema}")],
+        )?;
+        setup.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))?;
+        setup.batch_execute(&format!("SET LOCAL search_path TO \"{schema}\""))?;
+        setup.batch_execute(SCHEMA)?;
+        setup.commit()?;
         let pool = Pool::builder()
             .max_size(8)
             .connection_customizer(Box::new(SearchPath(schema.to_owned())))

@@ -162,6 +162,7 @@ impl UpstreamClient {
         ctx: &RequestContext,
         mut req: UpstreamRequest,
     ) -> Result<UpstreamResponse, BffError> {
+        ctx.spend()?;
         if let Some(token) = self.token_for(ctx)? {
             req.headers.insert(http::header::AUTHORIZATION, token);
         }

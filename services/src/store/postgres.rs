@@ -54,7 +54,11 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 
 impl From<postgres::Error> for StoreError {
     fn from(e: postgres::Error) -> Self {
-        StoreError::Backend(e.to_string())
+        // `postgres::Error`'s own text is only "db error" for what the server said: say it.
+        match e.as_db_error() {
+            Some(db) => StoreError::Backend(format!("{} ({})", db.message(), db.code().code())),
+            None => StoreError::Backend(e.to_string()),
+        }
     }
 }
 
@@ -106,9 +110,17 @@ impl PostgresStore {
             .parse()
             .map_err(|e| StoreError::Backend(format!("bad database URL: {e}")))?;
         let mut direct = config.connect(NoTls)?;
-        direct.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))?;
-        direct.batch_execute(&format!("SET search_path TO \"{schema}\""))?;
-        direct.batch_execute(SCHEMA)?;
+        // Replicas starting together would race on `CREATE … IF NOT EXISTS` (which is not
+        // safe against a concurrent creation): one of them sets the schema up at a time.
+        let mut setup = direct.transaction()?;
+        setup.execute(
+            "SELECT pg_advisory_xact_lock(hashtext($1))",
+            &[&format!("mall-store-schema:{schema}")],
+        )?;
+        setup.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))?;
+        setup.batch_execute(&format!("SET LOCAL search_path TO \"{schema}\""))?;
+        setup.batch_execute(SCHEMA)?;
+        setup.commit()?;
         let pool = Pool::builder()
             .max_size(8)
             .connection_customizer(Box::new(SearchPath(schema.to_owned())))
