@@ -224,12 +224,7 @@ async fn place(
 ) -> Result<Response, AppError> {
     let cmd = body.0;
     cmd.validate()?;
-    access.allow(
-        Action::PlaceOrder {
-            customer: cmd.customer_id.trim(),
-        },
-        String::new(),
-    )?;
+
     // Past the ids the product service takes, its answer would be a 400, not a product.
     if cmd.product_id > hal::MAX_ID {
         return Err(AppError::BadRequest(format!(
@@ -250,6 +245,14 @@ async fn place(
             Some(k)
         }
     };
+    // Checked once the request is known to be well formed: a malformed one is a 400
+    // whoever sends it.
+    access.allow(
+        Action::PlaceOrder {
+            customer: cmd.customer_id.trim(),
+        },
+        String::new(),
+    )?;
     let product = s.catalog.product(cmd.product_id).await?;
     let keys_kept = s.ctx.retention.idempotency_keys;
     let (order, created) = store::transact(&s.ctx.store, move |tx| {
