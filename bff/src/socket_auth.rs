@@ -31,7 +31,8 @@ pub struct Upgrader {
     pub session: Option<SessionId>,
 }
 
-/// Checks the upgrade: its `Origin`, and the caller of its cookie (or `Authorization`).
+/// Checks the upgrade: its `Origin`, and the caller of its cookie (or `Authorization`). A
+/// refusal is the answer to send (403 for a foreign origin, 401 for a bad token).
 pub async fn check_upgrade(
     auth: &AuthState,
     headers: &HeaderMap,
@@ -40,7 +41,6 @@ pub async fn check_upgrade(
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or_default();
         if !origin_allowed(origin, headers, allowed_origins) {
-            metrics::counter!(crate::websocket::METRIC_REFUSED, "reason" => "origin").increment(1);
             return Err((
                 StatusCode::FORBIDDEN,
                 "this page's origin may not open GraphQL subscriptions here; add it to \

@@ -51,7 +51,7 @@ pub const METRIC_CONNECTIONS: &str = "bff_websocket_connections_active";
 pub const METRIC_DISCONNECTS: &str = "bff_websocket_disconnects_total";
 
 /// Upgrades and subscribes the BFF refused, by `reason` (too_many_connections,
-/// too_many_subscriptions).
+/// too_many_subscriptions, origin, caller).
 pub const METRIC_REFUSED: &str = "bff_websocket_refused_total";
 
 /// The longest close reason a close frame may carry (RFC 6455: 125 bytes minus the code).
@@ -127,7 +127,15 @@ impl Subscriptions {
                 .await
             {
                 Ok(u) => u,
-                Err(refused) => return refused,
+                Err(refused) => {
+                    let reason = if refused.status() == StatusCode::FORBIDDEN {
+                        "origin"
+                    } else {
+                        "caller"
+                    };
+                    metrics::counter!(METRIC_REFUSED, "reason" => reason).increment(1);
+                    return refused;
+                }
             };
         let Some(protocol) = requested_protocol(headers) else {
             return (

@@ -258,9 +258,11 @@ async fn every_caller_gets_exactly_what_the_rules_give() {
         code(&shop.gql(&c1, cancel, json!({"id": b})).await),
         "NOT_FOUND"
     );
+    let status = "query($id: Int!) { order(orderId: $id) { status } }";
     assert_eq!(
-        shop.gql(&staff, order, json!({"id": b})).await["data"]["order"]["id"],
-        b
+        shop.gql(&staff, status, json!({"id": b})).await["data"]["order"]["status"],
+        "ORDERED",
+        "a refused cancel changes nothing"
     );
     let d = shop
         .gql(
@@ -294,6 +296,11 @@ async fn every_caller_gets_exactly_what_the_rules_give() {
         .gql(&staff, "{ orders { id status } }", json!({}))
         .await;
     assert_eq!(ids(&all["data"]["orders"]), vec![a, b], "{all}");
+    let order_a = all["data"]["orders"]
+        .as_array()
+        .and_then(|o| o.iter().find(|o| o["id"] == a))
+        .expect("order A");
+    assert_eq!(order_a["status"], "ORDERED", "{all}");
 
     // -- cross-site writes: a cookie-signed POST that a form can send changes nothing --
     for content_type in ["text/plain", "application/x-www-form-urlencoded"] {

@@ -27,7 +27,7 @@ const GRAPHQL_HOOKS_DIR: &str = "xtask";
 const GRAPHQL_HOOKS: &str = "mall_graphql_checks";
 const GRAPHQL_CHECK: &str = "typed_graphql_errors";
 /// Where the Fuzzing section goes.
-const RELIABILITY: &str = "RELIABILITY.md";
+use crate::reliability::{self, PATH as RELIABILITY};
 /// How long the mall may take to print its URLs.
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 /// The services, in the order they are fuzzed.
@@ -85,10 +85,13 @@ pub fn suite(mall: &Path) -> Result<()> {
 /// The long run: writes RELIABILITY.md's Fuzzing section, then fails if anything was found.
 pub fn long(mall: &Path, budget: Budget) -> Result<()> {
     let outcomes = run(mall, budget)?;
-    let section = fuzzing_section(&outcomes, budget, &date()?, &machine());
-    let old = std::fs::read_to_string(RELIABILITY).unwrap_or_default();
-    std::fs::write(RELIABILITY, replace_section(&old, &section))
-        .with_context(|| format!("writing {RELIABILITY}"))?;
+    let section = fuzzing_section(
+        &outcomes,
+        budget,
+        &reliability::date()?,
+        &reliability::machine(),
+    );
+    reliability::write_section("## Fuzzing", &section)?;
     step(&format!("wrote the Fuzzing section of {RELIABILITY}"));
     print!("{section}");
     if outcomes.iter().any(|o| !o.ok) {
@@ -231,54 +234,6 @@ fn fuzzing_section(outcomes: &[Outcome], budget: Budget, date: &str, machine: &s
 
 /// Puts `section` (which starts with `## Fuzzing`) in place of the old one, keeping every
 /// other section of the file as it is.
-fn replace_section(old: &str, section: &str) -> String {
-    if old.trim().is_empty() {
-        return format!("# Reliability\n\n{section}");
-    }
-    let Some(start) = old.find("## Fuzzing") else {
-        let mut s = old.trim_end().to_owned();
-        s.push_str("\n\n");
-        s.push_str(section);
-        return s;
-    };
-    let after = &old[start + "## Fuzzing".len()..];
-    let end = after
-        .find("\n## ")
-        .map(|i| start + "## Fuzzing".len() + i + 1)
-        .unwrap_or(old.len());
-    format!("{}{section}{}", &old[..start], &old[end..])
-}
-
-fn date() -> Result<String> {
-    let out = Command::new("date")
-        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
-        .output()
-        .context("running date")?;
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
-
-/// Cores, CPU model and memory, from /proc.
-fn machine() -> String {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cores = cpuinfo
-        .lines()
-        .filter(|l| l.starts_with("processor"))
-        .count();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .map(|m| m.trim_start_matches([' ', '\t', ':']).trim().to_owned())
-        .unwrap_or_else(|| "unknown CPU".into());
-    let memory = std::fs::read_to_string("/proc/meminfo")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-        .map(|kib| format!("{:.1} GiB memory", kib / 1024.0 / 1024.0))
-        .unwrap_or_else(|| "unknown memory".into());
-    format!("{cores} cores, {model}, {memory}")
-}
-
 /// A `mall --target all` on free ports with a fresh data directory, stopped on drop.
 struct Mall {
     child: Child,
@@ -460,25 +415,6 @@ mod tests {
         assert_eq!(
             graphql_url("12st mall is running: open http://127.0.0.1:5/"),
             None
-        );
-    }
-
-    #[test]
-    fn the_fuzzing_section_replaces_only_itself() {
-        let new = "## Fuzzing\n\nnew\n";
-        assert_eq!(
-            replace_section("", new),
-            "# Reliability\n\n## Fuzzing\n\nnew\n"
-        );
-        let old = "# Reliability\n\n## Chaos\n\nc\n\n## Fuzzing\n\nold\n\n## Other\n\no\n";
-        assert_eq!(
-            replace_section(old, new),
-            "# Reliability\n\n## Chaos\n\nc\n\n## Fuzzing\n\nnew\n## Other\n\no\n"
-        );
-        let without = "# Reliability\n\n## Chaos\n\nc\n";
-        assert_eq!(
-            replace_section(without, new),
-            "# Reliability\n\n## Chaos\n\nc\n\n## Fuzzing\n\nnew\n"
         );
     }
 }

@@ -17,6 +17,7 @@ mod e2e;
 mod fuzz;
 mod image;
 mod python;
+mod reliability;
 mod setup;
 mod wasm;
 
@@ -157,13 +158,7 @@ fn main() -> Result<()> {
             seed,
             mall,
         } => {
-            let mall = match mall {
-                Some(path) => path,
-                None => {
-                    build_native()?;
-                    mall_binary()
-                }
-            };
+            let mall = given_or_built(mall)?;
             fuzz::long(&mall, fuzz::Budget { examples, seed })
         }
         Cmd::Chaos {
@@ -173,13 +168,7 @@ fn main() -> Result<()> {
             seed,
             mall,
         } => {
-            let mall = match mall {
-                Some(path) => path,
-                None => {
-                    build_native()?;
-                    mall_binary()
-                }
-            };
+            let mall = given_or_built(mall)?;
             if short {
                 chaos::suite(&mall)
             } else {
@@ -195,6 +184,17 @@ fn main() -> Result<()> {
                     },
                 )
             }
+        }
+    }
+}
+
+/// The `mall` binary a command was given, or the release one, built now.
+fn given_or_built(mall: Option<std::path::PathBuf>) -> Result<std::path::PathBuf> {
+    match mall {
+        Some(path) => Ok(path),
+        None => {
+            build_native()?;
+            Ok(mall_binary())
         }
     }
 }

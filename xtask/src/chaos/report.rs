@@ -1,14 +1,15 @@
 //! The Chaos section of RELIABILITY.md, and the one-line summaries the run prints.
 
 use std::fmt::Write as _;
-use std::process::Command;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
+
+use crate::reliability;
 
 use super::crash::CrashFigures;
 use super::Figures;
 
-pub const RELIABILITY: &str = "RELIABILITY.md";
+pub use crate::reliability::PATH as RELIABILITY;
 const HEADING: &str = "## Chaos";
 
 /// When and where a run was made.
@@ -20,13 +21,9 @@ pub struct Context {
 
 impl Context {
     pub fn now() -> Result<Context> {
-        let out = Command::new("date")
-            .args(["-u", "+%Y-%m-%d %H:%M UTC"])
-            .output()
-            .context("running date")?;
         Ok(Context {
-            date: String::from_utf8_lossy(&out.stdout).trim().to_owned(),
-            machine: machine(),
+            date: reliability::date()?,
+            machine: reliability::machine(),
         })
     }
 }
@@ -208,73 +205,7 @@ pub fn section(f: &Figures, context: Option<&Context>) -> String {
     s
 }
 
-/// Puts `section` in place of the old Chaos section of RELIABILITY.md (or after the
-/// others), keeping every other section as it is.
+/// Puts `section` in place of the old Chaos section of RELIABILITY.md.
 pub fn write(section: &str) -> Result<()> {
-    let old = std::fs::read_to_string(RELIABILITY).unwrap_or_default();
-    std::fs::write(RELIABILITY, replace_section(&old, section))
-        .with_context(|| format!("writing {RELIABILITY}"))
-}
-
-fn replace_section(old: &str, section: &str) -> String {
-    if old.trim().is_empty() {
-        return format!("# Reliability\n\n{section}");
-    }
-    let Some(start) = old.find(&format!("\n{HEADING}\n")).map(|i| i + 1) else {
-        return format!("{}\n\n{section}", old.trim_end());
-    };
-    let after = &old[start + HEADING.len()..];
-    let end = after
-        .find("\n## ")
-        .map(|i| start + HEADING.len() + i + 1)
-        .unwrap_or(old.len());
-    let rest = &old[end..];
-    if rest.is_empty() {
-        format!("{}{section}", &old[..start])
-    } else {
-        format!("{}{section}\n{rest}", &old[..start])
-    }
-}
-
-/// Cores, CPU model and memory, from /proc.
-fn machine() -> String {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cores = cpuinfo
-        .lines()
-        .filter(|l| l.starts_with("processor"))
-        .count();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .map(|m| m.trim_start_matches([' ', '\t', ':']).trim().to_owned())
-        .unwrap_or_else(|| "unknown CPU".into());
-    let memory = std::fs::read_to_string("/proc/meminfo")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-        .map(|kib| format!("{:.1} GiB memory", kib / 1024.0 / 1024.0))
-        .unwrap_or_else(|| "unknown memory".into());
-    format!("{cores} cores, {model}, {memory}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_chaos_section_replaces_only_itself() {
-        let old = "# Reliability\n\n## Fuzzing\n\nfuzz\n\n## Chaos\n\nold\n\n## Later\n\nkept\n";
-        let new = replace_section(old, "## Chaos\n\nnew\n");
-        assert_eq!(
-            new,
-            "# Reliability\n\n## Fuzzing\n\nfuzz\n\n## Chaos\n\nnew\n\n## Later\n\nkept\n"
-        );
-        let appended =
-            replace_section("# Reliability\n\n## Fuzzing\n\nfuzz\n", "## Chaos\n\nnew\n");
-        assert_eq!(
-            appended,
-            "# Reliability\n\n## Fuzzing\n\nfuzz\n\n## Chaos\n\nnew\n"
-        );
-    }
+    reliability::write_section(HEADING, section)
 }
