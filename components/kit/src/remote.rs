@@ -26,6 +26,9 @@ pub struct Remote<T: Send + Sync + 'static> {
     /// `None` until the first answer.
     pub value: RwSignal<Option<Result<T, GraphQlError>>>,
     version: RwSignal<u32>,
+    /// The ticket of the newest request or [`Remote::set`]: an answer with an older ticket
+    /// is dropped.
+    latest: StoredValue<u64>,
 }
 
 impl<T: Send + Sync + 'static> Clone for Remote<T> {
@@ -49,8 +52,12 @@ impl<T: Send + Sync + 'static> Remote<T> {
         burst(move || this.refresh());
     }
 
-    /// Replaces the value with one that arrived some other way (a subscription).
+    /// Replaces the value with one that arrived some other way (a subscription). A request
+    /// still in flight was sent before this value arrived and may answer with older data:
+    /// its answer is dropped, or it would put a row the subscription already showed out of
+    /// view until the next refresh.
     pub fn set(&self, value: Result<T, GraphQlError>) {
+        self.latest.try_update_value(|n| *n += 1);
         self.value.try_set(Some(value));
     }
 }
@@ -78,7 +85,11 @@ where
             }
         });
     });
-    Remote { value, version }
+    Remote {
+        value,
+        version,
+        latest,
+    }
 }
 
 /// Polls every `every` while `active()` is true (for when the live link is down).
