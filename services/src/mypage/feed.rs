@@ -1,32 +1,39 @@
 //! The live my-page feed: one bus subscription per process fanned out to each customer's
 //! subscribers (the BFF's GraphQL subscriptions).
 //!
-//! - Each subscriber has a bounded buffer. The pump never waits for a subscriber: when a
-//!   buffer is full the update is dropped and the subscriber is marked lagged; its stream then
-//!   discards what it buffered and yields [`FeedItem::Lagged`] so the reader resynchronises
-//!   from a fresh snapshot. Memory per subscriber is bounded whatever the reader does.
-//! - Dropping a [`FeedSubscription`] unregisters it at once: nothing is left behind.
-//! - If the bus subscription breaks, the pump resubscribes and marks everyone lagged (they
-//!   may have missed updates), waking readers that wait so they resynchronise at once.
+//! - Each customer with subscribers has one broadcast channel (tokio's, a ring of [`BUFFER`]
+//!   updates). The pump sends a change once, to its customer's channel, whatever the number
+//!   of subscribers: no per-subscriber copy and no per-subscriber work under the lock. Each
+//!   subscriber clones what it reads, in its own task.
+//! - The pump never waits for a subscriber: a subscriber that falls [`BUFFER`] updates
+//!   behind has the oldest overwritten; its stream then discards what it still has buffered
+//!   and yields [`FeedItem::Lagged`] so the reader resynchronises from a fresh snapshot.
+//!   Memory is bounded per customer (the ring), not per subscriber, whatever readers do.
+//! - Dropping a [`FeedSubscription`] unregisters it at once; the last one of a customer
+//!   removes that customer's channel: nothing is left behind.
+//! - If the bus subscription breaks, the pump resubscribes and sends every channel a
+//!   [`FeedItem::Lagged`] (its subscribers may have missed updates), which wakes readers that
+//!   wait so they resynchronise at once.
 //! - When the last [`MyPageFeed`] clone is dropped, the pump stops and drops its bus
 //!   subscription, and every open [`FeedSubscription`] ends.
 
 use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::Stream;
 use serde::Deserialize;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, oneshot};
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use tokio_stream::wrappers::BroadcastStream;
 
 use super::MyPageRow;
 use crate::bus::{EventBus, Start};
 use crate::event::EventType;
 
-/// How many updates a subscriber may have waiting before it is considered lagged.
+/// How many updates a subscriber may fall behind before it is considered lagged.
 pub const BUFFER: usize = 32;
 
 /// One change of a customer's my page.
@@ -44,23 +51,26 @@ pub enum FeedItem {
     Lagged,
 }
 
-struct Subscriber {
-    tx: mpsc::Sender<FeedItem>,
-    lagged: Arc<AtomicBool>,
+/// What travels on a customer's channel: a change is shared by every subscriber's slot
+/// until each has read it.
+#[derive(Debug, Clone)]
+enum Slot {
+    Changed(Arc<MyPageChange>),
+    Lagged,
 }
 
 struct Inner {
-    by_customer: Mutex<HashMap<String, HashMap<u64, Subscriber>>>,
-    next_id: AtomicU64,
+    /// One channel per customer with at least one subscriber.
+    channels: Mutex<HashMap<String, broadcast::Sender<Slot>>>,
     /// Dropped with the last feed handle: that tells the pump to stop.
     _stop: oneshot::Sender<()>,
 }
 
 impl Inner {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, HashMap<u64, Subscriber>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, broadcast::Sender<Slot>>> {
         // The map stays consistent even if a holder panicked (each operation is one insert
         // or remove), so a poisoned lock is still usable.
-        self.by_customer.lock().unwrap_or_else(|p| p.into_inner())
+        self.channels.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -84,8 +94,7 @@ impl MyPageFeed {
     pub async fn start(bus: Arc<dyn EventBus>) -> Result<MyPageFeed, crate::bus::BusError> {
         let (stop, stopped) = oneshot::channel();
         let inner = Arc::new(Inner {
-            by_customer: Mutex::default(),
-            next_id: AtomicU64::new(0),
+            channels: Mutex::default(),
             _stop: stop,
         });
         let first = bus.subscribe(Start::New).await?;
@@ -100,27 +109,17 @@ impl MyPageFeed {
         Ok(MyPageFeed { inner })
     }
 
-    /// A stream of this customer's changes from now on.
+    /// A stream of this customer's changes from now on (registered before this returns).
     pub fn subscribe(&self, customer_id: &str) -> FeedSubscription {
-        let (tx, rx) = mpsc::channel(BUFFER);
-        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        let lagged = Arc::new(AtomicBool::new(false));
-        self.inner
+        let rx = self
+            .inner
             .lock()
             .entry(customer_id.to_owned())
-            .or_default()
-            .insert(
-                id,
-                Subscriber {
-                    tx,
-                    lagged: Arc::clone(&lagged),
-                },
-            );
+            .or_insert_with(|| broadcast::channel(BUFFER).0)
+            .subscribe();
         metrics::gauge!("mypage_subscriptions_active").increment(1.0);
         FeedSubscription {
-            rx,
-            lagged,
-            id,
+            rx: Some(BroadcastStream::new(rx)),
             customer: customer_id.to_owned(),
             feed: Arc::downgrade(&self.inner),
         }
@@ -128,35 +127,26 @@ impl MyPageFeed {
 
     /// How many subscriptions are open.
     pub fn active(&self) -> usize {
-        self.inner.lock().values().map(HashMap::len).sum()
+        self.inner
+            .lock()
+            .values()
+            .map(broadcast::Sender::receiver_count)
+            .sum()
     }
 
     fn deliver(inner: &Inner, change: MyPageChange) {
-        let map = inner.lock();
-        let Some(subs) = map.get(&change.row.customer_id) else {
-            return;
-        };
-        for sub in subs.values() {
-            match sub.tx.try_send(FeedItem::Changed(change.clone())) {
-                Ok(()) => metrics::counter!("mypage_updates_delivered_total").increment(1),
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    if !sub.lagged.swap(true, Ordering::Relaxed) {
-                        metrics::counter!("mypage_subscribers_lagged_total").increment(1);
-                    }
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => {}
+        let channel = inner.lock().get(&change.row.customer_id).cloned();
+        if let Some(channel) = channel {
+            if let Ok(subscribers) = channel.send(Slot::Changed(Arc::new(change))) {
+                metrics::counter!("mypage_updates_delivered_total").increment(subscribers as u64);
             }
         }
     }
 
     fn lag_everyone(inner: &Inner) {
-        for subs in inner.lock().values() {
-            for sub in subs.values() {
-                sub.lagged.store(true, Ordering::Relaxed);
-                // Wakes a reader waiting for its next item; when its buffer is full it is
-                // not waiting, and the flag alone is enough.
-                let _ = sub.tx.try_send(FeedItem::Lagged);
-            }
+        let channels: Vec<_> = inner.lock().values().cloned().collect();
+        for channel in channels {
+            let _ = channel.send(Slot::Lagged);
         }
     }
 }
@@ -213,11 +203,17 @@ async fn pump(
 
 /// One subscriber's stream. Dropping it unsubscribes.
 pub struct FeedSubscription {
-    rx: mpsc::Receiver<FeedItem>,
-    lagged: Arc<AtomicBool>,
-    id: u64,
+    /// `None` once dropped (so the channel's receiver count is right when the drop looks).
+    rx: Option<BroadcastStream<Slot>>,
     customer: String,
     feed: Weak<Inner>,
+}
+
+impl FeedSubscription {
+    /// Discards what is buffered: it is older than the snapshot the reader takes next.
+    fn discard_buffered(rx: &mut BroadcastStream<Slot>, cx: &mut Context<'_>) {
+        while let Poll::Ready(Some(_)) = Pin::new(&mut *rx).poll_next(cx) {}
+    }
 }
 
 impl Stream for FeedSubscription {
@@ -225,24 +221,42 @@ impl Stream for FeedSubscription {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<FeedItem>> {
         let this = self.get_mut();
-        if this.lagged.swap(false, Ordering::Relaxed) {
-            // What is buffered is older than the snapshot the reader will take now.
-            while this.rx.try_recv().is_ok() {}
-            return Poll::Ready(Some(FeedItem::Lagged));
+        let Some(rx) = this.rx.as_mut() else {
+            return Poll::Ready(None);
+        };
+        if this.feed.strong_count() == 0 {
+            // The feed is gone: its pump sends nothing more.
+            return Poll::Ready(None);
         }
-        this.rx.poll_recv(cx)
+        match Pin::new(&mut *rx).poll_next(cx) {
+            Poll::Ready(Some(Ok(Slot::Changed(change)))) => {
+                Poll::Ready(Some(FeedItem::Changed(MyPageChange::clone(&change))))
+            }
+            Poll::Ready(Some(Ok(Slot::Lagged))) => {
+                Self::discard_buffered(rx, cx);
+                Poll::Ready(Some(FeedItem::Lagged))
+            }
+            Poll::Ready(Some(Err(BroadcastStreamRecvError::Lagged(_)))) => {
+                metrics::counter!("mypage_subscribers_lagged_total").increment(1);
+                Self::discard_buffered(rx, cx);
+                Poll::Ready(Some(FeedItem::Lagged))
+            }
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 
 impl Drop for FeedSubscription {
     fn drop(&mut self) {
+        drop(self.rx.take());
         if let Some(inner) = self.feed.upgrade() {
             let mut map = inner.lock();
-            if let Some(subs) = map.get_mut(&self.customer) {
-                subs.remove(&self.id);
-                if subs.is_empty() {
-                    map.remove(&self.customer);
-                }
+            if map
+                .get(&self.customer)
+                .is_some_and(|c| c.receiver_count() == 0)
+            {
+                map.remove(&self.customer);
             }
         }
         metrics::gauge!("mypage_subscriptions_active").decrement(1.0);
@@ -317,12 +331,43 @@ mod tests {
             assert!(matches!(item, Some(FeedItem::Changed(c)) if c.row.order_id == i + 1));
         }
         assert_eq!(
-            slow.rx.len(),
-            BUFFER,
-            "the slow reader's buffer stayed bounded"
+            slow.next().await,
+            Some(FeedItem::Lagged),
+            "the slow reader is told it fell behind"
         );
-        assert_eq!(slow.next().await, Some(FeedItem::Lagged));
-        assert!(slow.rx.is_empty(), "stale updates discarded for the resync");
+        assert!(
+            futures::poll!(slow.next()).is_pending(),
+            "stale updates discarded for the resync"
+        );
+        assert_eq!(feed.active(), 2);
+        drop(slow);
+        assert_eq!(
+            feed.active(),
+            1,
+            "a dropped subscriber is unregistered at once"
+        );
+        drop(fast);
+        assert!(feed.inner.lock().is_empty(), "no channel is left behind");
+    }
+
+    #[tokio::test]
+    async fn every_subscriber_of_a_customer_gets_each_change_and_a_lost_bus_resyncs_them() {
+        let bus: Arc<dyn EventBus> = Arc::new(EmbeddedBus::in_memory().expect("bus"));
+        let feed = MyPageFeed::start(Arc::clone(&bus)).await.expect("feed");
+        let mut readers: Vec<_> = (0..100).map(|_| feed.subscribe("many")).collect();
+        bus.publish(&changed("many", 7, "OrderPlaced"))
+            .await
+            .expect("publish");
+        for r in &mut readers {
+            let item = tokio::time::timeout(Duration::from_secs(5), r.next())
+                .await
+                .expect("each subscriber gets the change");
+            assert!(matches!(item, Some(FeedItem::Changed(c)) if c.row.order_id == 7));
+        }
+        MyPageFeed::lag_everyone(&feed.inner);
+        for r in &mut readers {
+            assert_eq!(r.next().await, Some(FeedItem::Lagged));
+        }
     }
 
     #[tokio::test]
