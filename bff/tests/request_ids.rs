@@ -292,6 +292,8 @@ async fn errors_sent_on_a_websocket_carry_the_connections_request_id() {
     assert!(!errors.is_empty(), "{refused:#}");
     for e in errors {
         assert_eq!(e["extensions"]["requestId"], "socket-quote-me-3", "{e}");
+        // With the stable code an HTTP answer gives it.
+        assert_eq!(e["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED", "{e}");
     }
 
     // Failed while running (this BFF has no live feed): a `next` with errors.

@@ -394,8 +394,8 @@ pub async fn execute(
 }
 
 /// Runs one request of a WebSocket (a subscription, or a query sent over the socket): its
-/// responses, with fresh per-request loaders and each error with its code, as [`execute`]
-/// gives them to queries.
+/// responses, with fresh per-request loaders and each error with its code (a request that
+/// does not parse or validate included), as [`execute`] gives them to queries.
 pub fn execute_stream(
     schema: &BffSchema,
     gateway: &Arc<Gateway>,
@@ -409,6 +409,7 @@ pub fn execute_stream(
         })
         .boxed();
     }
+    let query = request.query.clone();
     let request = request.data(RequestData::new(gateway.clone(), context));
     let responses = match session {
         Some(data) => schema
@@ -417,8 +418,9 @@ pub fn execute_stream(
         None => schema.execute_stream(request).boxed(),
     };
     responses
-        .map(|mut response| {
+        .map(move |mut response| {
             extend_errors(&mut response);
+            errors::code_request_errors(&mut response, &query);
             response
         })
         .boxed()
