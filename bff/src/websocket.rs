@@ -57,8 +57,8 @@ pub const METRIC_CONNECTIONS: &str = "bff_websocket_connections_active";
 /// invalid_message, shutdown, too_many_session_connections).
 pub const METRIC_DISCONNECTS: &str = "bff_websocket_disconnects_total";
 
-/// Upgrades and subscribes the BFF refused, by `reason` (too_many_connections,
-/// too_many_subscriptions, origin, caller).
+/// Upgrades, connections and subscribes the BFF refused, by `reason` (too_many_connections,
+/// too_many_session_connections, too_many_subscriptions, origin, caller).
 pub const METRIC_REFUSED: &str = "bff_websocket_refused_total";
 
 /// The longest close reason a close frame may carry (RFC 6455: 125 bytes minus the code).
@@ -293,6 +293,8 @@ impl Subscriptions {
                 let mut data = async_graphql::Data::default();
                 if let Via::Session(key) = &principal.via {
                     let slot = slots.take_for_session(key).ok_or_else(|| {
+                        metrics::counter!(METRIC_REFUSED, "reason" => "too_many_session_connections")
+                            .increment(1);
                         async_graphql::Error::new(format!(
                             "{TOO_MANY_SESSION_CONNECTIONS}: at most {} at a time \
                              (subscriptions.max_connections_per_session); close another tab",
