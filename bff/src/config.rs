@@ -117,7 +117,9 @@ impl BffConfig {
     /// - `MALL_BFF__<PATH>`: any setting of the file, its path written in capitals with `__`
     ///   between keys, such as `MALL_BFF__RESILIENCE__UPSTREAMS__DELIVERY__TIMEOUT=500ms` or
     ///   `MALL_BFF__RESILIENCE__ALL__BREAKER__CONSECUTIVE_FAILURES=3`. Values are read as TOML
-    ///   (numbers, booleans) and otherwise taken as strings.
+    ///   (numbers, booleans) and otherwise taken as strings; a list setting takes its items
+    ///   separated by commas (`MALL_BFF__RATE_LIMITS__TRUSTED_PROXIES=10.0.0.0/8,172.16.0.0/12`,
+    ///   see [`crate::setting_list`]).
     ///
     /// An unknown path or a value of the wrong type is an error that names the variable.
     /// The environment is merged into the settings as written (untyped), then the result is
@@ -223,8 +225,16 @@ pub struct SubscriptionSettings {
     /// The default leaves room for the bench's 10,000 subscribers (one socket each) while
     /// the sockets of an earlier run are still closing.
     pub max_connections: usize,
+    /// WebSocket connections one signed-in session (the shop's cookie) holds at a time; one
+    /// more is closed at its `connection_init` with 1008 and a reason naming this setting.
+    /// The shop opens one per live component, so a person with several tabs open stays
+    /// within it. Bearer-token clients (services, benchmarks) are bound by
+    /// `max_connections` and the rate limits.
+    pub max_connections_per_session: usize,
     /// Origins besides the shop's own (the `Host` the upgrade came to) whose pages may open
-    /// subscription connections, e.g. `https://shop.example` behind a proxy.
+    /// subscription connections, e.g. `https://shop.example` behind a proxy (from the
+    /// environment: several separated by commas).
+    #[serde(deserialize_with = "crate::setting_list::deserialize")]
     pub allowed_origins: Vec<String>,
     /// How often a connection signed in by cookie asks the store whether its session still
     /// lives (it expired, or ended on another replica); a sign-out in this process closes
@@ -242,6 +252,7 @@ impl Default for SubscriptionSettings {
             init_timeout: Duration::from_secs(3),
             max_subscriptions_per_connection: 20,
             max_connections: 20_000,
+            max_connections_per_session: 16,
             allowed_origins: Vec::new(),
             session_recheck: Duration::from_secs(30),
         }
@@ -440,6 +451,11 @@ pub struct Limits {
     /// How deep a query's own selections may nest (introspection's `__schema` and
     /// `__type` count as one level, so every GraphQL tool can load the schema).
     pub max_depth: usize,
+    /// What one request may bring back: every field counts one, each time for every row a
+    /// list may hold (a page of products its `size`, an unpaged list 20 rows; see
+    /// `schema::cost`). Past it the request is refused with REQUEST_TOO_EXPENSIVE before
+    /// anything is fetched. A full page of 1,000 products with every field costs 9,000;
+    /// the shop's own queries cost a few hundred.
     pub max_complexity: usize,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
@@ -468,7 +484,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_depth: 10,
-            max_complexity: 500,
+            max_complexity: 10_000,
             max_body_bytes: 64 * 1024,
             introspection: true,
             // The schema has 7 query fields and 3 mutations: a tool that asks for each of
@@ -617,6 +633,53 @@ mod tests {
         assert!(
             err.to_string().contains("MALL_BFF__LIMITS__MAX_DEPTH"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn list_settings_come_from_the_environment_separated_by_commas() {
+        let config = BffConfig::load(
+            Some("[rate_limits]\ntrusted_proxies = [\"10.0.0.0/8\"]\n"),
+            [
+                (
+                    "MALL_BFF__RATE_LIMITS__TRUSTED_PROXIES".to_owned(),
+                    "172.16.0.0/12, 192.168.1.7/32".to_owned(),
+                ),
+                (
+                    "MALL_BFF__SUBSCRIPTIONS__ALLOWED_ORIGINS".to_owned(),
+                    "https://shop.example".to_owned(),
+                ),
+            ],
+        )
+        .expect("valid");
+        let proxies: Vec<String> = config
+            .rate_limits
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            proxies,
+            ["172.16.0.0/12", "192.168.1.7/32"],
+            "the environment replaces the file's list"
+        );
+        assert_eq!(
+            config.subscriptions.allowed_origins,
+            ["https://shop.example"]
+        );
+        let err = BffConfig::load(
+            None,
+            [(
+                "MALL_BFF__RATE_LIMITS__TRUSTED_PROXIES".to_owned(),
+                "10.0.0.0/8,the-proxy".to_owned(),
+            )],
+        )
+        .expect_err("not a range");
+        let message = err.to_string();
+        assert!(
+            message.contains("MALL_BFF__RATE_LIMITS__TRUSTED_PROXIES")
+                && message.contains("the-proxy"),
+            "{message}"
         );
     }
 

@@ -33,6 +33,7 @@
 //! # Modules
 //!
 //! - [`config`]: [`BffConfig`], one serde tree (`all` plus per-upstream overrides)
+//! - [`setting_list`]: list settings, from an array or a comma-separated variable
 //! - [`upstream`]: the upstream clients: HAL documents, link templates, the tower stack
 //! - [`resilience`]: circuit breaker, retry policy and metrics layers
 //! - [`stale`]: last-known-good copies
@@ -62,6 +63,7 @@ pub mod resilience;
 pub mod schema;
 pub mod security_headers;
 pub mod server;
+pub mod setting_list;
 pub mod socket_auth;
 pub mod stale;
 pub mod static_files;

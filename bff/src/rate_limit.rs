@@ -55,7 +55,9 @@ pub struct RateLimitSettings {
     pub address_factor: u32,
     /// The proxies in front of the BFF (CIDR ranges: `10.0.0.0/8`, one address as
     /// `10.1.2.3/32`): a request from one of them is keyed by the client address they
-    /// appended to `X-Forwarded-For`. Empty: the TCP peer is the client.
+    /// appended to `X-Forwarded-For`. Empty: the TCP peer is the client. From the
+    /// environment: `MALL_BFF__RATE_LIMITS__TRUSTED_PROXIES=10.0.0.0/8,172.16.0.0/12`.
+    #[serde(deserialize_with = "crate::setting_list::deserialize")]
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// `/graphql`: queries, mutations, subscription upgrades and GraphiQL's page.
     pub graphql: RouteLimit,

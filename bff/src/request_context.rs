@@ -1,6 +1,7 @@
 //! What every request carries from the edge down to its upstream calls (DESIGN.md sections
-//! 8 and 9): who is calling, and what the request may still spend: calls to the services
-//! and time. The schema puts one in each request's data; the gateway and the upstream
+//! 8 and 9): who is calling, what the request may still spend (calls to the services and
+//! time), and its request id, so that work done on other tasks for it (the DataLoaders'
+//! batches, a WebSocket's operations) logs under that id ([`RequestContext::span`]). The schema puts one in each request's data; the gateway and the upstream
 //! clients take it on every call, which signs the caller's token with it and spends one
 //! call of its budget ([`RequestContext::spend`]) before anything is sent.
 
@@ -19,6 +20,9 @@ use crate::error::BffError;
 pub struct RequestContext {
     principal: Principal,
     budget: Arc<Budget>,
+    /// The id the edge gave the request (`x-request-id`); a WebSocket's operations carry
+    /// their connection's.
+    request_id: Option<Arc<str>>,
 }
 
 /// Calls left and the deadline; `None`: not limited.
@@ -37,6 +41,7 @@ impl RequestContext {
                 calls: None,
                 deadline: None,
             }),
+            request_id: None,
         }
     }
 
@@ -53,6 +58,27 @@ impl RequestContext {
                 calls: Some((AtomicU32::new(calls), calls)),
                 deadline: Some((Instant::now() + time, time)),
             }),
+            request_id: None,
+        }
+    }
+
+    /// The same context, known by the request id `id`.
+    pub fn with_request_id(mut self, id: Option<String>) -> RequestContext {
+        self.request_id = id.map(Arc::from);
+        self
+    }
+
+    /// The request id, when the request came through the edge.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// A `request` span with the request id, as the edge opens for the request's own task:
+    /// entered by work the request spawns, whose log lines then carry the id too.
+    pub fn span(&self) -> tracing::Span {
+        match self.request_id() {
+            Some(id) => tracing::info_span!("request", request_id = %id),
+            None => tracing::Span::none(),
         }
     }
 

@@ -36,8 +36,8 @@ pub struct Bff {
     graphiql: Graphiql,
     metrics: PrometheusHandle,
     config: Arc<BffConfig>,
-    /// The WebSocket connections' slots (`subscriptions.max_connections`), shared by every
-    /// upgrade.
+    /// The WebSocket connections' slots (`subscriptions.max_connections`, and
+    /// `max_connections_per_session`), shared by every upgrade.
     connection_slots: ConnectionSlots,
     /// Set to true to close every subscription connection (shutdown).
     closing: Arc<tokio::sync::watch::Sender<bool>>,
@@ -123,7 +123,7 @@ impl Bff {
             schema,
             graphiql,
             metrics,
-            connection_slots: ConnectionSlots::new(config.subscriptions.max_connections),
+            connection_slots: ConnectionSlots::new(&config.subscriptions),
             config: Arc::new(config),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
             auth,
@@ -210,7 +210,10 @@ async fn caller(
     let limits = &bff.config.limits;
     principal::resolve(&bff.auth, method, headers)
         .await
-        .map(|p| RequestContext::limited(p, limits.max_upstream_calls, limits.request_deadline))
+        .map(|p| {
+            RequestContext::limited(p, limits.max_upstream_calls, limits.request_deadline)
+                .with_request_id(crate::request_id::current())
+        })
         .map_err(RequestError::from)
 }
 

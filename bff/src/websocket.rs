@@ -16,13 +16,18 @@
 //!   even a `pong`, moves);
 //! - limits on what one client can hold: at most `subscriptions.max_subscriptions_per_connection`
 //!   operations at a time on a connection (one more answers an `error` message for its id and
-//!   the connection stays open), and at most `subscriptions.max_connections` connections in
-//!   the whole BFF (one more is refused with 503 before the upgrade);
+//!   the connection stays open), at most `subscriptions.max_connections_per_session`
+//!   connections of one signed-in session (one more is closed at its `connection_init` with
+//!   1008 and a reason that names the setting), and at most `subscriptions.max_connections`
+//!   connections in the whole BFF (one more is refused with 503 before the upgrade);
+//! - the upgrade's request id (`x-request-id` of its answer) for the whole connection: the
+//!   connection's log lines carry it, and so does every GraphQL error sent on it
+//!   (`extensions.requestId`), as on HTTP;
 //! - 1001 (going away) to every connection when the BFF shuts down, so clients reconnect;
 //! - `bff_websocket_connections_active`, `bff_websocket_disconnects_total{reason}` and
 //!   `bff_websocket_refused_total{reason}` in `/metrics`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -34,6 +39,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
+use tracing::Instrument;
 
 use crate::config::SubscriptionSettings;
 use crate::gateway::Gateway;
@@ -42,16 +48,17 @@ use crate::schema::{self, BffSchema};
 use crate::socket_auth::{self, Upgrader};
 use mall_auth::http::principal::Via;
 use mall_auth::http::AuthState;
+use mall_auth::session::SessionKey;
 use std::sync::OnceLock;
 
 /// Open WebSocket connections (gauge).
 pub const METRIC_CONNECTIONS: &str = "bff_websocket_connections_active";
 /// Connections the BFF closed, by `reason` (slow_reader, idle, init_timeout,
-/// invalid_message, shutdown).
+/// invalid_message, shutdown, too_many_session_connections).
 pub const METRIC_DISCONNECTS: &str = "bff_websocket_disconnects_total";
 
-/// Upgrades and subscribes the BFF refused, by `reason` (too_many_connections,
-/// too_many_subscriptions, origin, caller).
+/// Upgrades, connections and subscribes the BFF refused, by `reason` (too_many_connections,
+/// too_many_session_connections, too_many_subscriptions, origin, caller).
 pub const METRIC_REFUSED: &str = "bff_websocket_refused_total";
 
 /// The longest close reason a close frame may carry (RFC 6455: 125 bytes minus the code).
@@ -64,6 +71,10 @@ const WRITE_BUFFER_BYTES: usize = 8 * 1024;
 /// The largest message (and frame) a client may send.
 const MAX_CLIENT_MESSAGE_BYTES: usize = 64 * 1024;
 
+/// The close reason's start of a connection refused past the per-session cap (the socket
+/// maps it to 1008, policy violation).
+pub const TOO_MANY_SESSION_CONNECTIONS: &str = "Too many connections for this session";
+
 /// The code of the `error` message that refuses a subscription past the per-connection cap.
 pub const TOO_MANY_SUBSCRIPTIONS: &str = "TOO_MANY_SUBSCRIPTIONS";
 
@@ -71,19 +82,64 @@ pub const TOO_MANY_SUBSCRIPTIONS: &str = "TOO_MANY_SUBSCRIPTIONS";
 const REJECTIONS_QUEUED: usize = 8;
 
 /// The connection slots of one BFF: one permit per open connection, shared by every
-/// upgrade (build it once, from `subscriptions.max_connections`).
+/// upgrade, and the connections each signed-in session holds (build it once, from
+/// `subscriptions.max_connections` and `subscriptions.max_connections_per_session`).
 #[derive(Clone, Debug)]
 pub struct ConnectionSlots {
     permits: Arc<Semaphore>,
     max: usize,
+    sessions: Arc<Mutex<HashMap<SessionKey, usize>>>,
+    max_per_session: usize,
 }
 
 impl ConnectionSlots {
-    pub fn new(max: usize) -> ConnectionSlots {
-        let max = max.min(Semaphore::MAX_PERMITS);
+    pub fn new(settings: &SubscriptionSettings) -> ConnectionSlots {
+        let max = settings.max_connections.min(Semaphore::MAX_PERMITS);
         ConnectionSlots {
             permits: Arc::new(Semaphore::new(max)),
             max,
+            sessions: Arc::default(),
+            max_per_session: settings.max_connections_per_session,
+        }
+    }
+
+    /// One more connection of the session `key`, unless it holds the most it may. Only
+    /// sessions with open connections have an entry, so the map is bounded by the
+    /// connection cap.
+    fn take_for_session(&self, key: &SessionKey) -> Option<SessionSlot> {
+        let mut held = self
+            .sessions
+            .lock()
+            .expect("the lock is never held across a panic");
+        let count = held.entry(key.clone()).or_default();
+        if *count >= self.max_per_session {
+            if *count == 0 {
+                held.remove(key);
+            }
+            return None;
+        }
+        *count += 1;
+        Some(SessionSlot {
+            sessions: self.sessions.clone(),
+            key: key.clone(),
+        })
+    }
+}
+
+/// A connection of a session, counted while it is held.
+struct SessionSlot {
+    sessions: Arc<Mutex<HashMap<SessionKey, usize>>>,
+    key: SessionKey,
+}
+
+impl Drop for SessionSlot {
+    fn drop(&mut self) {
+        let mut held = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = held.get_mut(&self.key) {
+            *count -= 1;
+            if *count == 0 {
+                held.remove(&self.key);
+            }
         }
     }
 }
@@ -158,6 +214,8 @@ impl Subscriptions {
             )
                 .into_response();
         };
+        // The connection runs on a task of its own, known by the upgrade's request id.
+        let request_id = crate::request_id::current();
         // Clients only send small protocol messages (init, subscribe, pong, complete): a
         // small read buffer keeps an idle connection cheap (the default is 128 KiB each),
         // and a message cap keeps one client from making the BFF buffer megabytes.
@@ -167,7 +225,16 @@ impl Subscriptions {
             .write_buffer_size(WRITE_BUFFER_BYTES)
             .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
             .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
-            .on_upgrade(move |socket| self.serve(socket, protocol, slot, upgrader))
+            .on_upgrade(move |socket| {
+                let span = match &request_id {
+                    Some(id) => {
+                        tracing::info_span!("request", request_id = %id, path = "websocket")
+                    }
+                    None => tracing::Span::none(),
+                };
+                self.serve(socket, protocol, slot, upgrader, request_id)
+                    .instrument(span)
+            })
     }
 
     async fn serve(
@@ -176,6 +243,7 @@ impl Subscriptions {
         protocol: Protocols,
         _slot: OwnedSemaphorePermit,
         upgrader: Upgrader,
+        request_id: Option<String>,
     ) {
         metrics::gauge!(METRIC_CONNECTIONS).increment(1.0);
         let _open = Defer(|| metrics::gauge!(METRIC_CONNECTIONS).decrement(1.0));
@@ -188,6 +256,7 @@ impl Subscriptions {
             max: settings.max_subscriptions_per_connection,
             reject,
             protocol,
+            request_id: request_id.clone(),
         };
         let incoming = incoming
             .take_while(|m| futures::future::ready(m.is_ok()))
@@ -206,11 +275,13 @@ impl Subscriptions {
             schema: self.schema.clone(),
             gateway: self.gateway.clone(),
             context: context.clone(),
+            request_id: request_id.clone(),
         };
         let (initialised, mut init_seen) = oneshot::channel::<()>();
         let auth = self.auth.clone();
         let signed_in = context.clone();
         let upgraded = upgrader.clone();
+        let slots = self.slots.clone();
         let mut graphql = ProtocolSocket::from_message_stream(executor, incoming, protocol)
             .keepalive_timeout(settings.idle_timeout)
             .on_connection_init(move |payload| async move {
@@ -218,8 +289,22 @@ impl Subscriptions {
                 let principal = socket_auth::on_init(&auth, &upgraded, &payload)
                     .await
                     .map_err(async_graphql::Error::new)?;
-                let _ = signed_in.set(RequestContext::new(principal));
-                Ok(async_graphql::Data::default())
+                // The connection's data lives as long as the connection: so does its slot.
+                let mut data = async_graphql::Data::default();
+                if let Via::Session(key) = &principal.via {
+                    let slot = slots.take_for_session(key).ok_or_else(|| {
+                        metrics::counter!(METRIC_REFUSED, "reason" => "too_many_session_connections")
+                            .increment(1);
+                        async_graphql::Error::new(format!(
+                            "{TOO_MANY_SESSION_CONNECTIONS}: at most {} at a time \
+                             (subscriptions.max_connections_per_session); close another tab",
+                            slots.max_per_session
+                        ))
+                    })?;
+                    data.insert(slot);
+                }
+                let _ = signed_in.set(RequestContext::new(principal).with_request_id(request_id));
+                Ok(data)
             });
         let mut ended_sessions = self.auth.ended_sessions();
         let mut recheck =
@@ -318,6 +403,8 @@ struct Cap {
     max: usize,
     reject: mpsc::Sender<String>,
     protocol: Protocols,
+    /// The connection's request id, for the `error` messages.
+    request_id: Option<String>,
 }
 
 impl Cap {
@@ -356,21 +443,34 @@ impl Cap {
         // Waits while earlier rejections are unsent: a flooding client slows itself down.
         let _ = self
             .reject
-            .send(too_many_subscriptions(self.protocol, &id, self.max))
+            .send(too_many_subscriptions(
+                self.protocol,
+                &id,
+                self.max,
+                self.request_id.as_deref(),
+            ))
             .await;
         None
     }
 }
 
 /// The `error` message refusing operation `id` past the cap.
-fn too_many_subscriptions(protocol: Protocols, id: &str, max: usize) -> String {
-    let error = serde_json::json!({
+fn too_many_subscriptions(
+    protocol: Protocols,
+    id: &str,
+    max: usize,
+    request_id: Option<&str>,
+) -> String {
+    let mut error = serde_json::json!({
         "message": format!(
             "too many subscriptions on this connection: at most {max} at a time \
              (subscriptions.max_subscriptions_per_connection); complete one first"
         ),
         "extensions": {"code": TOO_MANY_SUBSCRIPTIONS},
     });
+    if let Some(request_id) = request_id {
+        error["extensions"]["requestId"] = request_id.into();
+    }
     let payload = match protocol {
         Protocols::GraphQLWS => serde_json::Value::Array(vec![error]),
         Protocols::SubscriptionsTransportWS => error,
@@ -400,6 +500,8 @@ struct Executor {
     gateway: Arc<Gateway>,
     /// Who the connection belongs to, set by `connection_init` (nothing runs before it).
     context: Arc<OnceLock<RequestContext>>,
+    /// The upgrade's request id, given to every error sent on the connection.
+    request_id: Option<String>,
 }
 
 impl Executor {
@@ -413,7 +515,10 @@ impl Executor {
 
 impl async_graphql::Executor for Executor {
     async fn execute(&self, request: async_graphql::Request) -> async_graphql::Response {
-        schema::execute(&self.schema, &self.gateway, self.context(), request).await
+        let mut response =
+            schema::execute(&self.schema, &self.gateway, self.context(), request).await;
+        tag_errors(&mut response, self.request_id.as_deref());
+        response
     }
 
     fn execute_stream(
@@ -421,6 +526,7 @@ impl async_graphql::Executor for Executor {
         request: async_graphql::Request,
         session: Option<Arc<async_graphql::Data>>,
     ) -> futures::stream::BoxStream<'static, async_graphql::Response> {
+        let request_id = self.request_id.clone();
         schema::execute_stream(
             &self.schema,
             &self.gateway,
@@ -428,6 +534,24 @@ impl async_graphql::Executor for Executor {
             request,
             session,
         )
+        .map(move |mut response| {
+            tag_errors(&mut response, request_id.as_deref());
+            response
+        })
+        .boxed()
+    }
+}
+
+/// Gives every error of `response` the connection's request id (`extensions.requestId`).
+fn tag_errors(response: &mut async_graphql::Response, request_id: Option<&str>) {
+    let Some(id) = request_id else {
+        return;
+    };
+    for error in &mut response.errors {
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("requestId", id);
     }
 }
 
@@ -455,6 +579,11 @@ fn close_code(code: u16, reason: String) -> (u16, String, &'static str) {
     match code {
         // A refused `connection_init` (see `socket_auth`).
         1002 if reason.starts_with(socket_auth::FORBIDDEN) => (4403, reason, "forbidden"),
+        // A `connection_init` past the session's cap: a policy of this server, not a
+        // malformed message.
+        1002 if reason.starts_with(TOO_MANY_SESSION_CONNECTIONS) => {
+            (1008, reason, "too_many_session_connections")
+        }
         // async-graphql closes with 1002 when a message cannot be parsed.
         1002 => (
             4400,
@@ -549,6 +678,10 @@ mod tests {
         assert!(frame.reason.as_str().len() <= MAX_REASON);
         assert_eq!(close_code(1002, "x".into()).0, 4400);
         assert_eq!(close_code(1011, "x".into()).0, 4401);
+        assert_eq!(
+            close_code(1002, format!("{TOO_MANY_SESSION_CONNECTIONS}: at most 2")).0,
+            1008
+        );
     }
 
     #[test]

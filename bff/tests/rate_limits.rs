@@ -179,8 +179,15 @@ async fn auth_routes_answer_a_problem_document() {
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_quota() {
+    // Set as a deployment sets it: from the environment, the ranges separated by commas.
     let (_shop, _bff, addr) = start_with(|c| {
-        c.rate_limits.trusted_proxies = vec!["127.0.0.1/32".parse().expect("a range")];
+        *c = c
+            .clone()
+            .with_env([(
+                "MALL_BFF__RATE_LIMITS__TRUSTED_PROXIES".to_owned(),
+                "10.0.0.0/8, 127.0.0.1/32".to_owned(),
+            )])
+            .expect("a valid setting");
     })
     .await;
     let proxy = client("127.0.0.1");

@@ -1,13 +1,16 @@
 //! Request ids over a real socket: every answer carries `x-request-id` (the client's own
 //! when well formed, else a new one), GraphQL errors carry it as `extensions.requestId` so a
 //! person can quote it, and the log lines written while the request was handled carry it
-//! too, so the operator finds what happened.
+//! too, so the operator finds what happened: those of its DataLoader batches (run on tasks
+//! of their own) included. A WebSocket connection is known by its upgrade's id, which every
+//! GraphQL error sent on it carries.
 
 mod common;
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use common::shop::{Shop, ShopOptions};
 use common::TestBff;
@@ -117,19 +120,28 @@ impl Captured {
     }
 }
 
+/// The log lines of this test binary: one subscriber for every test (each looks for its
+/// own request id).
+fn logs() -> &'static Captured {
+    static LOGS: OnceLock<Captured> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Captured::default();
+        let writer = logs.clone();
+        tracing::subscriber::set_global_default(
+            tracing_subscriber::fmt()
+                .with_ansi(false)
+                .with_max_level(tracing::Level::INFO)
+                .with_writer(move || writer.clone())
+                .finish(),
+        )
+        .expect("the only subscriber of this test binary");
+        logs
+    })
+}
+
 #[tokio::test]
 async fn graphql_errors_and_the_log_lines_carry_the_request_id() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    tracing::subscriber::set_global_default(
-        tracing_subscriber::fmt()
-            .with_ansi(false)
-            .with_max_level(tracing::Level::INFO)
-            .with_writer(move || writer.clone())
-            .finish(),
-    )
-    .expect("the only subscriber of this test binary");
-
+    let logs = logs();
     let (mut shop, bff, addr) = start().await;
     shop.mypage.stop().await;
     let client = reqwest::Client::new();
@@ -167,4 +179,139 @@ async fn graphql_errors_and_the_log_lines_carry_the_request_id() {
     let id = id_of(&refused);
     let body: Value = refused.json().await.expect("JSON");
     assert_eq!(body["errors"][0]["extensions"]["requestId"], id.as_str());
+}
+
+#[tokio::test]
+async fn the_log_lines_of_a_dataloader_batch_carry_the_request_id() {
+    let logs = logs();
+    let (mut shop, bff, addr) = start().await;
+    shop.product.stop().await;
+    let r = reqwest::Client::new()
+        .post(format!("http://{addr}/graphql"))
+        .bearer_auth(bff.token().expect("a signed-in caller"))
+        .header("x-request-id", "batch-of-products-7")
+        .json(&json!({"query": "{ orders { id product { name } } }"}))
+        .send()
+        .await
+        .expect("answer");
+    let body: Value = r.json().await.expect("JSON");
+    // The orders came; their products could not (the product service is down).
+    assert!(body["data"]["orders"].is_array(), "{body}");
+    assert!(body["data"]["orders"][0]["product"].is_null(), "{body}");
+    // The products are read in one batch, on the DataLoader's own task: the failure it
+    // logged there carries the request's id.
+    let logged = logs.text();
+    let failures: Vec<&str> = logged
+        .lines()
+        .filter(|l| l.contains("upstream=product") && l.contains("upstream call failed"))
+        .collect();
+    assert!(
+        !failures.is_empty(),
+        "the failed batch was logged:\n{logged}"
+    );
+    for line in failures {
+        assert!(line.contains("batch-of-products-7"), "{line}");
+    }
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The next protocol message (the BFF's pings skipped), failing after 5 s.
+async fn next_message(ws: &mut Ws) -> Value {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let m = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("a message within 5 s");
+        match m {
+            Some(Ok(Message::Text(t))) => {
+                let v: Value = serde_json::from_str(&t).expect("JSON");
+                if v["type"] != "ping" {
+                    return v;
+                }
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            other => panic!("expected a protocol message, got {other:?}"),
+        }
+    }
+}
+
+/// The GraphQL errors of a `next` (`payload.errors`) or an `error` message (`payload`).
+fn errors_of(message: &Value) -> Vec<Value> {
+    let errors = match message["type"].as_str() {
+        Some("next") => &message["payload"]["errors"],
+        _ => &message["payload"],
+    };
+    errors.as_array().cloned().unwrap_or_default()
+}
+
+async fn send(ws: &mut Ws, message: Value) {
+    use futures::SinkExt;
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(
+        message.to_string().into(),
+    ))
+    .await
+    .expect("send");
+}
+
+#[tokio::test]
+async fn errors_sent_on_a_websocket_carry_the_connections_request_id() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let (_shop, bff, addr) = start().await;
+    let mut request = format!("ws://{addr}/graphql/ws")
+        .into_client_request()
+        .expect("ws request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    request
+        .headers_mut()
+        .insert("x-request-id", "socket-quote-me-3".parse().expect("header"));
+    let (mut ws, upgraded) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("WebSocket handshake");
+    assert_eq!(upgraded.headers()["x-request-id"], "socket-quote-me-3");
+    send(
+        &mut ws,
+        json!({"type": "connection_init", "payload": bff.init_payload()}),
+    )
+    .await;
+    assert_eq!(next_message(&mut ws).await["type"], "connection_ack");
+
+    // Refused before it runs (it does not validate).
+    send(
+        &mut ws,
+        json!({"id": "1", "type": "subscribe", "payload": {"query": "{ noSuchField }"}}),
+    )
+    .await;
+    let refused = next_message(&mut ws).await;
+    let errors = errors_of(&refused);
+    assert!(!errors.is_empty(), "{refused:#}");
+    for e in errors {
+        assert_eq!(e["extensions"]["requestId"], "socket-quote-me-3", "{e}");
+        // With the stable code an HTTP answer gives it.
+        assert_eq!(e["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED", "{e}");
+    }
+
+    // Failed while running (this BFF has no live feed): a `next` with errors.
+    send(
+        &mut ws,
+        json!({"id": "2", "type": "subscribe", "payload": {"query":
+            "subscription { myPage(customerId: \"1@uengine.org\") { kind } }"}}),
+    )
+    .await;
+    let failed = loop {
+        let m = next_message(&mut ws).await;
+        if m["id"] == "2" && m["type"] != "complete" {
+            break m;
+        }
+    };
+    let errors = errors_of(&failed);
+    assert!(!errors.is_empty(), "{failed:#}");
+    for e in errors {
+        assert_eq!(e["extensions"]["requestId"], "socket-quote-me-3", "{e}");
+    }
 }

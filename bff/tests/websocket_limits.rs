@@ -1,7 +1,9 @@
 //! What one WebSocket client can hold is bounded: a connection that never sends
 //! `connection_init` is closed at the init deadline however many `pong`s it sends, a
-//! connection runs at most `max_subscriptions_per_connection` operations at a time, and the
-//! BFF holds at most `max_connections` connections.
+//! connection runs at most `max_subscriptions_per_connection` operations at a time, a
+//! signed-in session holds at most `max_connections_per_session` connections (one more is
+//! closed with 1008 and a reason that names the setting), and the BFF holds at most
+//! `max_connections` connections.
 //!
 //! Real sockets: the BFF's router served on `127.0.0.1:0`, a fake shop behind it, and a
 //! graphql-transport-ws client speaking over tokio-tungstenite.
@@ -230,6 +232,96 @@ async fn past_the_connection_cap_the_upgrade_is_refused_with_503() {
     drop(first);
     common::eventually("a slot is free again", || async {
         connect(addr).await.ok().map(|_| ())
+    })
+    .await;
+}
+
+/// Signs a new account up through the BFF; its session cookie (`mall_session=…`).
+async fn signed_up(addr: SocketAddr, email: &str) -> String {
+    let r = reqwest::Client::new()
+        .post(format!("http://{addr}/auth/signup"))
+        .json(&json!({"email": email, "name": "Jay", "address": "Seoul",
+                      "password": "correct horse battery staple"}))
+        .send()
+        .await
+        .expect("the BFF answers");
+    assert_eq!(r.status(), 201, "signed up");
+    r.headers()["set-cookie"]
+        .to_str()
+        .expect("text")
+        .split(';')
+        .next()
+        .expect("the cookie's pair")
+        .to_owned()
+}
+
+/// A socket opened with the session `cookie` that sent `connection_init`: `Ok` once
+/// acknowledged, else the close frame it got instead.
+async fn by_cookie(
+    addr: SocketAddr,
+    cookie: &str,
+) -> Result<Ws, Option<tokio_tungstenite::tungstenite::protocol::CloseFrame>> {
+    let mut request = format!("ws://{addr}/graphql/ws")
+        .into_client_request()
+        .expect("ws request");
+    let headers = request.headers_mut();
+    headers.insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    headers.insert("cookie", cookie.parse().expect("header"));
+    headers.insert("origin", format!("http://{addr}").parse().expect("header"));
+    let (mut ws, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("WebSocket handshake");
+    send(&mut ws, json!({"type": "connection_init", "payload": {}})).await;
+    loop {
+        let m = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("an answer to connection_init within 5 s");
+        match m {
+            Some(Ok(Message::Text(t))) => {
+                let v: Value = serde_json::from_str(&t).expect("JSON");
+                if v["type"] == "connection_ack" {
+                    return Ok(ws);
+                }
+            }
+            Some(Ok(Message::Close(frame))) => return Err(frame),
+            Some(Ok(_)) => {}
+            other => panic!("expected an ack or a close, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_sessions_connection_past_its_cap_is_closed_with_a_reason() {
+    let (_shop, _bff, addr) = start(|c| c.subscriptions.max_connections_per_session = 2).await;
+    let mine = signed_up(addr, "many-tabs@example.com").await;
+    let first = by_cookie(addr, &mine).await.expect("the first connection");
+    let _second = by_cookie(addr, &mine).await.expect("the second connection");
+    let frame = by_cookie(addr, &mine)
+        .await
+        .expect_err("a third connection of the session is refused")
+        .expect("a close frame with a code");
+    assert_eq!(frame.code, CloseCode::Policy, "1008: {frame:?}");
+    assert!(
+        frame
+            .reason
+            .as_str()
+            .contains("max_connections_per_session"),
+        "{frame:?}"
+    );
+
+    // Another person's session has its own connections.
+    let theirs = signed_up(addr, "one-tab@example.com").await;
+    let _other = by_cookie(addr, &theirs)
+        .await
+        .expect("another session is served");
+
+    // A closed connection gives its session's slot back.
+    drop(first);
+    common::eventually("the session's slot is free again", || async {
+        by_cookie(addr, &mine).await.ok().map(|_| ())
     })
     .await;
 }

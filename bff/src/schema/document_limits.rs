@@ -3,7 +3,9 @@
 //! operations are: root fields per operation (each alias is one; fields merged under one
 //! response key are one) and mutations per operation. Every root field is at least one
 //! upstream call, so 200 aliases of `orders` were 600 calls; past the caps the request is
-//! refused with `REQUEST_TOO_EXPENSIVE` before anything runs.
+//! refused with `REQUEST_TOO_EXPENSIVE` before anything runs. So is a document past
+//! `limits.max_complexity` (async-graphql's own check, priced by [`super::cost`]: list fields
+//! count their rows), with a message that says what to ask for instead.
 //!
 //! async-graphql's `limit_depth` counts every field, introspection included, and the
 //! standard introspection query of graphql-js (what GraphiQL-from-URL, codegen tools,
@@ -16,10 +18,12 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
+};
 use async_graphql::parser::types::OperationType;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ErrorExtensionValues, ServerError, ServerResult, Variables};
+use async_graphql::{ErrorExtensionValues, ServerError, ServerResult, ValidationResult, Variables};
 
 /// The message of a refused query (kept from async-graphql's own limit).
 pub const TOO_DEEP: &str = "Query is nested too deep.";
@@ -29,18 +33,23 @@ pub const TOO_DEEP: &str = "Query is nested too deep.";
 pub const NO_INTROSPECTION: &str =
     "introspection is switched off on this server; ask its operators for the schema file";
 
-/// The `extensions.code` of a request refused for its width.
+/// async-graphql's message for a document past `limit_complexity`.
+const TOO_COMPLEX: &str = "Query is too complex.";
+
+/// The `extensions.code` of a request refused for its width or its cost.
 pub const REQUEST_TOO_EXPENSIVE: &str = "REQUEST_TOO_EXPENSIVE";
 
 /// Refuses documents whose selections nest deeper than `max_depth` fields, documents that
 /// introspect when `introspection` is false, operations with more than `max_root_fields`
-/// root fields and mutations with more than `max_mutations`.
+/// root fields and mutations with more than `max_mutations`; gives a document past
+/// `max_complexity` (refused by async-graphql's `limit_complexity`) its code and a message.
 #[derive(Debug, Clone, Copy)]
 pub struct DocumentLimits {
     pub max_depth: usize,
     pub introspection: bool,
     pub max_root_fields: usize,
     pub max_mutations: usize,
+    pub max_complexity: usize,
 }
 
 impl DocumentLimits {
@@ -102,6 +111,32 @@ impl Extension for DocumentLimits {
             return Err(too_expensive(message));
         }
         Ok(document)
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx).await.map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|e| {
+                    if e.message == TOO_COMPLEX {
+                        too_expensive(format!(
+                            "this query could bring back too much at once: each field of each \
+                             row it may return counts (a page its size, an unpaged list {} \
+                             rows), and it is past {} (limits.max_complexity); ask for smaller \
+                             pages, fewer fields or fewer aliases",
+                            super::cost::EXPECTED_ROWS,
+                            self.max_complexity
+                        ))
+                    } else {
+                        e
+                    }
+                })
+                .collect()
+        })
     }
 }
 

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use async_graphql::{Context, ErrorExtensions};
 use serde_json::json;
+use tracing::Instrument;
 
 use crate::error::BffError;
 use crate::gateway::{DeliveryRef, Gateway, Loaded, ProductRef};
@@ -34,7 +35,13 @@ impl Loader<ProductRef> for ProductLoader {
         &self,
         keys: &[ProductRef],
     ) -> Result<HashMap<ProductRef, Self::Value>, BffError> {
-        Ok(self.0.products.load(&self.1, keys).await)
+        // DataLoader runs batches on tasks of their own: the request's span goes with them.
+        Ok(self
+            .0
+            .products
+            .load(&self.1, keys)
+            .instrument(self.1.span())
+            .await)
     }
 }
 
@@ -46,7 +53,12 @@ impl Loader<DeliveryRef> for DeliveryLoader {
         &self,
         keys: &[DeliveryRef],
     ) -> Result<HashMap<DeliveryRef, Self::Value>, BffError> {
-        Ok(self.0.deliveries.load(&self.1, keys).await)
+        Ok(self
+            .0
+            .deliveries
+            .load(&self.1, keys)
+            .instrument(self.1.span())
+            .await)
     }
 }
 

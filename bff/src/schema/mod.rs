@@ -5,6 +5,7 @@
 //! - [`errors`]: [`BffError`] as GraphQL errors (`extensions.code`, `upstream`)
 //! - [`field_errors`]: failed fields answered as the specification says (null, propagation)
 //! - [`document_limits`], [`variables`]: what a request may ask, checked before it runs
+//! - [`cost`]: what a query is expected to bring back (list fields count their rows)
 //! - [`loaders`]: per-request DataLoaders and the stale marks
 //! - [`subscription`]: the `myPage` subscription, fed by [`crate::live`]
 //!
@@ -12,6 +13,7 @@
 //! (the live feed: [`crate::live::Live`]).
 
 pub mod access;
+pub mod cost;
 pub mod document_limits;
 pub mod errors;
 pub mod field_errors;
@@ -84,6 +86,7 @@ fn within_limit<'a>(name: &str, value: &'a str) -> Result<&'a str, BffError> {
 #[Object]
 impl Query {
     /// Products, paged (page is zero-based).
+    #[graphql(complexity = "cost::page(size, child_complexity)")]
     async fn products(
         &self,
         ctx: &Context<'_>,
@@ -120,6 +123,7 @@ impl Query {
 
     /// Every order (staff), or one customer's orders. A signed-in customer sees only their
     /// own, with or without `customerId`.
+    #[graphql(complexity = "cost::list(child_complexity)")]
     async fn orders(
         &self,
         ctx: &Context<'_>,
@@ -156,6 +160,7 @@ impl Query {
     }
 
     /// A customer's deliveries (the signed-in customer's when `customerId` is left out).
+    #[graphql(complexity = "cost::list(child_complexity)")]
     async fn deliveries(
         &self,
         ctx: &Context<'_>,
@@ -180,6 +185,7 @@ impl Query {
 
     /// A customer's my-page rows, from the CQRS projection (the signed-in customer's when
     /// `customerId` is left out).
+    #[graphql(complexity = "cost::list(child_complexity)")]
     async fn my_page(
         &self,
         ctx: &Context<'_>,
@@ -210,6 +216,7 @@ impl Query {
     }
 
     /// Each upstream's circuit state.
+    #[graphql(complexity = "cost::fixed(cost::UPSTREAMS, child_complexity)")]
     async fn upstreams(&self, ctx: &Context<'_>) -> Result<Vec<UpstreamStatus>, BffError> {
         Ok(gateway(ctx)?
             .clients()
@@ -345,6 +352,7 @@ pub fn builder(
             introspection: limits.introspection,
             max_root_fields: limits.max_root_fields,
             max_mutations: limits.max_mutations,
+            max_complexity: limits.max_complexity,
         })
         .limit_complexity(limits.max_complexity)
         .extension(field_errors::FieldErrors);
@@ -386,8 +394,8 @@ pub async fn execute(
 }
 
 /// Runs one request of a WebSocket (a subscription, or a query sent over the socket): its
-/// responses, with fresh per-request loaders and each error with its code, as [`execute`]
-/// gives them to queries.
+/// responses, with fresh per-request loaders and each error with its code (a request that
+/// does not parse or validate included), as [`execute`] gives them to queries.
 pub fn execute_stream(
     schema: &BffSchema,
     gateway: &Arc<Gateway>,
@@ -401,6 +409,7 @@ pub fn execute_stream(
         })
         .boxed();
     }
+    let query = request.query.clone();
     let request = request.data(RequestData::new(gateway.clone(), context));
     let responses = match session {
         Some(data) => schema
@@ -409,8 +418,9 @@ pub fn execute_stream(
         None => schema.execute_stream(request).boxed(),
     };
     responses
-        .map(|mut response| {
+        .map(move |mut response| {
             extend_errors(&mut response);
+            errors::code_request_errors(&mut response, &query);
             response
         })
         .boxed()

@@ -3,6 +3,7 @@
 
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 
+use super::cost;
 use crate::error::BffError;
 use crate::model;
 
@@ -275,6 +276,7 @@ impl MyPageUpdate {
     }
 
     /// The customer's rows after this update.
+    #[graphql(complexity = "cost::list(child_complexity)")]
     async fn rows(&self) -> Vec<MyPageRow> {
         self.0.rows.iter().cloned().map(MyPageRow).collect()
     }
