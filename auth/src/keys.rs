@@ -84,7 +84,7 @@ impl SigningKey {
         // The DER is what the encoding key was made from.
         let stored = StoredKey {
             kid: self.kid.clone(),
-            pkcs8: STANDARD.encode(self.encoding.inner()),
+            pkcs8: STANDARD.encode(self.encoding.as_bytes()),
         };
         serde_json::to_string(&stored).map_err(|e| KeyError::Unreadable(e.to_string()))
     }

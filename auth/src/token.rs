@@ -428,7 +428,7 @@ mod tests {
         let hs = jsonwebtoken::encode(
             &hs_header,
             &claims,
-            &jsonwebtoken::EncodingKey::from_secret(&public),
+            &jsonwebtoken::EncodingKey::from_secret(&public).expect("an HMAC key"),
         )
         .expect("sign");
         let err = verify_with(&hs, &keys, &expect("order")).expect_err("refused");

@@ -196,8 +196,10 @@ async fn a_slow_reader_is_resynced_or_dropped_and_holds_no_one_up() {
     assert_eq!(statuses(&bystander.update().await).0, own);
 
     // The slow reader catches up: whatever it was sent before, it ends with every order,
+    // reading at full speed now (what the server had sent is still in its socket buffers),
     // either from a resync SNAPSHOT on this socket or, if it was dropped, from the
     // snapshot of a new subscription.
+    slow.widen_receive_buffer(4 << 20);
     let mut rows = 0;
     let mut resynced = false;
     let mut caught_up = false;

@@ -268,6 +268,15 @@ impl Client {
         }
     }
 
+    /// Lets the socket take up to `bytes` unread again (a reader that caught up after
+    /// opening with a small buffer): with a window of a few kB the server's backlog would
+    /// trickle over on zero-window probes, minutes for a megabyte.
+    pub fn widen_receive_buffer(&self, bytes: usize) {
+        socket2::SockRef::from(self.ws.get_ref())
+            .set_recv_buffer_size(bytes)
+            .expect("receive buffer");
+    }
+
     /// Opens the socket and completes connection_init / connection_ack.
     pub async fn connect(url: &str) -> Client {
         let mut c = Client::open(url).await;
