@@ -47,7 +47,7 @@ use std::sync::OnceLock;
 /// Open WebSocket connections (gauge).
 pub const METRIC_CONNECTIONS: &str = "bff_websocket_connections_active";
 /// Connections the BFF closed, by `reason` (slow_reader, idle, init_timeout,
-/// invalid_message, shutdown).
+/// invalid_message, shutdown, session_ended, token_expired).
 pub const METRIC_DISCONNECTS: &str = "bff_websocket_disconnects_total";
 
 /// Upgrades and subscribes the BFF refused, by `reason` (too_many_connections,
@@ -208,6 +208,8 @@ impl Subscriptions {
             context: context.clone(),
         };
         let (initialised, mut init_seen) = oneshot::channel::<()>();
+        // When the bearer token of `connection_init` expires (nothing is sent for a cookie).
+        let (token_expiry, mut token_expires) = oneshot::channel::<tokio::time::Instant>();
         let auth = self.auth.clone();
         let signed_in = context.clone();
         let upgraded = upgrader.clone();
@@ -215,12 +217,22 @@ impl Subscriptions {
             .keepalive_timeout(settings.idle_timeout)
             .on_connection_init(move |payload| async move {
                 let _ = initialised.send(());
-                let principal = socket_auth::on_init(&auth, &upgraded, &payload)
+                let caller = socket_auth::on_init(&auth, &upgraded, &payload)
                     .await
                     .map_err(async_graphql::Error::new)?;
-                let _ = signed_in.set(RequestContext::new(principal));
+                if let Some(at) = caller.token_expires {
+                    let left = at
+                        .duration_since(std::time::SystemTime::now())
+                        .unwrap_or_default();
+                    let _ = token_expiry.send(tokio::time::Instant::now() + left);
+                }
+                let _ = signed_in.set(RequestContext::new(caller.principal));
                 Ok(async_graphql::Data::default())
             });
+        let token_deadline = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(token_deadline);
+        let mut waiting_for_expiry = true;
+        let mut token_armed = false;
         let mut ended_sessions = self.auth.ended_sessions();
         let mut recheck =
             tokio::time::interval(settings.session_recheck.max(Duration::from_secs(1)));
@@ -263,6 +275,15 @@ impl Subscriptions {
                     waiting_for_init = false;
                     continue;
                 }
+                at = &mut token_expires, if waiting_for_expiry => {
+                    waiting_for_expiry = false;
+                    if let Ok(at) = at {
+                        token_deadline.as_mut().reset(at);
+                        token_armed = true;
+                    }
+                    continue;
+                }
+                _ = &mut token_deadline, if token_armed => token_expired(),
                 _ = ping.tick() => (Message::Text(ping_message(protocol).into()), false),
                 ended = ended_sessions.recv(), if by_cookie(&context).is_some() => {
                     match ended {
@@ -496,6 +517,19 @@ fn session_ended() -> (Message, bool) {
     metrics::counter!(METRIC_DISCONNECTS, "reason" => "session_ended").increment(1);
     (
         close(4403, "Forbidden: the session ended; sign in again"),
+        true,
+    )
+}
+
+/// The close of a connection whose bearer token expired: the client gets a new token and
+/// connects again, as it would for a request.
+fn token_expired() -> (Message, bool) {
+    metrics::counter!(METRIC_DISCONNECTS, "reason" => "token_expired").increment(1);
+    (
+        close(
+            4403,
+            "Forbidden: the bearer token expired; connect again with a new one",
+        ),
         true,
     )
 }
