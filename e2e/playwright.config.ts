@@ -28,10 +28,13 @@ export default defineConfig({
   },
   projects: [
     // The shop as deployed: journey and isolation matrix.
-    { name: 'shop', testIgnore: /(independent-deploy|delivery-down)\.spec\.ts/ },
+    { name: 'shop', testIgnore: /(independent-deploy|delivery-down|oidc)\.spec\.ts/ },
     // Run after `cargo xtask` deployed a new product version on its own.
     { name: 'deploy', testMatch: /independent-deploy\.spec\.ts/ },
     // Run against a mall whose BFF cannot reach the delivery service.
     { name: 'delivery-down', testMatch: /delivery-down\.spec\.ts/ },
+    // Run against a mall whose BFF signs in at an external OpenID provider (started by
+    // `cargo xtask e2e`, which passes its name as MALL_OIDC_NAME).
+    { name: 'oidc', testMatch: /oidc\.spec\.ts/ },
   ],
 });

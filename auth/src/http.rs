@@ -4,7 +4,8 @@
 //! - `POST /auth/login` `{"email","password"}` → 204 and the cookie; 401 that says neither which
 //!   part was wrong nor whether the account exists
 //! - `POST /auth/logout` → 204, the session ended and the cookie cleared
-//! - `GET /auth/me` → the profile, or 401
+//! - `GET /auth/me` → the profile, or 401 (naming the external issuer the page may offer,
+//!   `"signInWith": NAME, "signInAt": "/auth/oidc/login"`, when one is configured)
 //! - `GET /auth/jwks.json` → the public keys of the tokens the BFF signs
 
 pub mod cookie;
@@ -44,6 +45,9 @@ pub struct AuthState {
     /// Bearer tokens are accepted if one of these accepts them (the BFF's own tokens, an
     /// external OpenID issuer's).
     pub bearer: Arc<Vec<Verifier>>,
+    /// The external issuer whose sign-in `/auth/oidc/login` starts, by the name the sign-in
+    /// page shows; `/auth/me` offers it to a visitor nobody signed in yet.
+    pub sign_in_with: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for AuthState {
@@ -81,6 +85,7 @@ impl AuthState {
             issuer,
             cookies,
             bearer: Arc::new(vec![own]),
+            sign_in_with: None,
         }
     }
 
@@ -112,6 +117,12 @@ impl AuthState {
 
     pub fn accept_bearer(mut self, verifier: Verifier) -> AuthState {
         Arc::make_mut(&mut self.bearer).push(verifier);
+        self
+    }
+
+    /// Offers sign-in at an external issuer called `name` (where `/auth/oidc/*` is served).
+    pub fn offer_sign_in_with(mut self, name: &str) -> AuthState {
+        self.sign_in_with = Some(name.into());
         self
     }
 
@@ -243,7 +254,13 @@ async fn logout(
 
 async fn me(State(state): State<AuthState>, principal: Principal) -> Result<Response, AuthProblem> {
     let Some(id) = principal.caller.id() else {
-        return Err(AuthProblem::sign_in_first());
+        // What the sign-in page may offer besides its own form (an RFC 9457 extension).
+        let mut offers = serde_json::Map::new();
+        if let Some(name) = &state.sign_in_with {
+            offers.insert("signInWith".into(), (&**name).into());
+            offers.insert("signInAt".into(), "/auth/oidc/login".into());
+        }
+        return Ok(AuthProblem::sign_in_first().into_response_with(offers));
     };
     let email = Email::parse(id).map_err(|_| AuthProblem::sign_in_first())?;
     let identity = state.identity.clone();

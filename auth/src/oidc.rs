@@ -39,6 +39,10 @@ pub struct OidcSettings {
     pub staff_values: Vec<String>,
     #[serde(default)]
     pub jwks: JwksSettings,
+    /// What the shop's sign-in page calls the issuer ("Sign in with <name>"); unset: the
+    /// issuer's host.
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 fn default_email_claim() -> String {
@@ -63,6 +67,7 @@ impl fmt::Debug for OidcSettings {
             .field("require_verified_email", &self.require_verified_email)
             .field("staff_claim", &self.staff_claim)
             .field("staff_values", &self.staff_values)
+            .field("name", &self.name)
             .finish()
     }
 }
@@ -108,6 +113,20 @@ impl OidcSettings {
         }
     }
 
+    /// What the shop's sign-in page calls the issuer: `name`, else the issuer's host.
+    pub fn display_name(&self) -> String {
+        if let Some(name) = self
+            .name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
+            return name.to_owned();
+        }
+        let rest = self.issuer.split("://").nth(1).unwrap_or(&self.issuer);
+        rest.split(['/', ':']).next().unwrap_or(rest).to_owned()
+    }
+
     pub fn discovery_url(&self) -> String {
         format!(
             "{}/.well-known/openid-configuration",
@@ -145,5 +164,34 @@ impl OidcSettings {
             self.jwks.clone(),
             self.expectations(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OidcSettings;
+
+    fn with(issuer: &str, name: Option<&str>) -> OidcSettings {
+        let mut v = serde_json::json!({"issuer": issuer, "client_id": "mall"});
+        if let Some(name) = name {
+            v["name"] = name.into();
+        }
+        serde_json::from_value(v).expect("settings")
+    }
+
+    #[test]
+    fn the_sign_in_page_names_the_issuer_by_its_name_else_its_host() {
+        assert_eq!(
+            with("https://id.example.com/realms/shop", Some("Example ID")).display_name(),
+            "Example ID"
+        );
+        assert_eq!(
+            with("https://id.example.com/realms/shop", None).display_name(),
+            "id.example.com"
+        );
+        assert_eq!(
+            with("http://127.0.0.1:4000", Some("  ")).display_name(),
+            "127.0.0.1"
+        );
     }
 }

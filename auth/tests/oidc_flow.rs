@@ -147,6 +147,7 @@ async fn start_mall() -> Mall {
         "staff_values": ["shop-staff"],
     }))
     .expect("settings");
+    let state = state.offer_sign_in_with(&settings.display_name());
     let login = OidcLogin::discover(settings, &url)
         .await
         .expect("discovery");
@@ -249,6 +250,13 @@ async fn me(mall: &Mall, jar: &Jar) -> (u16, Value) {
 #[tokio::test]
 async fn signing_in_at_the_provider_lands_in_the_same_shop() {
     let mall = start_mall().await;
+
+    // Nobody signed in yet: the sign-in page may offer the provider (by its host, as no
+    // `name` is configured).
+    let (status, offer) = me(&mall, &Jar::default()).await;
+    assert_eq!(status, 401);
+    assert_eq!(offer["signInWith"], "127.0.0.1", "{offer}");
+    assert_eq!(offer["signInAt"], "/auth/oidc/login", "{offer}");
 
     // A customer.
     let (callback, mut jar) = through_the_provider(&mall, "alice").await;

@@ -10,7 +10,9 @@
 //!   `connection_init`;
 //! - a connection signed in by cookie is closed (4403) when its session ends: at once for a
 //!   sign-out in this process ([`mall_auth::identity::Identity::ended_sessions`]), and within
-//!   `subscriptions.session_recheck` for one that expired or ended on another replica.
+//!   `subscriptions.session_recheck` for one that expired or ended on another replica;
+//! - a connection signed in by a bearer token is closed (4403) when the token's `exp` passes
+//!   ([`SignedIn::token_expires`]): a token outlives no more on a socket than on a request.
 
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -19,6 +21,7 @@ use mall_auth::http::principal::{self, Principal, Via};
 use mall_auth::http::AuthState;
 use mall_auth::policy::Caller;
 use mall_auth::session::SessionId;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The close reason's prefix of a refused `connection_init` (the socket maps it to 4403).
 pub const FORBIDDEN: &str = "Forbidden";
@@ -77,29 +80,49 @@ fn origin_allowed(origin: &str, headers: &HeaderMap, allowed: &[String]) -> bool
     authority.is_some_and(|a| a.eq_ignore_ascii_case(host))
 }
 
+/// Who a connection belongs to once `connection_init` came.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub principal: Principal,
+    /// When the bearer token of `connection_init` expires (its `exp`); `None` for a
+    /// connection of the upgrade's cookie (its session is watched instead).
+    pub token_expires: Option<SystemTime>,
+}
+
 /// The caller of the connection once `connection_init` came: a bearer token in its payload
 /// wins over the upgrade's cookie; nobody at all is refused.
 pub async fn on_init(
     auth: &AuthState,
     upgrader: &Upgrader,
     payload: &serde_json::Value,
-) -> Result<Principal, String> {
+) -> Result<SignedIn, String> {
     if let Some(token) = bearer_in(payload) {
-        let mut headers = HeaderMap::new();
-        let value = format!("Bearer {token}")
-            .parse()
-            .map_err(|_| format!("{FORBIDDEN}: the token in connection_init is not a token"))?;
-        headers.insert(header::AUTHORIZATION, value);
-        return principal::resolve(auth, &Method::GET, &headers)
+        let verified = auth
+            .verify_bearer(token)
             .await
-            .map_err(|e| format!("{FORBIDDEN}: {e}"));
+            .map_err(|e| format!("{FORBIDDEN}: {e}"))?;
+        let token_expires = verified
+            .claims
+            .get("exp")
+            .and_then(serde_json::Value::as_u64)
+            .map(|exp| UNIX_EPOCH + Duration::from_secs(exp));
+        return Ok(SignedIn {
+            principal: Principal {
+                caller: verified.caller,
+                via: Via::Bearer,
+            },
+            token_expires,
+        });
     }
     match upgrader.principal.caller {
         Caller::Anonymous => Err(format!(
             "{FORBIDDEN}: sign in first (the shop's session cookie, or a bearer token in the \
              connection_init payload as {{\"Authorization\": \"Bearer …\"}})"
         )),
-        _ => Ok(upgrader.principal.clone()),
+        _ => Ok(SignedIn {
+            principal: upgrader.principal.clone(),
+            token_expires: None,
+        }),
     }
 }
 

@@ -54,7 +54,7 @@ use std::sync::OnceLock;
 /// Open WebSocket connections (gauge).
 pub const METRIC_CONNECTIONS: &str = "bff_websocket_connections_active";
 /// Connections the BFF closed, by `reason` (slow_reader, idle, init_timeout,
-/// invalid_message, shutdown, too_many_session_connections).
+/// invalid_message, shutdown, session_ended, token_expired, too_many_session_connections).
 pub const METRIC_DISCONNECTS: &str = "bff_websocket_disconnects_total";
 
 /// Upgrades, connections and subscribes the BFF refused, by `reason` (too_many_connections,
@@ -278,6 +278,8 @@ impl Subscriptions {
             request_id: request_id.clone(),
         };
         let (initialised, mut init_seen) = oneshot::channel::<()>();
+        // When the bearer token of `connection_init` expires (nothing is sent for a cookie).
+        let (token_expiry, mut token_expires) = oneshot::channel::<tokio::time::Instant>();
         let auth = self.auth.clone();
         let signed_in = context.clone();
         let upgraded = upgrader.clone();
@@ -286,9 +288,16 @@ impl Subscriptions {
             .keepalive_timeout(settings.idle_timeout)
             .on_connection_init(move |payload| async move {
                 let _ = initialised.send(());
-                let principal = socket_auth::on_init(&auth, &upgraded, &payload)
+                let caller = socket_auth::on_init(&auth, &upgraded, &payload)
                     .await
                     .map_err(async_graphql::Error::new)?;
+                if let Some(at) = caller.token_expires {
+                    let left = at
+                        .duration_since(std::time::SystemTime::now())
+                        .unwrap_or_default();
+                    let _ = token_expiry.send(tokio::time::Instant::now() + left);
+                }
+                let principal = caller.principal;
                 // The connection's data lives as long as the connection: so does its slot.
                 let mut data = async_graphql::Data::default();
                 if let Via::Session(key) = &principal.via {
@@ -306,6 +315,10 @@ impl Subscriptions {
                 let _ = signed_in.set(RequestContext::new(principal).with_request_id(request_id));
                 Ok(data)
             });
+        let token_deadline = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(token_deadline);
+        let mut waiting_for_expiry = true;
+        let mut token_armed = false;
         let mut ended_sessions = self.auth.ended_sessions();
         let mut recheck =
             tokio::time::interval(settings.session_recheck.max(Duration::from_secs(1)));
@@ -348,6 +361,15 @@ impl Subscriptions {
                     waiting_for_init = false;
                     continue;
                 }
+                at = &mut token_expires, if waiting_for_expiry => {
+                    waiting_for_expiry = false;
+                    if let Ok(at) = at {
+                        token_deadline.as_mut().reset(at);
+                        token_armed = true;
+                    }
+                    continue;
+                }
+                _ = &mut token_deadline, if token_armed => token_expired(),
                 _ = ping.tick() => (Message::Text(ping_message(protocol).into()), false),
                 ended = ended_sessions.recv(), if by_cookie(&context).is_some() => {
                     match ended {
@@ -625,6 +647,19 @@ fn session_ended() -> (Message, bool) {
     metrics::counter!(METRIC_DISCONNECTS, "reason" => "session_ended").increment(1);
     (
         close(4403, "Forbidden: the session ended; sign in again"),
+        true,
+    )
+}
+
+/// The close of a connection whose bearer token expired: the client gets a new token and
+/// connects again, as it would for a request.
+fn token_expired() -> (Message, bool) {
+    metrics::counter!(METRIC_DISCONNECTS, "reason" => "token_expired").increment(1);
+    (
+        close(
+            4403,
+            "Forbidden: the bearer token expired; connect again with a new one",
+        ),
         true,
     )
 }

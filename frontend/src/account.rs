@@ -2,8 +2,10 @@
 //! hidden (`#account` in the header, `#auth` beside the catalogue), so the shell only shows,
 //! fills and wires them. Signed out, the page shows the catalogue and the sign-in page;
 //! signed in, the header greets the account and the slots that need a customer
-//! (`section[data-needs=account]`) load their components with it. When the session ends
-//! (sign-out, or `mall:session-ended` from a component that the BFF answered
+//! (`section[data-needs=account]`) load their components with it. When the BFF names an
+//! external issuer (`/auth/me`'s `signInWith`), the sign-in page offers its link
+//! (`#sign-in-external`, to `/auth/oidc/login`, which comes back signed in). When the
+//! session ends (sign-out, or `mall:session-ended` from a component that the BFF answered
 //! `UNAUTHENTICATED` or whose live link it closed) those components are unmounted and the
 //! sign-in page comes back: never components that can no longer work.
 
@@ -51,9 +53,20 @@ impl Page {
 
     /// Asks the BFF who is signed in and shows the page accordingly.
     pub async fn start(self) {
-        match session::me().await {
-            Ok(Some(account)) => self.signed_in(account),
-            Ok(None) => self.signed_out(""),
+        match session::call("GET", "auth/me", None).await {
+            Ok(answer) => match session::account(&answer) {
+                Some(account) => self.signed_in(account),
+                None => {
+                    if let (Some(name), Some(link)) =
+                        (answer.text("signInWith"), self.by_id("sign-in-external"))
+                    {
+                        // The document says "Sign in with " before it (`::before`).
+                        link.set_text_content(Some(&name));
+                        show(Some(&link), true);
+                    }
+                    self.signed_out("")
+                }
+            },
             Err(e) => {
                 web_sys::console::error_1(&e);
                 self.signed_out("The mall could not be reached; try again.");

@@ -67,11 +67,14 @@ pub struct Answer {
 impl Answer {
     /// What a refusal says (a problem document's `detail`, else its `title`).
     pub fn problem(&self) -> Option<String> {
-        ["detail", "title"].iter().find_map(|key| {
-            Reflect::get(&self.body, &JsValue::from_str(key))
-                .ok()?
-                .as_string()
-        })
+        ["detail", "title"].iter().find_map(|key| self.text(key))
+    }
+
+    /// A text member of the body.
+    pub fn text(&self, key: &str) -> Option<String> {
+        Reflect::get(&self.body, &JsValue::from_str(key))
+            .ok()?
+            .as_string()
     }
 }
 
@@ -102,9 +105,14 @@ pub async fn call(method: &str, path: &str, json: Option<&str>) -> Result<Answer
 
 /// `GET /auth/me`: the signed-in account, `None` when nobody is (401).
 pub async fn me() -> Result<Option<Account>, JsValue> {
-    let answer = call("GET", "auth/me", None).await?;
-    Ok(match answer.status {
+    Ok(account(&call("GET", "auth/me", None).await?))
+}
+
+/// The account of an answer of `GET /auth/me`; `None` for a 401 (whose `signInWith` names the
+/// external issuer the sign-in page may offer, if any).
+pub fn account(answer: &Answer) -> Option<Account> {
+    match answer.status {
         200 => Account::from_js(&answer.body),
         _ => None,
-    })
+    }
 }

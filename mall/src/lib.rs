@@ -497,7 +497,9 @@ mod bff {
                 .verifier(http)
                 .await
                 .map_err(|e| MallError::Bff(format!("[auth.oidc]: {e}")))?;
-            auth = auth.accept_bearer(verifier);
+            auth = auth
+                .accept_bearer(verifier)
+                .offer_sign_in_with(&oidc.display_name());
             let login = OidcLogin::discover(oidc, &public_url)
                 .await
                 .map_err(|e| MallError::Bff(format!("[auth.oidc]: {e}")))?;

@@ -7,8 +7,11 @@
 //! 3. deploys only the product component under a new version, runs the `deploy` project, and
 //!    puts the manifest back;
 //! 4. restarts the mall with the BFF's delivery upstream pointing at a closed port
-//!    (`--delivery-url`) and runs the `delivery-down` project.
+//!    (`--delivery-url`) and runs the `delivery-down` project;
+//! 5. starts an external OpenID provider ([`oidc_provider`]) and a mall whose BFF signs in
+//!    there (`--bff-config` with `[auth.oidc]`), and runs the `oidc` project.
 //!
+//! `cargo xtask e2e --project NAME` runs one project (and starts only what it needs).
 //! Each run's mall starts on a fresh data directory, so it makes its first staff account and
 //! prints the password once: the suite gets it as `MALL_STAFF_EMAIL` / `MALL_STAFF_PASSWORD`
 //! (and the log shows it redacted). The mall is stopped (SIGTERM, then SIGKILL) whatever
@@ -26,6 +29,10 @@ use anyhow::{bail, Context, Result};
 use crate::wasm::{self, DIST};
 use crate::{mall_binary, step};
 
+mod oidc_provider;
+
+use oidc_provider::OidcProvider;
+
 /// Names another `mall` binary to test than `target/release/mall` (which a shared build
 /// directory may have rebuilt from another tree meanwhile).
 pub const BINARY_ENV: &str = "MALL_E2E_BINARY";
@@ -42,20 +49,66 @@ const START_TIMEOUT: Duration = Duration::from_secs(90);
 /// A port nothing listens on: the BFF's delivery upstream in the delivery-down run.
 const CLOSED_DELIVERY_URL: &str = "http://127.0.0.1:9";
 
-/// Runs the whole browser suite.
-pub fn run() -> Result<()> {
-    let order_version = wasm::crate_version(wasm::component("order")?.dir)?;
-    let hooks = wasm::build_variant(
-        "order",
-        &["test-hooks"],
-        &format!("{order_version}-test-hooks"),
-    )?;
-    let hooks_env = ("MALL_TEST_HOOKS_ORDER_ENTRY", hooks.entry);
+/// The Playwright projects, in the order they run.
+pub const PROJECTS: [&str; 4] = ["shop", "deploy", "delivery-down", "oidc"];
 
-    {
-        let mall = Mall::start(&[])?;
+/// Runs the whole browser suite, or only the project `only`.
+pub fn run(only: Option<&str>) -> Result<()> {
+    if let Some(project) = only {
+        if !PROJECTS.contains(&project) {
+            bail!("no Playwright project {project}; the projects are {PROJECTS:?}");
+        }
+    }
+    let wanted = |project: &str| only.is_none_or(|o| o == project);
+    if wanted("shop") || wanted("deploy") {
+        shop_and_deploy(wanted("shop"), wanted("deploy"))?;
+    }
+    if wanted("delivery-down") {
+        let mall = Mall::start(&["--delivery-url", CLOSED_DELIVERY_URL])?;
+        playwright("delivery-down", &mall, &[])?;
+    }
+    if wanted("oidc") {
+        oidc()?;
+    }
+    Ok(())
+}
+
+/// Signing in at an external OpenID provider: the provider first (the mall reads its
+/// discovery document when it starts), then a mall configured for it.
+fn oidc() -> Result<()> {
+    let provider = OidcProvider::start()?;
+    let config = std::env::temp_dir().join(format!("mall-e2e-oidc-{}.toml", std::process::id()));
+    provider.write_bff_config(&config)?;
+    let result =
+        Mall::start(&["--any-port", "--bff-config", &config.to_string_lossy()]).and_then(|mall| {
+            playwright(
+                "oidc",
+                &mall,
+                &[("MALL_OIDC_NAME", oidc_provider::NAME.to_owned())],
+            )
+        });
+    let _ = std::fs::remove_file(&config);
+    result
+}
+
+/// The shop project (journey, isolation matrix) and the deploy project, on one mall.
+fn shop_and_deploy(shop: bool, deploy: bool) -> Result<()> {
+    let hooks_env = if shop {
+        let order_version = wasm::crate_version(wasm::component("order")?.dir)?;
+        let hooks = wasm::build_variant(
+            "order",
+            &["test-hooks"],
+            &format!("{order_version}-test-hooks"),
+        )?;
+        Some(("MALL_TEST_HOOKS_ORDER_ENTRY", hooks.entry))
+    } else {
+        None
+    };
+    let mall = Mall::start(&[])?;
+    if let Some(hooks_env) = hooks_env {
         playwright("shop", &mall, &[hooks_env])?;
-
+    }
+    if deploy {
         let before = snapshot()?;
         // Not under target/: that directory may be shared with other builds.
         let snapshot_file = std::env::temp_dir().join(format!(
@@ -89,9 +142,7 @@ pub fn run() -> Result<()> {
         let _ = std::fs::remove_file(&snapshot_file);
         result?;
     }
-
-    let mall = Mall::start(&["--delivery-url", CLOSED_DELIVERY_URL])?;
-    playwright("delivery-down", &mall, &[])
+    Ok(())
 }
 
 fn absolute(path: &Path) -> Result<PathBuf> {
@@ -204,6 +255,7 @@ impl Mall {
         if extra.is_empty() {
             args.push("--any-port");
         }
+
         args.extend_from_slice(extra);
         step(&format!(
             "starting {} {}",

@@ -50,7 +50,11 @@ enum Cmd {
     /// Run every test: unit and integration tests, lints, then the Playwright suite in Chromium.
     Test,
     /// Run only the Playwright suite against what `cargo xtask build` left in dist/ and target/.
-    E2e,
+    E2e {
+        /// Run only this Playwright project (shop, deploy, delivery-down, oidc).
+        #[arg(long)]
+        project: Option<String>,
+    },
     /// Run the benchmarks against the real system on 127.0.0.1; print the table and write
     /// BENCHMARKS.md.
     Bench {
@@ -145,11 +149,11 @@ fn main() -> Result<()> {
             chaos::suite(&mall_binary())?;
             wasm::build(&[])?;
             wasm::budget::check(&wasm::built()?)?;
-            e2e::run()
+            e2e::run(None)
         }
-        Cmd::E2e => {
+        Cmd::E2e { project } => {
             setup::ensure_all()?;
-            e2e::run()
+            e2e::run(project.as_deref())
         }
         Cmd::Bench { only } => bench(&only),
         Cmd::Image { tag } => image::build(tag),

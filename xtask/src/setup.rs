@@ -1,7 +1,8 @@
 //! Installs what the build and the tests need, each step saying what it does and skipping what
 //! is already there: the wasm32 target, the wasm-bindgen CLI of exactly the version in
-//! Cargo.lock, the npm tools (binaryen's wasm-opt, Playwright, graphql-ws, GraphiQL) and
-//! Debian's Chromium for the browser tests.
+//! Cargo.lock, the npm tools (binaryen's wasm-opt, Playwright, graphql-ws, GraphiQL), the
+//! OpenID provider of the sign-in tests (oidc-provider) and Debian's Chromium for the
+//! browser tests.
 
 use std::path::Path;
 use std::process::Command;
@@ -13,11 +14,15 @@ use crate::step;
 /// Where Debian puts Chromium; Playwright drives this one (no browser download).
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 
+/// The OpenID provider's script and npm package.
+pub const OIDC_PROVIDER: &str = "auth/tests/oidc-provider";
+
 /// Runs every setup step.
 pub fn ensure_all() -> Result<()> {
     wasm_target()?;
     wasm_bindgen_cli()?;
     npm_packages()?;
+    oidc_provider_package()?;
     crate::python::ensure()?;
     chromium()
 }
@@ -114,6 +119,24 @@ fn npm_packages() -> Result<()> {
     }
     step("installing the npm packages (npm ci; Playwright uses Debian's Chromium, no browser download)");
     run("npm", &["ci"], &[("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")])
+}
+
+/// The OpenID provider that the `oidc` e2e project and the `mall-auth` tests sign in at
+/// (npm `oidc-provider`, its own package and lock file beside its script).
+fn oidc_provider_package() -> Result<()> {
+    let dir = Path::new(OIDC_PROVIDER);
+    if dir.join("node_modules/oidc-provider/package.json").exists() {
+        step("npm package of the OpenID provider (oidc-provider): already installed");
+        return Ok(());
+    }
+    step(&format!(
+        "installing the OpenID provider's npm package (npm ci in {OIDC_PROVIDER})"
+    ));
+    run(
+        "npm",
+        &["ci", "--prefix", OIDC_PROVIDER, "--no-audit", "--no-fund"],
+        &[],
+    )
 }
 
 fn chromium() -> Result<()> {

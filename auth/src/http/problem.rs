@@ -92,6 +92,16 @@ impl From<JsonRejection> for AuthProblem {
 
 impl IntoResponse for AuthProblem {
     fn into_response(self) -> Response {
+        self.into_response_with(serde_json::Map::new())
+    }
+}
+
+impl AuthProblem {
+    /// The answer, with these extension members added to the problem document.
+    pub fn into_response_with(
+        self,
+        members: serde_json::Map<String, serde_json::Value>,
+    ) -> Response {
         let status = self.status();
         let detail = match &self {
             AuthProblem::Internal(detail) => {
@@ -100,12 +110,15 @@ impl IntoResponse for AuthProblem {
             }
             other => other.to_string(),
         };
-        let body = json!({
+        let mut body = json!({
             "type": "about:blank",
             "title": status.canonical_reason().unwrap_or("Error"),
             "status": status.as_u16(),
             "detail": detail,
         });
+        if let Some(object) = body.as_object_mut() {
+            object.extend(members);
+        }
         let mut response = (
             status,
             [(header::CONTENT_TYPE, "application/problem+json")],

@@ -86,6 +86,11 @@ pub const STAFF: &str = "staff@test.example";
 
 /// A token for `caller` at the BFF or service at `url` (audience: the BFF, or `audience`).
 pub fn token_for(url: &str, caller: &Caller, audience: &str) -> String {
+    token_lasting(url, caller, audience, Duration::from_secs(3600))
+}
+
+/// A token as [`token_for`] that expires `ttl` from now (as `mall token --ttl` makes).
+pub fn token_lasting(url: &str, caller: &Caller, audience: &str, ttl: Duration) -> String {
     let found = issuers()
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -97,7 +102,7 @@ pub fn token_for(url: &str, caller: &Caller, audience: &str) -> String {
             caller.id().expect("a signed-in caller"),
             caller.roles(),
             audience,
-            Duration::from_secs(3600),
+            ttl,
         )
         .expect("token")
 }
