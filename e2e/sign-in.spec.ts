@@ -1,4 +1,4 @@
-import { expect, test, type APIRequestContext, type WebSocket } from '@playwright/test';
+import { expect, test, type APIRequestContext, type WebSocket } from './fixtures/test';
 import { freshAccount, signUp, staffPage } from './fixtures/account';
 import { placeOrder, productNamed } from './fixtures/mall';
 import { ShopPage } from './fixtures/shop';

@@ -37,7 +37,7 @@ pub async fn fetch() -> Result<JsValue, String> {
     let url = crate::config::absolute("components.json");
     let fetched = |e: JsValue| {
         let mut why = "components.json could not be fetched: ".to_owned();
-        why.push_str(&mall_kit::js::message(&e));
+        why.push_str(&crate::text::message(&e));
         why
     };
     let window = web_sys::window().ok_or_else(|| "no window".to_owned())?;
@@ -50,14 +50,14 @@ pub async fn fetch() -> Result<JsValue, String> {
         .map_err(fetched)?;
     if !response.ok() {
         let mut why = "components.json answered HTTP ".to_owned();
-        why.push_str(&response.status().to_string());
+        why.push_str(&crate::text::decimal(response.status().into()));
         return Err(why);
     }
     let json = match response.json() {
         Ok(promise) => JsFuture::from(promise).await,
         Err(e) => Err(e),
     };
-    let json = json.map_err(|e| invalid(&mall_kit::js::message(&e)))?;
+    let json = json.map_err(|e| invalid(&crate::text::message(&e)))?;
     if !json.is_object() {
         return Err(invalid("not an object"));
     }
