@@ -32,14 +32,32 @@ test('the shop runs under its policy: every component mounts', async ({ page }) 
   expect(shop.consoleErrors).toEqual([]);
 });
 
-test('a script injected into the shop is refused, and the violation fails the test', async ({ page }) => {
-  // Expected to fail: the fixture turns the violation into the test's failure.
-  test.fail();
-  await page.goto('/');
+/** Adds an inline script to the page, as an injection would. */
+async function inject(page: import('./fixtures/test').Page): Promise<void> {
   await page.evaluate(() => {
     const script = document.createElement('script');
     script.textContent = 'window.injected = true;';
     document.head.append(script);
   });
+}
+
+test('a script injected into the shop is refused and reported', async ({ page, contentSecurityPolicy }) => {
+  await page.goto('/');
+  await inject(page);
   expect(await page.evaluate(() => (window as unknown as { injected?: boolean }).injected)).toBeUndefined();
+  // Seen twice: the page's `securitypolicyviolation` event and Chromium's console error.
+  const seen = () => contentSecurityPolicy.violations.join('\n');
+  await expect.poll(seen).toContain('[csp] script-src-elem refused inline');
+  await expect.poll(seen).toContain('violates the following Content Security Policy directive');
+  // Cleared, so that this test passes; the next one leaves it to fail its test.
+  contentSecurityPolicy.violations.length = 0;
+});
+
+test('a policy violation fails the test it happens in', async ({ page, contentSecurityPolicy }) => {
+  // Expected to fail: the fixture turns the violation into the test's failure.
+  test.fail();
+  await page.goto('/');
+  await inject(page);
+  // Once the fixture has seen it, the test body passes: the fixture fails the test after it.
+  await expect.poll(() => contentSecurityPolicy.violations.length).toBeGreaterThan(0);
 });

@@ -52,8 +52,9 @@ test('the frame paints before any wasm arrives, and every bundle is fetched at o
   for (const name of ['product', 'order', 'delivery'] as const) await shop.expectReady(name);
   await shop.expectSignedIn(account.name);
 
-  // The hints name the deployed manifest's bundles.
-  const html = await (await request.get('/')).text();
+  // The hints name the deployed manifest's bundles (the document as this signed-in browser
+  // gets it: a signed-out one is not hinted the customer's bundles).
+  const html = await (await page.request.get('/')).text();
   for (const name of ['product', 'order', 'delivery']) {
     const entry: string = manifest[name].entry;
     const wasm = entry.replace(/\.js$/, '_bg.wasm');

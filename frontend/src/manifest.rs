@@ -10,8 +10,9 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Document, Request, RequestCache, RequestInit, Response};
 
-/// The mount contract this shell speaks (mall-kit's `CONTRACT_VERSION`).
-pub const SHELL_CONTRACT: u32 = mall_kit::CONTRACT_VERSION;
+/// The mount contract this shell speaks (mall-kit's `CONTRACT_VERSION`; a test checks they
+/// agree).
+pub const SHELL_CONTRACT: u32 = 1;
 
 /// The id of the document's inlined manifest.
 pub const INLINE_ID: &str = "mall-manifest";
@@ -97,4 +98,12 @@ pub fn entry(manifest: &JsValue, name: &str) -> Result<Option<Entry>, String> {
         entry: module,
         contract: contract as u32,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_shell_speaks_the_kits_contract() {
+        assert_eq!(super::SHELL_CONTRACT, mall_kit::CONTRACT_VERSION);
+    }
 }

@@ -9,7 +9,6 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use futures::future::{select, Either};
-use mall_kit::events::{ComponentFailed, MallEvent};
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use web_sys::{Document, Element, HtmlElement, ShadowRootInit, ShadowRootMode};
 
@@ -159,7 +158,7 @@ impl Slot {
         });
         if let Some(window) = web_sys::window() {
             let _ = window.add_event_listener_with_callback(
-                ComponentFailed::NAME,
+                crate::events::COMPONENT_FAILED,
                 on_failed.as_ref().unchecked_ref(),
             );
         }
