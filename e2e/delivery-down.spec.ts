@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures/test';
 import { ShopPage } from './fixtures/shop';
 
 // Run against a mall whose BFF cannot reach the delivery service: the page still shows

@@ -1,5 +1,5 @@
-import { expect, test } from '@playwright/test';
-import { signUp } from './fixtures/account';
+import { expect, test } from './fixtures/test';
+import { freshAccount, signUp } from './fixtures/account';
 import { ShopPage } from './fixtures/shop';
 
 // The document carries the page's frame as HTML and everything the browser needs to fetch at
@@ -52,8 +52,9 @@ test('the frame paints before any wasm arrives, and every bundle is fetched at o
   for (const name of ['product', 'order', 'delivery'] as const) await shop.expectReady(name);
   await shop.expectSignedIn(account.name);
 
-  // The hints name the deployed manifest's bundles.
-  const html = await (await request.get('/')).text();
+  // The hints name the deployed manifest's bundles (the document as this signed-in browser
+  // gets it: a signed-out one is not hinted the customer's bundles).
+  const html = await (await page.request.get('/')).text();
   for (const name of ['product', 'order', 'delivery']) {
     const entry: string = manifest[name].entry;
     const wasm = entry.replace(/\.js$/, '_bg.wasm');
@@ -65,5 +66,38 @@ test('the frame paints before any wasm arrives, and every bundle is fetched at o
   }
   // The page asked for no components.json: the document carried it.
   expect(shop.requests.some((url) => url.endsWith('/components.json'))).toBe(false);
+  expect(shop.consoleErrors).toEqual([]);
+});
+
+// A visitor who is not signed in gets the catalogue and the sign-in page: the order and
+// delivery bundles (which need a customer) are neither hinted nor fetched, so they take
+// none of the first paint's bandwidth. Signing in on the page loads them then.
+test('a signed-out page fetches only the catalogue, and signing in loads the rest', async ({ page }) => {
+  const shop = new ShopPage(page);
+  await shop.open();
+  await shop.expectReady('product');
+  await shop.expectSignedOut();
+  const customerBundles = () =>
+    shop.requests.filter((url) => /\/components\/(order|delivery)\//.test(new URL(url).pathname));
+  const hinted = await page.evaluate(() =>
+    [...document.querySelectorAll('link[rel="modulepreload"], link[rel="preload"]')].map(
+      (link) => new URL((link as HTMLLinkElement).href).pathname,
+    ),
+  );
+  expect(hinted.some((path) => path.startsWith('/components/product/'))).toBe(true);
+  expect(hinted.filter((path) => /^\/components\/(order|delivery)\//.test(path))).toEqual([]);
+  expect(customerBundles()).toEqual([]);
+
+  const account = freshAccount('visitor');
+  const form = shop.authForm('sign-up');
+  await form.getByLabel('Email').fill(account.email);
+  await form.getByLabel('Name').fill(account.name);
+  await form.getByLabel('Address').fill(account.address);
+  await form.getByLabel('Password').fill(account.password);
+  await form.getByRole('button', { name: 'Sign up' }).click();
+  await shop.expectSignedIn(account.name);
+  await shop.expectReady('order');
+  await shop.expectReady('delivery');
+  expect(customerBundles().length).toBeGreaterThan(0);
   expect(shop.consoleErrors).toEqual([]);
 });

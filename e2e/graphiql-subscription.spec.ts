@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures/test';
 import { signUp } from './fixtures/account';
 import { placeOrder, productNamed } from './fixtures/mall';
 

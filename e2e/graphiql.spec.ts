@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures/test';
 import { signUp } from './fixtures/account';
 
 // GraphiQL is served by the BFF from files of the npm registry: with every request to

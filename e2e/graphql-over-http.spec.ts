@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures/test';
 import { buildClientSchema, getIntrospectionQuery, printSchema } from 'graphql';
 import { serverAudits } from 'graphql-http';
 

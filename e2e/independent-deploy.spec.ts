@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures/test';
 import { ShopPage } from './fixtures/shop';
 
 // Run after `cargo xtask` rebuilt only the product component as a new version and changed its

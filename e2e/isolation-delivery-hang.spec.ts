@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures/test';
 import { ShopPage } from './fixtures/shop';
 
 // The delivery bundle never finishes loading (its request is held forever): the slot gives

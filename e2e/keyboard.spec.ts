@@ -1,4 +1,4 @@
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Page } from './fixtures/test';
 import { ShopPage } from './fixtures/shop';
 
 /** What has the focus, looking through the components' shadow roots: its accessible name. */

@@ -1,4 +1,4 @@
-import { expect, test, type Locator, type Page } from '@playwright/test';
+import { expect, test, type Locator, type Page } from './fixtures/test';
 import { placeOrder, productNamed } from './fixtures/mall';
 import { staffAccount } from './fixtures/account';
 import { ShopPage } from './fixtures/shop';

@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures/test';
 import { placeOrder, productNamed } from './fixtures/mall';
 import { ShopPage } from './fixtures/shop';
 

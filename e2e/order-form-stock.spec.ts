@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures/test';
 import { ShopPage } from './fixtures/shop';
 
 // After an order, the form still shows the selected product, with the stock as it is now

@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures/test';
 import { ShopPage } from './fixtures/shop';
 
 // The walking skeleton: the shell reads components.json, loads the product bundle into its

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use axum::{
     extract::{Request, State},
-    http::{header, HeaderValue, StatusCode},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
     middleware::{self, Next},
     response::{Html, IntoResponse, Response},
     routing::get,
@@ -18,6 +18,8 @@ use axum::{
 };
 use serde::Deserialize;
 use tower_http::{compression::CompressionLayer, services::ServeDir};
+
+use crate::security_headers;
 
 /// Cache policy of files under a version directory.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -74,10 +76,11 @@ pub enum DocumentError {
     },
 }
 
-/// `GET /`: the template with the current manifest inlined and the bundles' preload hints.
+/// `GET /`: the template with the current manifest inlined and the bundles' preload hints,
+/// under a script policy that allows its inline start script by hash.
 /// A manifest that cannot be read or is invalid leaves them out (the shell then fetches
 /// components.json itself and shows the problem in each slot); the page still loads.
-async fn document(State(dist): State<PathBuf>) -> Response {
+async fn document(State(dist): State<PathBuf>, headers: HeaderMap) -> Response {
     let path = dist.join(DOCUMENT);
     let template = match tokio::fs::read_to_string(&path).await {
         Ok(template) => template,
@@ -91,10 +94,21 @@ async fn document(State(dist): State<PathBuf>) -> Response {
                 .into_response();
         }
     };
+    // The template's own inline scripts, never what the manifest put into the document.
+    let policy = security_headers::policy_for_document(&template);
+    let signed_in = mall_auth::http::cookie::session_id(&headers).is_some();
     let site = dist.clone();
-    let rendered = tokio::task::spawn_blocking(move || render(&template, &site));
+    let rendered = tokio::task::spawn_blocking(move || render(&template, &site, signed_in));
     match rendered.await {
-        Ok(html) => Html(html).into_response(),
+        Ok(html) => {
+            let mut response = Html(html).into_response();
+            if let Ok(value) = HeaderValue::from_str(&policy) {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_SECURITY_POLICY, value);
+            }
+            response
+        }
         Err(e) => {
             tracing::error!(error = %e, "rendering the shop's document");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
@@ -109,9 +123,16 @@ struct ManifestEntry {
 }
 
 /// The template with the manifest of `dist` inlined and the hints for its bundles; without
-/// them (logged) when the manifest cannot be used.
-pub fn render(template: &str, dist: &Path) -> String {
-    match manifest_parts(dist) {
+/// them (logged) when the manifest cannot be used. The bundles of the template's slots that
+/// need a customer (`data-needs="account"`) are hinted only when the request carries a
+/// session (`signed_in`): a signed-out page does not mount them.
+pub fn render(template: &str, dist: &Path, signed_in: bool) -> String {
+    let skip = if signed_in {
+        Vec::new()
+    } else {
+        account_slots(template)
+    };
+    match manifest_parts(dist, &skip) {
         Ok((manifest, hints)) => {
             template
                 .replacen(PRELOAD_MARK, &hints, 1)
@@ -124,8 +145,27 @@ pub fn render(template: &str, dist: &Path) -> String {
     }
 }
 
-/// The `<script>` carrying the manifest and the preload hints of every bundle it names.
-fn manifest_parts(dist: &Path) -> Result<(String, String), DocumentError> {
+/// The names of the template's slots that need a signed-in customer: every
+/// `<section data-slot="NAME" … data-needs="account">`.
+fn account_slots(template: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for tag in template.split("<section").skip(1) {
+        let tag = tag.split('>').next().unwrap_or("");
+        if !tag.contains(r#"data-needs="account""#) {
+            continue;
+        }
+        if let Some((_, rest)) = tag.split_once(r#"data-slot=""#) {
+            if let Some((name, _)) = rest.split_once('"') {
+                names.push(name.to_owned());
+            }
+        }
+    }
+    names
+}
+
+/// The `<script>` carrying the manifest and the preload hints of every bundle it names but
+/// those of the components in `skip`.
+fn manifest_parts(dist: &Path, skip: &[String]) -> Result<(String, String), DocumentError> {
     let path = dist.join(MANIFEST);
     let text = std::fs::read_to_string(&path).map_err(|source| DocumentError::Manifest {
         path: path.clone(),
@@ -144,6 +184,9 @@ fn manifest_parts(dist: &Path) -> Result<(String, String), DocumentError> {
                 component: component.clone(),
                 entry: entry.clone(),
             });
+        }
+        if skip.contains(component) {
+            continue;
         }
         let module = entry.trim_start_matches("./");
         hints.push_str(&module_hint(module));
@@ -359,6 +402,75 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_document_allows_its_start_script_by_hash_and_nothing_the_manifest_brings() {
+        let dir = dist();
+        let template = "<head><!--mall:manifest--><script type=\"module\">run();</script></head>";
+        std::fs::write(dir.path().join(DOCUMENT), template).expect("template");
+        let manifest = r#"{"x<script>alert(1)</script>":{"entry":"components/x/1.0.0/x.js"}}"#;
+        std::fs::write(dir.path().join(MANIFEST), manifest).expect("manifest");
+        let response = get(dir.path(), "/").await;
+        let policy = response.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        assert_eq!(
+            policy,
+            security_headers::policy_for_document("<script>run();</script>")
+        );
+        assert_eq!(policy.matches("'sha256-").count(), 1, "{policy}");
+        assert!(!policy.contains("unsafe-inline"), "{policy}");
+    }
+
+    #[tokio::test]
+    async fn a_signed_out_document_preloads_only_what_it_mounts() {
+        let dir = dist();
+        let template = r#"<head><!--mall:preload--><!--mall:manifest--></head><body>
+            <section class="slot" data-slot="product" aria-label="Products"></section>
+            <section class="slot" data-slot="order" data-needs="account"></section></body>"#;
+        std::fs::write(dir.path().join(DOCUMENT), template).expect("template");
+        let manifest = r#"{"product":{"entry":"components/product/0.1.0/product_component.js"},
+            "order":{"entry":"components/order/0.1.0/order_component.js"}}"#;
+        std::fs::write(dir.path().join(MANIFEST), manifest).expect("manifest");
+
+        let signed_out = text(get(dir.path(), "/").await).await;
+        assert!(
+            signed_out.contains(r#"href="./components/product/0.1.0/product_component_bg.wasm""#),
+            "{signed_out}"
+        );
+        assert!(
+            !signed_out.contains(r#"href="./components/order/"#),
+            "{signed_out}"
+        );
+        // The manifest is whole: signing in on the page mounts the order component from it.
+        assert!(signed_out.contains("order_component.js\"}"), "{signed_out}");
+
+        let request = Request::get("/")
+            .header(header::COOKIE, "theme=dark; mall_session=abc")
+            .body(Body::empty())
+            .expect("request");
+        let response = router(dir.path())
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        let signed_in = text(response).await;
+        for module in [
+            "product/0.1.0/product_component",
+            "order/0.1.0/order_component",
+        ] {
+            assert!(
+                signed_in.contains(&format!(
+                    r#"<link rel="modulepreload" href="./components/{module}.js">"#
+                )),
+                "{signed_in}"
+            );
+            assert!(
+                signed_in.contains(&format!(r#"href="./components/{module}_bg.wasm""#)),
+                "{signed_in}"
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn a_broken_manifest_still_serves_the_frame() {
         let dir = dist();
         std::fs::write(dir.path().join(DOCUMENT), TEMPLATE).expect("template");
@@ -384,7 +496,7 @@ mod tests {
         let dir = dist();
         let manifest = r#"{"x</script><script>alert(1)":{"entry":"components/x/1.0.0/x.js"}}"#;
         std::fs::write(dir.path().join(MANIFEST), manifest).expect("manifest");
-        let html = render(TEMPLATE, dir.path());
+        let html = render(TEMPLATE, dir.path(), true);
         assert_eq!(html.matches("</script>").count(), 1, "{html}");
     }
 

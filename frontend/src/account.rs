@@ -11,7 +11,6 @@
 
 use std::rc::Rc;
 
-use mall_kit::events::{MallEvent, SessionEnded};
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use web_sys::{Document, Element, FormData, HtmlFormElement};
 
@@ -180,7 +179,7 @@ impl Page {
         });
         if let Some(window) = web_sys::window() {
             let _ = window.add_event_listener_with_callback(
-                SessionEnded::NAME,
+                crate::events::SESSION_ENDED,
                 on_ended.as_ref().unchecked_ref(),
             );
         }

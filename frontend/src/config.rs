@@ -4,6 +4,8 @@
 
 use web_sys::Url;
 
+use crate::text::concat;
+
 const DEFAULT_GRAPHQL: &str = "/graphql";
 const DEFAULT_GRAPHQL_WS: &str = "/graphql/ws";
 /// How long a component may take to import, initialise and mount before its slot gives up.
@@ -19,7 +21,7 @@ pub struct Config {
 
 fn meta(name: &str) -> Option<String> {
     let document = web_sys::window()?.document()?;
-    let selector = format!("meta[name=\"{name}\"]");
+    let selector = concat(&["meta[name=\"", name, "\"]"]);
     document
         .query_selector(&selector)
         .ok()??
@@ -43,9 +45,9 @@ impl Config {
         let graphql_url = absolute(&meta("mall:graphql").unwrap_or_else(|| DEFAULT_GRAPHQL.into()));
         let ws = absolute(&meta("mall:graphql-ws").unwrap_or_else(|| DEFAULT_GRAPHQL_WS.into()));
         let graphql_ws_url = if let Some(rest) = ws.strip_prefix("https://") {
-            format!("wss://{rest}")
+            concat(&["wss://", rest])
         } else if let Some(rest) = ws.strip_prefix("http://") {
-            format!("ws://{rest}")
+            concat(&["ws://", rest])
         } else {
             ws
         };

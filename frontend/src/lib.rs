@@ -8,24 +8,39 @@
 //! - [`session`]: who is signed in (`/auth/me`), the page's one piece of state
 //! - [`account`]: the signed-in header, the sign-in / sign-up page, and what a session's end does
 //! - [`config`]: where the BFF is (from the page's `<meta>` tags and its URL)
+//! - [`events`]: the names of the `mall:*` events the shell listens to
 //! - [`manifest`]: components.json (inlined in the document, or fetched) and its checks
 //! - [`loader`]: importing a component's module as a fresh instance and mounting it
 //! - [`slot`]: one component's place on the page, its load timeout, fallback and Retry
+//! - [`text`]: strings built without the formatting machinery (it would be a large part of
+//!   the shell's weight)
 
 pub mod account;
 pub mod config;
+pub mod events;
 pub mod loader;
 pub mod manifest;
 pub mod session;
 pub mod slot;
+pub mod text;
 
 use wasm_bindgen::{prelude::wasm_bindgen, JsCast};
 
-/// Takes the page's frame over once the module is initialised: every `section[data-slot]` of
-/// the document, the catalogue loading at once; then asks who is signed in, and loads the
-/// slots that need a customer (`data-needs="account"`) or shows the sign-in page.
-#[wasm_bindgen(start)]
-pub fn start() {
+/// A free-list allocator a fifth of std's default (dlmalloc) in code: the shell allocates
+/// little (strings, a few closures), once per load or click.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
+    lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
+
+/// Takes the page's frame over; the document's start script calls it once the module is
+/// initialised, with `(url) => import(url)` (see [`loader::set_importer`]): every
+/// `section[data-slot]` of the document, the catalogue loading at once; then asks who is
+/// signed in, and loads the slots that need a customer (`data-needs="account"`) or shows the
+/// sign-in page.
+#[wasm_bindgen]
+pub fn run(import: js_sys::Function) {
+    loader::set_importer(import);
     let Some(document) = web_sys::window().and_then(|w| w.document()) else {
         return;
     };

@@ -9,15 +9,29 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::HtmlElement;
 
-use mall_kit::js::message;
+use crate::text::{concat, decimal, message};
 
 use crate::manifest::{Entry, SHELL_CONTRACT};
 
-/// `import(url)`. Rust cannot express a dynamic import; a function made from one line of
-/// source does it without a JS snippet file, which would be one more module the browser must
-/// fetch before the shell can start (a step deeper in the page's request chain).
+thread_local! {
+    /// `(url) => import(url)`, handed over by the document's start script ([`set_importer`]).
+    static IMPORTER: std::cell::RefCell<Option<Function>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Keeps the page's import function. Rust cannot express a dynamic import, and the page's
+/// script policy refuses functions built from source at run time (`new Function`): the
+/// document's own start script (allowed by its hash) makes the function and hands it over.
+/// A JS snippet file would do too, but it is one more module the browser must fetch before
+/// the shell can start (a step deeper in the page's request chain).
+pub fn set_importer(import: Function) {
+    IMPORTER.with(|i| *i.borrow_mut() = Some(import));
+}
+
+/// `import(url)`, through the page's import function.
 fn import_module(url: &str) -> Result<Promise, JsValue> {
-    let import = Function::new_with_args("url", "return import(url)");
+    let import = IMPORTER
+        .with(|i| i.borrow().clone())
+        .ok_or_else(|| JsValue::from_str("the page gave the shell no import function"))?;
     import
         .call1(&JsValue::UNDEFINED, &JsValue::from_str(url))?
         .dyn_into::<Promise>()
@@ -49,22 +63,24 @@ impl LoadError {
             LoadError::Crashed(_) => "stopped working.",
         }
     }
-}
 
-impl std::fmt::Display for LoadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    /// What went wrong, for the fallback's detail line and the console.
+    pub fn detail(&self) -> String {
         match self {
-            LoadError::Missing => write!(f, "not listed in components.json"),
-            LoadError::Contract { wanted, found } => write!(
-                f,
-                "incompatible contract version {found} (this shell speaks {wanted})"
-            ),
-            LoadError::Import(e) => write!(f, "import failed: {e}"),
-            LoadError::Init(e) => write!(f, "wasm initialisation failed: {e}"),
-            LoadError::Mount(e) => write!(f, "mount failed: {e}"),
-            LoadError::Timeout(ms) => write!(f, "did not load within {ms} ms"),
-            LoadError::Crashed(e) => write!(f, "panicked: {e}"),
-            LoadError::Manifest(e) => write!(f, "{e}"),
+            LoadError::Missing => "not listed in components.json".to_owned(),
+            LoadError::Contract { wanted, found } => concat(&[
+                "incompatible contract version ",
+                &decimal(*found),
+                " (this shell speaks ",
+                &decimal(*wanted),
+                ")",
+            ]),
+            LoadError::Import(e) => concat(&["import failed: ", e]),
+            LoadError::Init(e) => concat(&["wasm initialisation failed: ", e]),
+            LoadError::Mount(e) => concat(&["mount failed: ", e]),
+            LoadError::Timeout(ms) => concat(&["did not load within ", &decimal(*ms), " ms"]),
+            LoadError::Crashed(e) => concat(&["panicked: ", e]),
+            LoadError::Manifest(e) => e.clone(),
         }
     }
 }
@@ -75,7 +91,7 @@ pub fn module_url(entry: &Entry, instance: u32) -> String {
     if instance == 0 {
         url
     } else {
-        format!("{url}?instance={instance}")
+        concat(&[&url, "?instance=", &decimal(instance)])
     }
 }
 
@@ -90,7 +106,7 @@ pub fn wasm_url(entry: &Entry, instance: u32) -> Option<String> {
     let module = entry.entry.strip_suffix(".js")?;
     let mut url = crate::config::absolute(module);
     url.push_str("_bg.wasm?instance=");
-    url.push_str(&instance.to_string());
+    url.push_str(&decimal(instance));
     Some(url)
 }
 
@@ -125,7 +141,7 @@ pub async fn load(
         Reflect::get(&module, &JsValue::from_str(name))
             .ok()
             .and_then(|f| f.dyn_into::<Function>().ok())
-            .ok_or_else(|| LoadError::Import(format!("the module has no `{name}` export")))
+            .ok_or_else(|| LoadError::Import(concat(&["the module has no `", name, "` export"])))
     };
     let init = export("default")?;
     let started = match wasm_url(entry, instance) {

@@ -10,8 +10,9 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Document, Request, RequestCache, RequestInit, Response};
 
-/// The mount contract this shell speaks (mall-kit's `CONTRACT_VERSION`).
-pub const SHELL_CONTRACT: u32 = mall_kit::CONTRACT_VERSION;
+/// The mount contract this shell speaks (mall-kit's `CONTRACT_VERSION`; a test checks they
+/// agree).
+pub const SHELL_CONTRACT: u32 = 1;
 
 /// The id of the document's inlined manifest.
 pub const INLINE_ID: &str = "mall-manifest";
@@ -37,7 +38,7 @@ pub async fn fetch() -> Result<JsValue, String> {
     let url = crate::config::absolute("components.json");
     let fetched = |e: JsValue| {
         let mut why = "components.json could not be fetched: ".to_owned();
-        why.push_str(&mall_kit::js::message(&e));
+        why.push_str(&crate::text::message(&e));
         why
     };
     let window = web_sys::window().ok_or_else(|| "no window".to_owned())?;
@@ -50,14 +51,14 @@ pub async fn fetch() -> Result<JsValue, String> {
         .map_err(fetched)?;
     if !response.ok() {
         let mut why = "components.json answered HTTP ".to_owned();
-        why.push_str(&response.status().to_string());
+        why.push_str(&crate::text::decimal(response.status().into()));
         return Err(why);
     }
     let json = match response.json() {
         Ok(promise) => JsFuture::from(promise).await,
         Err(e) => Err(e),
     };
-    let json = json.map_err(|e| invalid(&mall_kit::js::message(&e)))?;
+    let json = json.map_err(|e| invalid(&crate::text::message(&e)))?;
     if !json.is_object() {
         return Err(invalid("not an object"));
     }
@@ -97,4 +98,12 @@ pub fn entry(manifest: &JsValue, name: &str) -> Result<Option<Entry>, String> {
         entry: module,
         contract: contract as u32,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_shell_speaks_the_kits_contract() {
+        assert_eq!(super::SHELL_CONTRACT, mall_kit::CONTRACT_VERSION);
+    }
 }

@@ -9,7 +9,6 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use futures::future::{select, Either};
-use mall_kit::events::{ComponentFailed, MallEvent};
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use web_sys::{Document, Element, HtmlElement, ShadowRootInit, ShadowRootMode};
 
@@ -17,6 +16,7 @@ use crate::config::Config;
 use crate::loader::{self, LoadError};
 use crate::manifest::{self, Entry};
 use crate::session::{Account, Session};
+use crate::text::{concat, message};
 
 /// After this long a slot still loading says that it is slow (and keeps trying until the
 /// load timeout).
@@ -158,7 +158,7 @@ impl Slot {
         });
         if let Some(window) = web_sys::window() {
             let _ = window.add_event_listener_with_callback(
-                ComponentFailed::NAME,
+                crate::events::COMPONENT_FAILED,
                 on_failed.as_ref().unchecked_ref(),
             );
         }
@@ -195,7 +195,8 @@ impl Slot {
 
     fn fail(&self, error: LoadError) {
         let inner = &self.0;
-        web_sys::console::error_1(&format!("[mall] component {} {error}", inner.name).into());
+        let line = concat(&["[mall] component ", &inner.name, " ", &error.detail()]);
+        web_sys::console::error_1(&line.into());
         {
             let mut rt = inner.runtime.borrow_mut();
             rt.generation += 1;
@@ -260,9 +261,7 @@ impl Slot {
         if inner.runtime.borrow().generation != generation {
             return Err(LoadError::Missing);
         }
-        let host = self
-            .new_host()
-            .map_err(|e| LoadError::Mount(mall_kit::js::message(&e)))?;
+        let host = self.new_host().map_err(|e| LoadError::Mount(message(&e)))?;
         inner.runtime.borrow_mut().host = Some(host.clone());
         let ms = inner.config.load_timeout_ms;
         let context = || context(&inner.config, inner.session.account());
@@ -279,7 +278,7 @@ impl Slot {
         let inner = &self.0;
         let host: HtmlElement = inner.document.create_element("div")?.dyn_into()?;
         host.set_class_name("component-host");
-        host.set_attribute("data-testid", &format!("host-{}", inner.name))?;
+        host.set_attribute("data-testid", &concat(&["host-", &inner.name]))?;
         host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))?;
         inner.holder.append_child(&host)?;
         Ok(host)
@@ -321,11 +320,12 @@ impl Slot {
         let line = self.element(&inner.status, "p", "")?;
         line.set_class_name("slot-loading");
         line.set_attribute("role", "status")?;
-        line.set_attribute("data-testid", &format!("loading-{}", inner.name))?;
-        line.set_text_content(Some(&format!(
-            "Loading {}…",
-            inner.title.to_ascii_lowercase()
-        )));
+        line.set_attribute("data-testid", &concat(&["loading-", &inner.name]))?;
+        line.set_text_content(Some(&concat(&[
+            "Loading ",
+            &inner.title.to_ascii_lowercase(),
+            "…",
+        ])));
         Ok(())
     }
 
@@ -333,10 +333,11 @@ impl Slot {
     fn note_slow(&self) {
         let inner = &self.0;
         if let Ok(Some(line)) = inner.status.query_selector(".slot-loading") {
-            line.set_text_content(Some(&format!(
-                "Still loading {}: the connection is slow…",
-                inner.title.to_ascii_lowercase()
-            )));
+            line.set_text_content(Some(&concat(&[
+                "Still loading ",
+                &inner.title.to_ascii_lowercase(),
+                ": the connection is slow…",
+            ])));
         }
     }
 
@@ -345,21 +346,22 @@ impl Slot {
         let fallback = self.element(&inner.status, "div", "")?;
         fallback.set_class_name("fallback");
         fallback.set_attribute("role", "alert")?;
-        fallback.set_attribute("data-testid", &format!("fallback-{}", inner.name))?;
+        fallback.set_attribute("data-testid", &concat(&["fallback-", &inner.name]))?;
         let summary = self.element(&fallback, "p", "")?;
         self.element(&summary, "strong", &inner.title)?;
-        summary.append_with_str_1(&format!(
-            " {} The rest of the shop keeps working.",
-            error.summary()
-        ))?;
-        let detail = self.element(&fallback, "p", &error.to_string())?;
+        summary.append_with_str_1(&concat(&[
+            " ",
+            error.summary(),
+            " The rest of the shop keeps working.",
+        ]))?;
+        let detail = self.element(&fallback, "p", &error.detail())?;
         detail.set_class_name("fallback-detail");
         let retry = self.element(&fallback, "button", "Retry")?;
         retry.set_attribute("type", "button")?;
         retry.set_attribute("data-action", "retry")?;
         retry.set_attribute(
             "aria-label",
-            &format!("Retry {}", inner.title.to_ascii_lowercase()),
+            &concat(&["Retry ", &inner.title.to_ascii_lowercase()]),
         )?;
         Ok(())
     }

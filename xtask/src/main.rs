@@ -20,6 +20,7 @@ mod python;
 mod reliability;
 mod setup;
 mod wasm;
+mod wasm_tests;
 
 use std::process::Command;
 
@@ -144,6 +145,7 @@ fn main() -> Result<()> {
             cargo(&wasm_lint)?;
             step("running unit and integration tests (cargo test)");
             cargo(&["test"])?;
+            wasm_tests::run()?;
             build_native()?;
             fuzz::suite(&mall_binary())?;
             chaos::suite(&mall_binary())?;

@@ -1,8 +1,8 @@
 //! Installs what the build and the tests need, each step saying what it does and skipping what
 //! is already there: the wasm32 target, the wasm-bindgen CLI of exactly the version in
-//! Cargo.lock, the npm tools (binaryen's wasm-opt, Playwright, graphql-ws, GraphiQL), the
-//! OpenID provider of the sign-in tests (oidc-provider) and Debian's Chromium for the
-//! browser tests.
+//! Cargo.lock (with its wasm-bindgen-test-runner), the npm tools (binaryen's wasm-opt,
+//! Playwright, graphql-ws, GraphiQL), the OpenID provider of the sign-in tests
+//! (oidc-provider) and Debian's Chromium and chromedriver for the browser tests.
 
 use std::path::Path;
 use std::process::Command;
@@ -13,6 +13,9 @@ use crate::step;
 
 /// Where Debian puts Chromium; Playwright drives this one (no browser download).
 pub const CHROMIUM: &str = "/usr/bin/chromium";
+/// Debian's chromedriver for that Chromium: wasm-bindgen-test-runner drives the browser
+/// tests of the wasm crates through it.
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// The OpenID provider's script and npm package.
 pub const OIDC_PROVIDER: &str = "auth/tests/oidc-provider";
@@ -140,15 +143,16 @@ fn oidc_provider_package() -> Result<()> {
 }
 
 fn chromium() -> Result<()> {
-    if Path::new(CHROMIUM).exists() {
-        step("Chromium: already installed");
+    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+        step("Chromium and chromedriver: already installed");
         return Ok(());
     }
-    step("installing Debian's Chromium for the browser tests (apt-get install -y chromium)");
-    if run("apt-get", &["install", "-y", "chromium"], &[]).is_err() {
+    step("installing Debian's Chromium and chromedriver for the browser tests (apt-get install -y chromium chromium-driver)");
+    let packages = ["install", "-y", "chromium", "chromium-driver"];
+    if run("apt-get", &packages, &[]).is_err() {
         step("apt-get install failed; updating the package lists and trying again");
         run("apt-get", &["update"], &[])?;
-        run("apt-get", &["install", "-y", "chromium"], &[])?;
+        run("apt-get", &packages, &[])?;
     }
     Ok(())
 }
