@@ -1,10 +1,12 @@
 //! The micro-frontend bundles as shipped: their files (raw, gzip and brotli, as the static
 //! server can send them) and where a wasm module's bytes go, section by section.
 
+use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
+use wasmparser::{KnownCustom, Name, Parser, Payload, TypeRef};
 
 /// A bundle's size, in bytes, three ways.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -77,183 +79,56 @@ pub fn measure(dir: &Path) -> Result<(Sizes, Sizes)> {
     Ok((all, wasm))
 }
 
-fn leb128(bytes: &[u8], at: &mut usize) -> Option<u64> {
-    let mut value = 0u64;
-    let mut shift = 0;
-    loop {
-        let b = *bytes.get(*at)?;
-        *at += 1;
-        value |= u64::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            return Some(value);
-        }
-        shift += 7;
-        if shift > 63 {
-            return None;
-        }
-    }
-}
+/// Section names by id, as the wasm specification numbers them.
+const SECTION_NAMES: [&str; 13] = [
+    "custom",
+    "type",
+    "import",
+    "function",
+    "table",
+    "memory",
+    "global",
+    "export",
+    "start",
+    "element",
+    "code",
+    "data",
+    "datacount",
+];
 
 /// The sections of a wasm module and their sizes in bytes, in file order (custom sections
-/// as `custom:<name>`). `None` if it is not a wasm module.
+/// as `custom:<name>`). `None` if it is not a wasm module or is malformed.
 pub fn wasm_sections(bytes: &[u8]) -> Option<Vec<(String, u64)>> {
-    if bytes.get(..4)? != b"\0asm" {
-        return None;
-    }
-    const NAMES: [&str; 13] = [
-        "custom",
-        "type",
-        "import",
-        "function",
-        "table",
-        "memory",
-        "global",
-        "export",
-        "start",
-        "element",
-        "code",
-        "data",
-        "datacount",
-    ];
-    let mut at = 8;
     let mut out = Vec::new();
-    while at < bytes.len() {
-        let id = bytes[at];
-        at += 1;
-        let size = leb128(bytes, &mut at)?;
-        let body = at;
-        let name = match id {
-            0 => {
-                let mut p = body;
-                let len = leb128(bytes, &mut p)? as usize;
-                let name = bytes.get(p..p + len)?;
-                format!("custom:{}", String::from_utf8_lossy(name))
-            }
-            _ => NAMES.get(usize::from(id))?.to_string(),
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload.ok()?;
+        let Some((id, range)) = payload.as_section() else {
+            continue;
         };
-        out.push((name, size));
-        at = body.checked_add(usize::try_from(size).ok()?)?;
-        if at > bytes.len() {
-            return None;
-        }
+        let name = match &payload {
+            Payload::CustomSection(c) => format!("custom:{}", c.name()),
+            _ => (*SECTION_NAMES.get(usize::from(id))?).to_owned(),
+        };
+        out.push((name, range.end - range.start));
     }
     Some(out)
 }
 
-/// The sections of a module as (id, body offset, body length), or `None` if it is malformed.
-fn sections(bytes: &[u8]) -> Option<Vec<(u8, usize, usize)>> {
-    if bytes.get(..4)? != b"\0asm" {
-        return None;
-    }
-    let mut at = 8;
-    let mut out = Vec::new();
-    while at < bytes.len() {
-        let id = bytes[at];
-        at += 1;
-        let size = usize::try_from(leb128(bytes, &mut at)?).ok()?;
-        if at.checked_add(size)? > bytes.len() {
-            return None;
-        }
-        out.push((id, at, size));
-        at += size;
-    }
-    Some(out)
-}
-
-fn name_at(bytes: &[u8], at: &mut usize) -> Option<String> {
-    let len = usize::try_from(leb128(bytes, at)?).ok()?;
-    let s = bytes.get(*at..*at + len)?;
-    *at += len;
-    Some(String::from_utf8_lossy(s).into_owned())
-}
-
-/// How many functions a module imports (they come first in the function index space).
-fn imported_functions(bytes: &[u8], at: usize) -> Option<u32> {
-    let mut at = at;
-    let count = leb128(bytes, &mut at)?;
-    let mut functions = 0;
-    for _ in 0..count {
-        name_at(bytes, &mut at)?;
-        name_at(bytes, &mut at)?;
-        let kind = *bytes.get(at)?;
-        at += 1;
-        let limits = |at: &mut usize| -> Option<()> {
-            let flags = *bytes.get(*at)?;
-            *at += 1;
-            leb128(bytes, at)?;
-            if flags & 1 != 0 {
-                leb128(bytes, at)?;
-            }
-            Some(())
-        };
-        match kind {
-            0 => {
-                leb128(bytes, &mut at)?;
-                functions += 1;
-            }
-            1 => {
-                at += 1;
-                limits(&mut at)?;
-            }
-            2 => limits(&mut at)?,
-            3 => at += 2,
-            4 => {
-                at += 1;
-                leb128(bytes, &mut at)?;
-            }
-            _ => return None,
-        }
-    }
-    Some(functions)
-}
-
-/// The crate a Rust function name belongs to, demangled as wasm-ld writes it
-/// (`core::fmt::write::h…`, `<alloc::vec::Vec<T> as Clone>::clone`, `<&T as core::fmt::Debug>::fmt`
-/// is the trait's `core`) or legacy-mangled (`_ZN4core3fmt5write17h…E`); anything else
-/// (wasm-bindgen's shims, C) is `other`.
+/// The crate a Rust function name belongs to, demangled by `rustc-demangle` (legacy `_ZN…`
+/// and v0 `_R…`) or as wasm-ld writes it already demangled (`core::fmt::write::h…`,
+/// `<alloc::vec::Vec<T> as Clone>::clone`; `<&T as core::fmt::Debug>::fmt` is the trait's
+/// `core`); anything else (wasm-bindgen's shims, C) is `other`.
 pub fn crate_of(symbol: &str) -> String {
-    if let Some(rest) = symbol.strip_prefix("_ZN") {
-        let digits = rest.chars().take_while(char::is_ascii_digit).count();
-        let first = rest[..digits].parse::<usize>().ok().and_then(|len| {
-            rest.get(digits..digits + len)
-                .or_else(|| rest.get(digits..))
-        });
-        let Some(first) = first else {
-            return "other".into();
-        };
-        // `_$LT$$RF$mut$u20$serde_json..de..Deserializer…` is `<&mut serde_json::de::…`.
-        let mut first = first;
-        while let Some(rest) = ["_", "$LT$", "$RF$", "$BP$", "mut$u20$", "dyn$u20$"]
-            .iter()
-            .find_map(|p| first.strip_prefix(p))
-        {
-            first = rest;
-        }
-        let end = first
-            .find("..")
-            .or_else(|| first.find('$'))
-            .unwrap_or(first.len());
-        return match &first[..end] {
-            "" => "other".into(),
-            name => name.to_owned(),
-        };
-    }
-    if let Some(rest) = symbol.strip_prefix("_R") {
-        // v0 mangling: the first crate root is `Cs<disambiguator>_<length><name>`.
-        let name = rest.find("Cs").and_then(|at| {
-            let after = &rest[at + 2..];
-            let after = &after[after.find('_')? + 1..];
-            let digits = after.chars().take_while(char::is_ascii_digit).count();
-            let len: usize = after[..digits].parse().ok()?;
-            after.get(digits..digits + len)
-        });
-        return name.map_or_else(|| "other".into(), str::to_owned);
-    }
-    let path = symbol.trim_start_matches(['<', '&']);
+    let demangled = match rustc_demangle::try_demangle(symbol) {
+        Ok(d) => format!("{d:#}"),
+        Err(_) if symbol.starts_with("_ZN") || symbol.starts_with("_R") => return "other".into(),
+        Err(_) => symbol.to_owned(),
+    };
+    let path = demangled.trim_start_matches(['<', '&']);
     let Some((first, _)) = path.split_once("::") else {
         return "other".into();
     };
-    // `T as core` (a generic impl of a trait): the trait's crate.
+    // `&mut serde_json…` or `T as core` (a generic impl of a trait): the last word.
     let first = first.rsplit(' ').next().unwrap_or(first);
     if first.is_empty() || !first.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         "other".into()
@@ -265,48 +140,46 @@ pub fn crate_of(symbol: &str) -> String {
 /// The code section's bytes per crate, largest first, from the function names of the name
 /// section (present in cargo's output before wasm-bindgen and wasm-opt strip it).
 pub fn code_by_crate(bytes: &[u8]) -> Option<Vec<(String, u64)>> {
-    let sections = sections(bytes)?;
-    let imports = match sections.iter().find(|(id, _, _)| *id == 2) {
-        Some((_, at, _)) => imported_functions(bytes, *at)?,
-        None => 0,
-    };
-    let mut names = std::collections::HashMap::new();
-    for &(id, at, size) in &sections {
-        if id != 0 {
-            continue;
-        }
-        let mut p = at;
-        if name_at(bytes, &mut p)? != "name" {
-            continue;
-        }
-        while p < at + size {
-            let sub = *bytes.get(p)?;
-            p += 1;
-            let len = usize::try_from(leb128(bytes, &mut p)?).ok()?;
-            let end = p + len;
-            if sub == 1 {
-                let mut q = p;
-                let count = leb128(bytes, &mut q)?;
-                for _ in 0..count {
-                    let index = leb128(bytes, &mut q)?;
-                    names.insert(index, name_at(bytes, &mut q)?);
+    let mut imported_functions = 0u32;
+    let mut bodies = Vec::new();
+    let mut names = HashMap::new();
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload.ok()? {
+            Payload::ImportSection(imports) => {
+                for import in imports.into_imports() {
+                    if matches!(import.ok()?.ty, TypeRef::Func(_) | TypeRef::FuncExact(_)) {
+                        imported_functions += 1;
+                    }
                 }
             }
-            p = end;
+            Payload::CodeSectionEntry(body) => {
+                let range = body.range();
+                bodies.push(range.end - range.start);
+            }
+            Payload::CustomSection(custom) => {
+                if let KnownCustom::Name(sections) = custom.as_known() {
+                    for section in sections {
+                        if let Name::Function(map) = section.ok()? {
+                            for naming in map {
+                                let naming = naming.ok()?;
+                                names.insert(naming.index, naming.name.to_owned());
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
         }
     }
-    let &(_, code_at, _) = sections.iter().find(|(id, _, _)| *id == 10)?;
-    let mut p = code_at;
-    let count = leb128(bytes, &mut p)?;
-    let mut sums: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
-    for i in 0..count {
-        let start = p;
-        let len = leb128(bytes, &mut p)?;
-        p += usize::try_from(len).ok()?;
+    if bodies.is_empty() {
+        return None;
+    }
+    let mut sums: HashMap<String, u64> = HashMap::new();
+    for (i, size) in (0u32..).zip(bodies) {
         let krate = names
-            .get(&(u64::from(imports) + i))
+            .get(&(imported_functions + i))
             .map_or_else(|| "other".to_owned(), |n| crate_of(n));
-        *sums.entry(krate).or_default() += (p - start) as u64;
+        *sums.entry(krate).or_default() += size;
     }
     let mut out: Vec<(String, u64)> = sums.into_iter().collect();
     out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -332,17 +205,21 @@ mod tests {
     #[test]
     fn wasm_sections_are_listed_with_their_sizes() {
         let mut module = b"\0asm\x01\0\0\0".to_vec();
-        // type section, 4 bytes
+        // type section, 4 bytes: one type, () -> ()
         module.extend([1, 4, 1, 0x60, 0, 0]);
+        // function section, 2 bytes: one function of type 0
+        module.extend([3, 2, 1, 0]);
         // a custom section "name" with 3 more bytes
         module.extend([0, 8, 4, b'n', b'a', b'm', b'e', 1, 2, 3]);
-        // code section, 200 bytes (a two-byte LEB128 size)
-        module.extend([10, 0xc8, 0x01]);
-        module.extend(std::iter::repeat_n(0u8, 200));
+        // code section, 200 bytes (a two-byte LEB128 size): one body of 197 bytes
+        module.extend([10, 0xc8, 0x01, 1, 0xc5, 0x01, 0]);
+        module.extend(std::iter::repeat_n(0u8, 195));
+        module.push(0x0b);
         assert_eq!(
             wasm_sections(&module),
             Some(vec![
                 ("type".to_owned(), 4),
+                ("function".to_owned(), 2),
                 ("custom:name".to_owned(), 8),
                 ("code".to_owned(), 200)
             ])
@@ -356,10 +233,10 @@ mod tests {
     fn crates_are_read_from_mangled_names() {
         assert_eq!(crate_of("_ZN4core3fmt5write17h0123456789abcdefE"), "core");
         assert_eq!(
-            crate_of("_ZN50_$LT$alloc..vec..Vec$LT$T$GT$$u20$as$u20$x$GT$5clone17hE"),
+            crate_of("_ZN63_$LT$alloc..vec..Vec$LT$T$GT$$u20$as$u20$core..clone..Clone$GT$5clone17h0123456789abcdefE"),
             "alloc"
         );
-        assert_eq!(crate_of("_ZN6leptos4view17hE"), "leptos");
+        assert_eq!(crate_of("_ZN6leptos4view17h0123456789abcdefE"), "leptos");
         assert_eq!(crate_of("__wbindgen_malloc"), "other");
         assert_eq!(crate_of("_ZNbroken"), "other");
         assert_eq!(crate_of("core::fmt::write::h0123456789abcdef"), "core");
@@ -370,14 +247,12 @@ mod tests {
         assert_eq!(crate_of("<&T as core::fmt::Debug>::fmt"), "core");
         assert_eq!(crate_of("dlmalloc"), "other");
         assert_eq!(
-            crate_of("_ZN98_$LT$$RF$mut$u20$serde_json..de..Deserializer$LT$R$GT$$u20$as$u20$x"),
+            crate_of("_ZN93_$LT$$RF$mut$u20$serde_json..de..Deserializer$LT$R$GT$$u20$as$u20$serde..de..Deserializer$GT$15deserialize_any17h0123456789abcdefE"),
             "serde_json"
         );
-        assert_eq!(crate_of("_RNvNtNtCsgXGp5Oqx2Ny_4core3num7flt2dec"), "core");
-        assert_eq!(
-            crate_of("_RNvMs0_NtCsjqx8TIyZbP9_8dlmalloc8dlmallocINtB5_8Dlmalloc"),
-            "dlmalloc"
-        );
+        assert_eq!(crate_of("_RNvNtCs1234_4core3fmt5write"), "core");
+        assert_eq!(crate_of("_RNvNtCs1234_8dlmalloc8dlmalloc4free"), "dlmalloc");
+        assert_eq!(crate_of("_Rbroken"), "other");
     }
 
     #[test]
@@ -385,7 +260,9 @@ mod tests {
         let mut m = b"\0asm\x01\0\0\0".to_vec();
         // import section: one function import "m"."f" (type 0)
         m.extend([2, 7, 1, 1, b'm', 1, b'f', 0, 0]);
-        // code section: two bodies of 3 and 5 bytes (plus their size bytes)
+        // function section: two functions of type 0
+        m.extend([3, 3, 2, 0, 0]);
+        // code section: two bodies of 3 and 5 bytes (each after its size byte)
         m.extend([10, 11, 2, 3, 0, 0, 0x0b, 5, 0, 0, 0, 0, 0x0b]);
         // name section: function 1 is core, function 2 is leptos
         let f1 = b"_ZN4core1a1bE";
@@ -406,7 +283,7 @@ mod tests {
         m.extend(&custom);
         assert_eq!(
             code_by_crate(&m),
-            Some(vec![("leptos".to_owned(), 6), ("core".to_owned(), 4)])
+            Some(vec![("leptos".to_owned(), 5), ("core".to_owned(), 3)])
         );
     }
 }
