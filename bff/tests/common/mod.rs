@@ -154,7 +154,9 @@ impl TestBff {
         });
         let response =
             mall_bff::schema::execute(&self.bff.schema, &self.bff.gateway, context, request).await;
-        serde_json::to_value(&response).expect("a response is JSON")
+        let response = serde_json::to_value(&response).expect("a response is JSON");
+        assert_tells_nothing_internal(&response.to_string());
+        response
     }
 
     /// Sends an HTTP request through the router; the status and the body as text.
@@ -177,7 +179,11 @@ impl TestBff {
         let body = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
             .expect("body");
-        (status, String::from_utf8_lossy(&body).into_owned())
+        let body = String::from_utf8_lossy(&body).into_owned();
+        if status.is_client_error() || status.is_server_error() || body.contains("\"errors\"") {
+            assert_tells_nothing_internal(&body);
+        }
+        (status, body)
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, String) {
@@ -199,6 +205,18 @@ impl TestBff {
 }
 
 /// The `errors` of a response (empty when there are none).
+/// Every answer the tests get through [`TestBff`] is checked here: an error a client reads
+/// never carries an upstream's address or URL (they are all on 127.0.0.1 in the tests) nor
+/// a path of the machine the BFF runs on.
+pub fn assert_tells_nothing_internal(body: &str) {
+    for leak in ["127.0.0.1", "http://", "https://", "/src/", ".rs:"] {
+        assert!(
+            !body.contains(leak),
+            "a client-facing answer shows {leak:?}: {body}"
+        );
+    }
+}
+
 pub fn errors(response: &Value) -> Vec<Value> {
     response["errors"].as_array().cloned().unwrap_or_default()
 }
