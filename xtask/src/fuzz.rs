@@ -4,7 +4,8 @@
 //! - [`suite`], inside `cargo xtask test`: a bounded, seeded run ([`SUITE`]: a few hundred
 //!   cases per service, positive and negative data), failing the suite on any failure.
 //! - [`long`], `cargo xtask fuzz`: the same with many more examples per operation (tens of
-//!   thousands of cases per service); writes the "Fuzzing" section of RELIABILITY.md.
+//!   thousands of cases per service); writes the `### Schemathesis` part of RELIABILITY.md's
+//!   Fuzzing section (`cargo_fuzz` writes the `### cargo-fuzz` part).
 //!
 //! The checks, and why each is on or off, are in `xtask/schemathesis.toml`. The phases are
 //! examples, coverage (boundaries and each constraint broken on purpose) and fuzzing;
@@ -91,8 +92,10 @@ pub fn long(mall: &Path, budget: Budget) -> Result<()> {
         &reliability::date()?,
         &reliability::machine(),
     );
-    reliability::write_section("## Fuzzing", &section)?;
-    step(&format!("wrote the Fuzzing section of {RELIABILITY}"));
+    reliability::write_subsection("## Fuzzing", "### Schemathesis", &section)?;
+    step(&format!(
+        "wrote the Schemathesis part of the Fuzzing section of {RELIABILITY}"
+    ));
     print!("{section}");
     if outcomes.iter().any(|o| !o.ok) {
         bail!("Schemathesis found failures; see its reports above and {RELIABILITY}");
@@ -195,7 +198,7 @@ fn counts(summary: &str) -> Option<(u64, u64)> {
 }
 
 fn fuzzing_section(outcomes: &[Outcome], budget: Budget, date: &str, machine: &str) -> String {
-    let mut s = String::from("## Fuzzing\n\n");
+    let mut s = String::from("### Schemathesis\n\n");
     s.push_str(&format!(
         "Written by `cargo xtask fuzz` on {date}. Schemathesis {} against each service's \
          OpenAPI document (`/v3/api-docs`; positive and negative data, phases examples, \

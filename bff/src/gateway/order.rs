@@ -150,7 +150,8 @@ impl Orders {
     }
 }
 
-fn key_header(key: Option<&str>) -> Result<HeaderMap, BffError> {
+/// The `Idempotency-Key` header sent to the order service for `key`.
+pub fn key_header(key: Option<&str>) -> Result<HeaderMap, BffError> {
     let mut headers = HeaderMap::new();
     if let Some(k) = key {
         let value = HeaderValue::from_str(k)
