@@ -204,7 +204,8 @@ fn run(target: &str, budget: Budget) -> Result<Outcome> {
     let mut text = String::new();
     for line in BufReader::new(stderr).lines().map_while(Result::ok) {
         // libFuzzer's progress lines come every few thousand runs: show the ones that matter.
-        if !line.starts_with('#') || line.contains("DONE") || line.contains("INITED") {
+        let progress = line.starts_with('#') || line.trim_start().starts_with("NEW_FUNC");
+        if !progress || line.contains("DONE") || line.contains("INITED") {
             eprintln!("{line}");
         }
         text.push_str(&line);

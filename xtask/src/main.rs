@@ -177,7 +177,14 @@ fn main() -> Result<()> {
             // Both run even when the first finds something; the command fails after.
             let schemathesis = if only != Some(Fuzzer::CargoFuzz) {
                 let mall = given_or_built(mall)?;
-                fuzz::long(&mall, fuzz::Budget { examples, seed })
+                fuzz::long(
+                    &mall,
+                    fuzz::Budget {
+                        examples,
+                        seed,
+                        stateful: true,
+                    },
+                )
             } else {
                 Ok(())
             };

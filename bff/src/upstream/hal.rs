@@ -34,11 +34,19 @@ impl Link {
         }
         let template = UriTemplateStr::new(&self.href)
             .map_err(|e| format!("bad link template `{}`: {e}", self.href))?;
+        let reserved = reserved_variables(&self.href);
         let mut context = SimpleContext::new();
         for (name, var) in vars {
+            let given = |v: &String| {
+                if reserved.contains(name) {
+                    encode_non_ascii(v)
+                } else {
+                    v.clone()
+                }
+            };
             let value = match var {
-                Var::One(v) => TemplateValue::String(v.clone()),
-                Var::List(vs) => TemplateValue::List(vs.clone()),
+                Var::One(v) => TemplateValue::String(given(v)),
+                Var::List(vs) => TemplateValue::List(vs.iter().map(given).collect()),
             };
             context.insert(*name, value);
         }
@@ -54,6 +62,42 @@ impl Link {
             .map(|t| t.variables().any(|v| v.as_str() == name))
             .unwrap_or(false)
     }
+}
+
+/// The variables of a template's reserved expansions (`{+var}`, `{#var}`).
+///
+/// iri-string 0.7.14 panics expanding those when a value has a `%` (or a percent-encoded byte
+/// that does not end a character) right before a non-ASCII character: it takes that
+/// character for one byte. Both operators write a non-ASCII character as its UTF-8
+/// percent-encoded bytes anyway, so [`Link::expand`] gives them their values already encoded
+/// ([`encode_non_ascii`]): the same expansion, without the panic. (A variable that is also in
+/// a simple expansion of the same template would be encoded twice there; Spring Data REST
+/// writes only `{?…}` and `{&…}` templates.)
+fn reserved_variables(template: &str) -> Vec<&str> {
+    template
+        .split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(expression, _)| expression))
+        .filter_map(|e| e.strip_prefix('+').or_else(|| e.strip_prefix('#')))
+        .flat_map(|names| names.split(','))
+        .map(|name| name.split(':').next().unwrap_or(name).trim_end_matches('*'))
+        .collect()
+}
+
+/// `value` with every non-ASCII character written as its UTF-8 bytes, percent-encoded.
+fn encode_non_ascii(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut bytes = [0; 4];
+            for b in c.encode_utf8(&mut bytes).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
 }
 
 /// The `_links` of a document. HAL allows an array of links per relation; the first is used.
@@ -206,6 +250,42 @@ mod tests {
         );
         assert!(customer.has_var("customerId"));
         assert!(!customer.has_var("ids"));
+    }
+
+    /// Found by the `link_template` fuzz target: iri-string panicked on `%` before a
+    /// non-ASCII character in a reserved expansion (`fuzz/regressions/link_template/`).
+    #[test]
+    fn a_reserved_expansion_takes_a_percent_before_a_non_ascii_character() {
+        let path = Link {
+            href: "http://h:1/x/{+path}".into(),
+            templated: true,
+        };
+        assert_eq!(
+            path.expand(&[("path", Var::One("%é/a%C3b".into()))])
+                .expect("expands"),
+            "http://h:1/x/%25%C3%A9/a%C3b"
+        );
+        let fragment = Link {
+            href: "http://h:1/x{#ids}".into(),
+            templated: true,
+        };
+        assert_eq!(
+            fragment
+                .expand(&[("ids", Var::List(vec!["%1Ȝ".into(), "ü".into()]))])
+                .expect("expands"),
+            "http://h:1/x#%251%C8%9C,%C3%BC"
+        );
+        // Simple expansions are as before.
+        let simple = Link {
+            href: "http://h:1/x{?q}".into(),
+            templated: true,
+        };
+        assert_eq!(
+            simple
+                .expand(&[("q", Var::One("%é".into()))])
+                .expect("expands"),
+            "http://h:1/x?q=%25%C3%A9"
+        );
     }
 
     #[test]
