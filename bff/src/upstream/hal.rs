@@ -63,10 +63,23 @@ impl Link {
     }
 }
 
-/// `href` read as an RFC 6570 template. A `%` must start a percent-encoded byte (`%HH`), as
-/// the RFC says; checked first because iri-string 0.7.14 panics on a `%` before a non-ASCII
-/// character instead of refusing the template.
+/// `href` read as an RFC 6570 template. A `%` must start a percent-encoded byte (`%HH`) and a
+/// prefix modifier (`{var:N}`) has at most 4 digits (N < 10000), as the RFC says; both are
+/// checked first because iri-string 0.7.14 panics on a `%` before a non-ASCII character and
+/// on a prefix past 65535 instead of refusing the template.
 fn template(href: &str) -> Result<&UriTemplateStr, String> {
+    let long_prefix = href
+        .split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(expression, _)| expression))
+        .flat_map(|expression| expression.split(','))
+        .filter_map(|varspec| varspec.split_once(':').map(|(_, prefix)| prefix))
+        .any(|prefix| prefix.len() > 4);
+    if long_prefix {
+        return Err(format!(
+            "bad link template `{href}`: a prefix modifier must be below 10000"
+        ));
+    }
     let bytes = href.as_bytes();
     let stray = bytes.iter().enumerate().any(|(i, b)| {
         *b == b'%'
@@ -306,14 +319,17 @@ mod tests {
         );
     }
 
-    /// Found by the `link_template` fuzz target: iri-string panicked reading a template
-    /// with `%` before a non-ASCII character (`fuzz/regressions/link_template/`).
+    /// Found by the `link_template` and `hal_document` fuzz targets: iri-string panicked
+    /// reading a template with `%` before a non-ASCII character, or with a prefix modifier
+    /// past 65535 (`fuzz/regressions/`).
     #[test]
     fn a_template_with_a_stray_percent_is_refused() {
         for href in [
             "http://h:1/%é{?page}",
             "http://h:1/%4鎛",
             "http://h:1/100%{?page}",
+            // Found by `hal_document`: a prefix past 65535 panicked.
+            "http://h:1/d{?page:69405}",
         ] {
             let link = Link {
                 href: href.into(),
