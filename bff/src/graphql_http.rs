@@ -219,8 +219,14 @@ pub async fn read_post(
     let bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| RequestError::TooLarge(limit))?;
+    read_post_body(&bytes)
+}
+
+/// Reads the JSON body of a POST (`{"query", "operationName"?, "variables"?, "extensions"?}`)
+/// into a request.
+pub fn read_post_body(bytes: &[u8]) -> Result<async_graphql::Request, RequestError> {
     let value: Value =
-        serde_json::from_slice(&bytes).map_err(|e| RequestError::NotJson(e.to_string()))?;
+        serde_json::from_slice(bytes).map_err(|e| RequestError::NotJson(e.to_string()))?;
     let Value::Object(params) = value else {
         return Err(RequestError::NotAnObject);
     };
@@ -309,7 +315,7 @@ fn from_params(mut params: Map<String, Value>) -> Result<async_graphql::Request,
 
 /// Whether the operation the request selects is a query. A document that does not parse,
 /// or names no operation it holds, counts as a query: executing it reports what is wrong.
-fn is_query(request: &async_graphql::Request) -> bool {
+pub fn is_query(request: &async_graphql::Request) -> bool {
     let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
         return true;
     };

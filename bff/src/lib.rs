@@ -48,9 +48,12 @@
 //! - [`request_id`]: `x-request-id` on every answer, its log lines and its GraphQL errors
 //! - [`websocket`]: subscriptions over WebSocket (graphql-transport-ws, pings, slow readers)
 //! - [`static_files`]: the shop's files (shell, manifest, wasm bundles)
+//! - [`fuzz_targets`]: the properties the cargo-fuzz targets of `fuzz/` check (HAL documents,
+//!   link templates, the GraphQL request envelope, the idempotency key)
 
 pub mod config;
 pub mod error;
+pub mod fuzz_targets;
 pub mod gateway;
 pub mod graphiql;
 pub mod graphql_http;

@@ -20,6 +20,9 @@
 //! collection), [`problem`] (RFC 9457 errors), [`ops`] (`/healthz`, `/readyz`, `/metrics`),
 //! [`openapi`] (each service's OpenAPI 3.1 document at `/v3/api-docs`).
 //! [`system`] starts any set of roles in one process.
+//!
+//! [`fuzz_targets`]: the properties the cargo-fuzz targets of `fuzz/` check (events off the
+//! bus, the idempotency key).
 
 pub mod access;
 pub mod bus;
@@ -28,6 +31,7 @@ pub mod context;
 pub mod delivery;
 pub mod domain_error;
 pub mod event;
+pub mod fuzz_targets;
 pub mod hal;
 pub mod mypage;
 pub mod openapi;

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{
     HttpMethod, Operation, OperationBuilder, Parameter, ParameterBuilder, ParameterIn,
     ParameterStyle, PathItem,
@@ -36,7 +37,7 @@ pub const MAX_PAGE: u64 = 1_000_000;
 
 /// `GET /v3/api-docs`: the document as JSON.
 pub fn serve(doc: OpenApi) -> Response {
-    match doc.to_json() {
+    match to_json(&doc) {
         Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
         Err(e) => {
             crate::problem::AppError::Internal(format!("OpenAPI document: {e}")).into_response()
@@ -44,10 +45,50 @@ pub fn serve(doc: OpenApi) -> Response {
     }
 }
 
+/// The document as JSON. utoipa 5 writes a link's fields in snake case (`operation_id`,
+/// `request_body`, `operation_ref`); OpenAPI (and so every tool) reads them in camel case.
+pub fn to_json(doc: &OpenApi) -> Result<String, serde_json::Error> {
+    let mut value = serde_json::to_value(doc)?;
+    let responses = value
+        .get_mut("paths")
+        .and_then(serde_json::Value::as_object_mut)
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(serde_json::Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+        .filter_map(|op| op.get_mut("responses")?.as_object_mut())
+        .flat_map(|responses| responses.values_mut());
+    for response in responses {
+        let Some(links) = response
+            .get_mut("links")
+            .and_then(serde_json::Value::as_object_mut)
+        else {
+            continue;
+        };
+        for link in links
+            .values_mut()
+            .filter_map(serde_json::Value::as_object_mut)
+        {
+            for (snake, camel) in [
+                ("operation_id", "operationId"),
+                ("operation_ref", "operationRef"),
+                ("request_body", "requestBody"),
+            ] {
+                if let Some(v) = link.remove(snake) {
+                    link.insert(camel.to_owned(), v);
+                }
+            }
+        }
+    }
+    serde_json::to_string(&value)
+}
+
 /// One service's API, built from its resource, then its writes.
 pub struct Api {
     resource: Resource,
     item: String,
+    /// The operation ids of the writes, whose answers link to the item's operations.
+    writes: Vec<String>,
     paths: BTreeMap<String, PathItem>,
     schemas: Vec<(String, RefOr<Schema>)>,
 }
@@ -59,6 +100,7 @@ impl Api {
         let mut api = Api {
             resource,
             item: item.clone(),
+            writes: Vec::new(),
             paths: BTreeMap::new(),
             schemas: Vec::new(),
         };
@@ -280,6 +322,7 @@ impl Api {
         if path.contains("{id}") {
             params.push(id_param());
         }
+        self.writes.push(id.to_owned());
         let op = OperationBuilder::new()
             .operation_id(Some(id))
             .summary(Some(summary))
@@ -301,8 +344,51 @@ impl Api {
         }
     }
 
+    /// Links from each write's successful answers (the item, which carries its `id`) to
+    /// every operation on that item (`/{rel}/{id}`), so a client, or Schemathesis's stateful
+    /// phase, can follow a placed order to reading and cancelling it.
+    fn link_writes(&mut self) {
+        let item_ops: Vec<String> = self
+            .paths
+            .iter_mut()
+            .filter(|(path, _)| path.ends_with("/{id}"))
+            .flat_map(|(_, item)| operations(item))
+            .filter_map(|op| op.operation_id.clone())
+            .collect();
+        for op in self.paths.values_mut().flat_map(operations) {
+            if !op
+                .operation_id
+                .as_ref()
+                .is_some_and(|id| self.writes.contains(id))
+            {
+                continue;
+            }
+            for (status, response) in op.responses.responses.iter_mut() {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                if !status.starts_with('2') {
+                    continue;
+                }
+                for target in &item_ops {
+                    response.links.insert(
+                        target.clone(),
+                        RefOr::T(
+                            LinkBuilder::new()
+                                .operation_id(target.clone())
+                                .parameter("id", "$response.body#/id")
+                                .description("the item this answer is, by its `id`")
+                                .build(),
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
     /// The OpenAPI document, with `base` (the service's public URL) as its server.
-    pub fn document(self, title: &str, base: &str) -> OpenApi {
+    pub fn document(mut self, title: &str, base: &str) -> OpenApi {
+        self.link_writes();
         let mut paths = PathsBuilder::new();
         for (path, item) in self.paths {
             paths = paths.path(path, item);
@@ -330,6 +416,19 @@ impl Api {
             ))
             .build()
     }
+}
+
+/// The operations of a path, whatever their method.
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .flatten()
 }
 
 /// What any operation may answer about its caller (see [`crate::access`]): the catalogue
@@ -563,5 +662,43 @@ fn capitalised(s: &str) -> String {
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    fn document(api: super::Api) -> Value {
+        serde_json::from_str(
+            &super::to_json(&api.document("t", "http://h:1")).expect("the document is JSON"),
+        )
+        .expect("the document reads back")
+    }
+
+    /// Schemathesis's stateful phase (and any client generator) follows these links.
+    #[test]
+    fn a_placed_order_links_to_reading_and_cancelling_it() {
+        let doc = document(crate::order::http::api());
+        let by_id = json!({"id": "$response.body#/id"});
+        for status in ["201", "200"] {
+            let links = &doc["paths"]["/orders"]["post"]["responses"][status]["links"];
+            for target in ["getOrder", "cancelOrder"] {
+                assert_eq!(links[target]["operationId"], target, "{status} {target}");
+                assert_eq!(links[target]["parameters"], by_id);
+            }
+        }
+        let cancelled = &doc["paths"]["/orders/{id}"]["delete"]["responses"]["200"]["links"];
+        assert_eq!(cancelled["getOrder"]["parameters"], by_id);
+        // Problems link nowhere.
+        assert!(doc["paths"]["/orders"]["post"]["responses"]["409"]
+            .get("links")
+            .is_none());
+        let completed = document(crate::delivery::http::api());
+        assert_eq!(
+            completed["paths"]["/deliveries/{id}"]["patch"]["responses"]["200"]["links"]
+                ["getDelivery"]["operationId"],
+            "getDelivery"
+        );
     }
 }

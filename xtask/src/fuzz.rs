@@ -4,11 +4,13 @@
 //! - [`suite`], inside `cargo xtask test`: a bounded, seeded run ([`SUITE`]: a few hundred
 //!   cases per service, positive and negative data), failing the suite on any failure.
 //! - [`long`], `cargo xtask fuzz`: the same with many more examples per operation (tens of
-//!   thousands of cases per service); writes the "Fuzzing" section of RELIABILITY.md.
+//!   thousands of cases per service); writes the `### Schemathesis` part of RELIABILITY.md's
+//!   Fuzzing section (`cargo_fuzz` writes the `### cargo-fuzz` part).
 //!
 //! The checks, and why each is on or off, are in `xtask/schemathesis.toml`. The phases are
-//! examples, coverage (boundaries and each constraint broken on purpose) and fuzzing;
-//! the stateful phase needs OpenAPI links, which the documents do not declare yet.
+//! examples, coverage (boundaries and each constraint broken on purpose) and fuzzing; the
+//! long run adds the stateful phase, which follows the documents' OpenAPI links (a placed
+//! order to reading and cancelling it, a completed delivery to reading it).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -39,18 +41,22 @@ pub struct Budget {
     /// Examples per operation (Schemathesis `--max-examples`).
     pub examples: u32,
     pub seed: u64,
+    /// Also the stateful phase (sequences of calls along the OpenAPI links): long runs only.
+    pub stateful: bool,
 }
 
 /// The run inside `cargo xtask test`: fixed seed, a few hundred cases per service, seconds.
 pub const SUITE: Budget = Budget {
     examples: 25,
     seed: 12,
+    stateful: false,
 };
 
 /// The default of `cargo xtask fuzz`.
 pub const LONG: Budget = Budget {
     examples: 2000,
     seed: 12,
+    stateful: true,
 };
 
 /// What one Schemathesis run found.
@@ -91,8 +97,10 @@ pub fn long(mall: &Path, budget: Budget) -> Result<()> {
         &reliability::date()?,
         &reliability::machine(),
     );
-    reliability::write_section("## Fuzzing", &section)?;
-    step(&format!("wrote the Fuzzing section of {RELIABILITY}"));
+    reliability::write_subsection("## Fuzzing", "### Schemathesis", &section)?;
+    step(&format!(
+        "wrote the Schemathesis part of the Fuzzing section of {RELIABILITY}"
+    ));
     print!("{section}");
     if outcomes.iter().any(|o| !o.ok) {
         bail!("Schemathesis found failures; see its reports above and {RELIABILITY}");
@@ -116,7 +124,7 @@ fn run(mall: &Path, budget: Budget) -> Result<Vec<Outcome>> {
         command
             .args(["--config-file", CONFIG, "run", &docs])
             .args(["--header", &format!("Authorization: Bearer {token}")])
-            .args(["--mode", "all", "--phases", "examples,coverage,fuzzing"]);
+            .args(["--mode", "all", "--phases", phases(budget)]);
         outcomes.push(schemathesis(
             command,
             budget,
@@ -142,6 +150,15 @@ fn run(mall: &Path, budget: Budget) -> Result<Vec<Outcome>> {
         ]);
     outcomes.push(schemathesis(command, budget, "BFF (GraphQL)")?);
     Ok(outcomes)
+}
+
+/// The Schemathesis phases of a run against the services.
+fn phases(budget: Budget) -> &'static str {
+    if budget.stateful {
+        "examples,coverage,fuzzing,stateful"
+    } else {
+        "examples,coverage,fuzzing"
+    }
 }
 
 /// Runs one Schemathesis command with the budget's examples and seed, its output shown as
@@ -195,11 +212,10 @@ fn counts(summary: &str) -> Option<(u64, u64)> {
 }
 
 fn fuzzing_section(outcomes: &[Outcome], budget: Budget, date: &str, machine: &str) -> String {
-    let mut s = String::from("## Fuzzing\n\n");
+    let mut s = String::from("### Schemathesis\n\n");
     s.push_str(&format!(
         "Written by `cargo xtask fuzz` on {date}. Schemathesis {} against each service's \
-         OpenAPI document (`/v3/api-docs`; positive and negative data, phases examples, \
-         coverage and fuzzing) and against the BFF's GraphQL endpoint (schema by \
+         OpenAPI document (`/v3/api-docs`; positive and negative data, phases {}) and against the BFF's GraphQL endpoint (schema by \
          introspection from its URL; the check `typed_graphql_errors` of \
          `xtask/mall_graphql_checks.py`) on one `mall --target all`, {} examples per operation, seed {} \
          (`cargo xtask fuzz --examples {} --seed {}` repeats it). The checks, and why each is \
@@ -212,6 +228,7 @@ fn fuzzing_section(outcomes: &[Outcome], budget: Budget, date: &str, machine: &s
             .find(|(n, _, _)| *n == "schemathesis")
             .map(|(_, v, _)| *v)
             .unwrap_or("?"),
+        phases(budget).replace(',', ", "),
         budget.examples,
         budget.seed,
         budget.examples,

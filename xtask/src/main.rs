@@ -9,9 +9,12 @@
 //! - `python`: the pinned Python tools (Schemathesis, kubernetes-validate) in target/tools/venv
 //! - `fuzz`: Schemathesis against each service's OpenAPI document (bounded in `test`, long in
 //!   `fuzz`, which writes RELIABILITY.md's Fuzzing section)
+//! - `cargo_fuzz`: the cargo-fuzz targets of `fuzz/` on nightly, for a bounded time (in
+//!   `fuzz` only; their kept inputs run in `cargo test`)
 //! - `chaos`: the real binary under SIGKILLs and upstream faults; checks the stores after and
 //!   writes RELIABILITY.md's Chaos section (a short version runs in `test`)
 
+mod cargo_fuzz;
 mod chaos;
 mod e2e;
 mod fuzz;
@@ -70,8 +73,9 @@ enum Cmd {
         #[arg(long)]
         tag: Option<String>,
     },
-    /// Fuzz each service's OpenAPI document with Schemathesis for long (about 10,000 cases
-    /// per service) and write the Fuzzing section of RELIABILITY.md.
+    /// Fuzz each service's OpenAPI document and the BFF with Schemathesis for long (about
+    /// 10,000 cases per service), then each cargo-fuzz target of fuzz/ (nightly, installed if
+    /// missing) for a bounded time, and write the Fuzzing section of RELIABILITY.md.
     Fuzz {
         /// Examples per API operation.
         #[arg(long, default_value_t = fuzz::LONG.examples)]
@@ -82,6 +86,15 @@ enum Cmd {
         /// Fuzz this `mall` binary instead of building the release one.
         #[arg(long)]
         mall: Option<std::path::PathBuf>,
+        /// Seconds each cargo-fuzz target runs.
+        #[arg(long, default_value_t = 60)]
+        libfuzzer_seconds: u64,
+        /// libFuzzer's seed.
+        #[arg(long, default_value_t = 12)]
+        libfuzzer_seed: u64,
+        /// Run only one of the two fuzzers.
+        #[arg(long, value_enum)]
+        only: Option<Fuzzer>,
     },
     /// Kill, hang and slow the real mall's processes under load, check that no order was lost
     /// or doubled and that the BFF answered every request well, and write the Chaos section
@@ -163,9 +176,33 @@ fn main() -> Result<()> {
             examples,
             seed,
             mall,
+            libfuzzer_seconds,
+            libfuzzer_seed,
+            only,
         } => {
-            let mall = given_or_built(mall)?;
-            fuzz::long(&mall, fuzz::Budget { examples, seed })
+            // Both run even when the first finds something; the command fails after.
+            let schemathesis = if only != Some(Fuzzer::CargoFuzz) {
+                let mall = given_or_built(mall)?;
+                fuzz::long(
+                    &mall,
+                    fuzz::Budget {
+                        examples,
+                        seed,
+                        stateful: true,
+                    },
+                )
+            } else {
+                Ok(())
+            };
+            let libfuzzer = if only != Some(Fuzzer::Schemathesis) {
+                cargo_fuzz::long(cargo_fuzz::Budget {
+                    seconds: libfuzzer_seconds,
+                    seed: libfuzzer_seed,
+                })
+            } else {
+                Ok(())
+            };
+            schemathesis.and(libfuzzer)
         }
         Cmd::Chaos {
             short,
@@ -238,6 +275,15 @@ fn bench(only: &[String]) -> Result<()> {
         args.extend(["--only", only.as_str()]);
     }
     cargo(&args)
+}
+
+/// The two fuzzers of `cargo xtask fuzz`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Fuzzer {
+    /// Schemathesis against the services' OpenAPI documents and the BFF.
+    Schemathesis,
+    /// The cargo-fuzz targets of fuzz/ (our parsers).
+    CargoFuzz,
 }
 
 /// Prints what the command is doing, so a new user can follow along.

@@ -150,17 +150,52 @@ impl Orders {
     }
 }
 
-fn key_header(key: Option<&str>) -> Result<HeaderMap, BffError> {
+/// The `Idempotency-Key` header sent to the order service for `key`: 1 to 200 visible ASCII
+/// characters, the order service's own rule (a header may carry spaces and other bytes, which
+/// the service refuses).
+pub fn key_header(key: Option<&str>) -> Result<HeaderMap, BffError> {
     let mut headers = HeaderMap::new();
     if let Some(k) = key {
-        let value = HeaderValue::from_str(k)
-            .map_err(|_| BffError::bad_input("idempotencyKey must be visible ASCII characters"))?;
+        if !k.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(BffError::bad_input(
+                "idempotencyKey must be visible ASCII characters (no spaces)",
+            ));
+        }
         if k.is_empty() || k.len() > 200 {
             return Err(BffError::bad_input(
                 "idempotencyKey must be 1 to 200 characters",
             ));
         }
+        let value = HeaderValue::from_str(k)
+            .map_err(|_| BffError::bad_input("idempotencyKey must be visible ASCII characters"))?;
         headers.insert("idempotency-key", value);
     }
     Ok(headers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `idempotency_key` fuzz target: the BFF passed on keys with spaces or
+    /// non-ASCII letters (valid in a header), which the order service refuses with a 400, so
+    /// the caller got the service's refusal (or, cancelling, "cannot be cancelled") instead
+    /// of the BFF's own message, after a call upstream.
+    #[test]
+    fn a_key_is_refused_unless_the_order_service_takes_it() {
+        for refused in ["order 1", "clé", "tab\there", "", &"k".repeat(201)] {
+            assert!(
+                matches!(
+                    key_header(Some(refused)),
+                    Err(BffError::BadUserInput { .. })
+                ),
+                "{refused:?} is refused"
+            );
+        }
+        for taken in ["order-2026-11-30-0001", "!~", &"k".repeat(200)] {
+            let headers = key_header(Some(taken)).expect("taken");
+            assert_eq!(headers["idempotency-key"], taken);
+        }
+        assert!(key_header(None).expect("no key").is_empty());
+    }
 }

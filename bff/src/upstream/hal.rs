@@ -32,13 +32,20 @@ impl Link {
         if !self.templated {
             return Ok(self.href.clone());
         }
-        let template = UriTemplateStr::new(&self.href)
-            .map_err(|e| format!("bad link template `{}`: {e}", self.href))?;
+        let template = template(&self.href)?;
+        let reserved = reserved_variables(&self.href);
         let mut context = SimpleContext::new();
         for (name, var) in vars {
+            let given = |v: &String| {
+                if reserved.contains(name) {
+                    encode_non_ascii(v)
+                } else {
+                    v.clone()
+                }
+            };
             let value = match var {
-                Var::One(v) => TemplateValue::String(v.clone()),
-                Var::List(vs) => TemplateValue::List(vs.clone()),
+                Var::One(v) => TemplateValue::String(given(v)),
+                Var::List(vs) => TemplateValue::List(vs.iter().map(given).collect()),
             };
             context.insert(*name, value);
         }
@@ -50,10 +57,78 @@ impl Link {
 
     /// Whether the template has a variable of this name.
     pub fn has_var(&self, name: &str) -> bool {
-        UriTemplateStr::new(&self.href)
+        template(&self.href)
             .map(|t| t.variables().any(|v| v.as_str() == name))
             .unwrap_or(false)
     }
+}
+
+/// `href` read as an RFC 6570 template. A `%` must start a percent-encoded byte (`%HH`) and a
+/// prefix modifier (`{var:N}`) has at most 4 digits (N < 10000), as the RFC says; both are
+/// checked first because iri-string 0.7.14 panics on a `%` before a non-ASCII character and
+/// on a prefix past 65535 instead of refusing the template.
+fn template(href: &str) -> Result<&UriTemplateStr, String> {
+    let long_prefix = href
+        .split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(expression, _)| expression))
+        .flat_map(|expression| expression.split(','))
+        .filter_map(|varspec| varspec.split_once(':').map(|(_, prefix)| prefix))
+        .any(|prefix| prefix.len() > 4);
+    if long_prefix {
+        return Err(format!(
+            "bad link template `{href}`: a prefix modifier must be below 10000"
+        ));
+    }
+    let bytes = href.as_bytes();
+    let stray = bytes.iter().enumerate().any(|(i, b)| {
+        *b == b'%'
+            && !bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    });
+    if stray {
+        return Err(format!(
+            "bad link template `{href}`: a `%` that does not start a percent-encoded byte"
+        ));
+    }
+    UriTemplateStr::new(href).map_err(|e| format!("bad link template `{href}`: {e}"))
+}
+
+/// The variables of a template's reserved expansions (`{+var}`, `{#var}`).
+///
+/// iri-string 0.7.14 panics expanding those when a value has a `%` (or a percent-encoded byte
+/// that does not end a character) right before a non-ASCII character: it takes that
+/// character for one byte. Both operators write a non-ASCII character as its UTF-8
+/// percent-encoded bytes anyway, so [`Link::expand`] gives them their values already encoded
+/// ([`encode_non_ascii`]): the same expansion, without the panic. (A variable that is also in
+/// a simple expansion of the same template would be encoded twice there; Spring Data REST
+/// writes only `{?…}` and `{&…}` templates.)
+fn reserved_variables(template: &str) -> Vec<&str> {
+    template
+        .split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(expression, _)| expression))
+        .filter_map(|e| e.strip_prefix('+').or_else(|| e.strip_prefix('#')))
+        .flat_map(|names| names.split(','))
+        .map(|name| name.split(':').next().unwrap_or(name).trim_end_matches('*'))
+        .collect()
+}
+
+/// `value` with every non-ASCII character written as its UTF-8 bytes, percent-encoded.
+fn encode_non_ascii(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut bytes = [0; 4];
+            for b in c.encode_utf8(&mut bytes).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
 }
 
 /// The `_links` of a document. HAL allows an array of links per relation; the first is used.
@@ -206,6 +281,74 @@ mod tests {
         );
         assert!(customer.has_var("customerId"));
         assert!(!customer.has_var("ids"));
+    }
+
+    /// Found by the `link_template` fuzz target: iri-string panicked on `%` before a
+    /// non-ASCII character in a reserved expansion (`fuzz/regressions/link_template/`).
+    #[test]
+    fn a_reserved_expansion_takes_a_percent_before_a_non_ascii_character() {
+        let path = Link {
+            href: "http://h:1/x/{+path}".into(),
+            templated: true,
+        };
+        assert_eq!(
+            path.expand(&[("path", Var::One("%é/a%C3b".into()))])
+                .expect("expands"),
+            "http://h:1/x/%25%C3%A9/a%C3b"
+        );
+        let fragment = Link {
+            href: "http://h:1/x{#ids}".into(),
+            templated: true,
+        };
+        assert_eq!(
+            fragment
+                .expand(&[("ids", Var::List(vec!["%1Ȝ".into(), "ü".into()]))])
+                .expect("expands"),
+            "http://h:1/x#%251%C8%9C,%C3%BC"
+        );
+        // Simple expansions are as before.
+        let simple = Link {
+            href: "http://h:1/x{?q}".into(),
+            templated: true,
+        };
+        assert_eq!(
+            simple
+                .expand(&[("q", Var::One("%é".into()))])
+                .expect("expands"),
+            "http://h:1/x?q=%25%C3%A9"
+        );
+    }
+
+    /// Found by the `link_template` and `hal_document` fuzz targets: iri-string panicked
+    /// reading a template with `%` before a non-ASCII character, or with a prefix modifier
+    /// past 65535 (`fuzz/regressions/`).
+    #[test]
+    fn a_template_with_a_stray_percent_is_refused() {
+        for href in [
+            "http://h:1/%é{?page}",
+            "http://h:1/%4鎛",
+            "http://h:1/100%{?page}",
+            // Found by `hal_document`: a prefix past 65535 panicked.
+            "http://h:1/d{?page:69405}",
+        ] {
+            let link = Link {
+                href: href.into(),
+                templated: true,
+            };
+            assert!(link.expand(&[]).is_err(), "{href}");
+            assert!(!link.has_var("page"), "{href}");
+        }
+        let encoded = Link {
+            href: "http://h:1/caf%C3%A9{?page}".into(),
+            templated: true,
+        };
+        assert_eq!(
+            encoded
+                .expand(&[("page", Var::One("2".into()))])
+                .expect("expands"),
+            "http://h:1/caf%C3%A9?page=2"
+        );
+        assert!(encoded.has_var("page"));
     }
 
     #[test]

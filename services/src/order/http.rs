@@ -232,19 +232,7 @@ async fn place(
             hal::MAX_ID
         )));
     }
-    let key = match headers.get("idempotency-key") {
-        None => None,
-        Some(v) => {
-            let k = v
-                .to_str()
-                .map_err(|_| {
-                    AppError::BadRequest("`Idempotency-Key` must be visible ASCII".into())
-                })?
-                .to_owned();
-            super::validate_key(&k)?;
-            Some(k)
-        }
-    };
+    let key = idempotency_key(&headers)?;
     // Checked once the request is known to be well formed: a malformed one is a 400
     // whoever sends it.
     access.allow(
@@ -270,6 +258,20 @@ async fn place(
         StatusCode::OK
     };
     Ok((status, [(header::LOCATION, href)], Hal(doc)).into_response())
+}
+
+/// The request's `Idempotency-Key`, checked (1 to 200 visible ASCII characters): `None`
+/// when the request has none.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let k = v
+        .to_str()
+        .map_err(|_| AppError::BadRequest("`Idempotency-Key` must be visible ASCII".into()))?
+        .to_owned();
+    super::validate_key(&k)?;
+    Ok(Some(k))
 }
 
 async fn cancel(
