@@ -2,37 +2,8 @@
 //! finding) run through the same properties as the fuzzer (`mall_bff::fuzz_targets`), on
 //! stable, so a finding stays fixed. `cargo xtask fuzz` looks for more.
 
-use std::path::PathBuf;
-
 use mall_bff::fuzz_targets;
-
-/// Every input kept for `target`, with its file name.
-fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/regressions")
-        .join(target);
-    let mut inputs: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-        .map(|entry| {
-            let path = entry.expect("a directory entry").path();
-            let bytes = std::fs::read(&path).expect("an input file");
-            (path.display().to_string(), bytes)
-        })
-        .collect();
-    inputs.sort();
-    assert!(!inputs.is_empty(), "no inputs under {}", dir.display());
-    inputs
-}
-
-/// Runs `property` on every input of `target`, naming the ones that panic.
-fn check(target: &str, property: impl Fn(&[u8]) + std::panic::RefUnwindSafe) {
-    let failed: Vec<String> = inputs(target)
-        .into_iter()
-        .filter(|(_, bytes)| std::panic::catch_unwind(|| property(bytes)).is_err())
-        .map(|(name, _)| name)
-        .collect();
-    assert!(failed.is_empty(), "{target} fails on {failed:?}");
-}
+use mall_services::fuzz_targets::replay_kept_inputs as check;
 
 #[test]
 fn hal_documents_are_read_without_panicking() {

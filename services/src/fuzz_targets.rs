@@ -8,6 +8,9 @@
 //!   the bus reads it, then handled by each consumer's policy (which decodes its payload)
 //!   in a transaction that is rolled back;
 //! - [`idempotency_key`]: the `Idempotency-Key` header of `POST /orders`.
+//!
+//! [`replay_kept_inputs`] is how the stable tests of both crates (the BFF's and ours) run a
+//! target's kept inputs.
 
 use std::sync::OnceLock;
 
@@ -97,4 +100,27 @@ pub fn idempotency_key(data: &[u8]) -> Option<String> {
         "an accepted key ends at no space: {key:?}"
     );
     Some(key)
+}
+
+/// Runs `property` on every input kept for `target` under `fuzz/regressions/<target>/`
+/// (seeds and findings), and fails naming every input it panics on.
+pub fn replay_kept_inputs(target: &str, property: impl Fn(&[u8]) + std::panic::RefUnwindSafe) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/regressions")
+        .join(target);
+    let mut inputs: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .map(|entry| entry.expect("a directory entry").path())
+        .collect();
+    inputs.sort();
+    assert!(!inputs.is_empty(), "no inputs under {}", dir.display());
+    let failed: Vec<String> = inputs
+        .into_iter()
+        .filter(|path| {
+            let bytes = std::fs::read(path).expect("an input file");
+            std::panic::catch_unwind(|| property(&bytes)).is_err()
+        })
+        .map(|path| path.display().to_string())
+        .collect();
+    assert!(failed.is_empty(), "{target} fails on {failed:?}");
 }
