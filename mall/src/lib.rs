@@ -541,8 +541,9 @@ mod bff {
         upstreams: Urls,
         auth: AuthState,
     ) -> Result<mall_bff::Bff, MallError> {
-        // The services' URLs are the upstreams, unless the BFF's own configuration (file or
-        // MALL_BFF_* environment) names others.
+        // The services' URLs are the upstreams and `--dist` the static directory, over what
+        // a `--bff-config` file says (its `[urls]` and `static_dir` are not used here); the
+        // MALL_BFF_* environment is applied last and may name others.
         let mut bff = config.bff.clone();
         bff.urls.product = upstreams.product;
         bff.urls.order = upstreams.order;
