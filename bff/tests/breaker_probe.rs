@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::shop::{customer_of, Shop, ShopOptions};
@@ -21,7 +20,6 @@ use mall_bff::live::{LiveFeed, LiveItem};
 use mall_bff::upstream::Upstream;
 use mall_bff::BffConfig;
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 const COOL_DOWN: Duration = Duration::from_millis(300);
@@ -63,17 +61,6 @@ async fn circuit_state(bff: &TestBff, upstream: &str) -> String {
         .to_owned()
 }
 
-/// Serves the BFF's router on a real socket.
-async fn serve(bff: &TestBff) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("address");
-    let router = bff.bff.clone().router();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    addr
-}
-
 /// Fails `upstream` until its circuit opens, waits out the cool-down, then makes it hang.
 async fn open_and_cool_down(bff: &TestBff, fake: &FakeUpstream, name: &str, query: &str) {
     fake.set_mode(Mode::Unavailable);
@@ -106,7 +93,7 @@ async fn probe_in_flight(fake: &FakeUpstream) {
 async fn a_client_that_gives_up_during_the_probe_does_not_leave_the_circuit_half_open() {
     let shop = Shop::start(ShopOptions::default()).await;
     let bff = TestBff::start(config(&shop, Upstream::Mypage)).await;
-    let addr = serve(&bff).await;
+    let addr = bff.serve().await;
     let my_page = my_page_query();
     open_and_cool_down(&bff, &shop.mypage, "mypage", &my_page).await;
 
@@ -171,20 +158,13 @@ async fn a_websocket_closed_during_the_snapshot_probe_does_not_leave_the_circuit
         .bff
         .clone()
         .with_live_feed(std::sync::Arc::new(QuietFeed));
-    let addr = serve(&bff).await;
+    let addr = bff.serve().await;
     let customer = customer_of(1);
     let my_page = my_page_query();
     open_and_cool_down(&bff, &shop.mypage, "mypage", &my_page).await;
 
     // A subscription's snapshot read is the probe; the browser closes the socket meanwhile.
-    let mut request = format!("ws://{addr}/graphql/ws")
-        .into_client_request()
-        .expect("ws request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(request)
+    let (mut ws, _) = tokio_tungstenite::connect_async(common::ws::request(addr))
         .await
         .expect("WebSocket handshake");
     ws.send(Message::Text(

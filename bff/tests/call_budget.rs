@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::shop::{customer_of, Shop, ShopOptions};
+use common::shop::{customer_of, orders_aliases, Shop, ShopOptions};
 use common::TestBff;
 use serde_json::{json, Value};
 
@@ -36,17 +36,8 @@ async fn a_request_past_its_call_budget_makes_no_more_calls() {
     assert_eq!(warm.0, 200, "{}", warm.1);
     shop.clear_hits();
 
-    let aliases: String = (0..20)
-        .map(|i| {
-            format!(
-                "o{i}: orders(customerId: \"{}-{i}\") {{ id }} ",
-                customer_of(1)
-            )
-        })
-        .collect();
-    let (status, body) = bff
-        .post_graphql(json!({"query": format!("{{ {aliases} }}")}).to_string())
-        .await;
+    let query = orders_aliases(20);
+    let (status, body) = bff.post_graphql(json!({"query": query}).to_string()).await;
     assert_eq!(status, 200, "{body}");
     let r: Value = serde_json::from_str(&body).expect("JSON");
     let codes = codes(&r);

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::shop::{customer_of, Shop, ShopOptions};
+use common::shop::{customer_of, orders_aliases, Shop, ShopOptions};
 use common::{assert_no_errors, TestBff};
 use http::StatusCode;
 use serde_json::{json, Value};
@@ -19,17 +19,8 @@ async fn two_hundred_aliases_are_refused_before_any_upstream_call() {
     let shop = Shop::start(ShopOptions::default()).await;
     let bff = TestBff::start(shop.config()).await;
     shop.clear_hits();
-    let aliases: String = (0..200)
-        .map(|i| {
-            format!(
-                "o{i}: orders(customerId: \"{}-{i}\") {{ id }} ",
-                customer_of(1)
-            )
-        })
-        .collect();
-    let (status, body) = bff
-        .post_graphql(json!({"query": format!("{{ {aliases} }}")}).to_string())
-        .await;
+    let query = orders_aliases(200);
+    let (status, body) = bff.post_graphql(json!({"query": query}).to_string()).await;
     assert_eq!(
         status,
         StatusCode::OK,

@@ -38,18 +38,7 @@ async fn start_with(change: impl FnOnce(&mut mall_bff::BffConfig)) -> (Shop, Tes
     };
     change(&mut config);
     let bff = TestBff::start(config).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("address");
-    let router = bff.bff.clone().router();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
+    let addr = bff.serve().await;
     (shop, bff, addr)
 }
 

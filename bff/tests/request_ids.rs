@@ -10,27 +10,16 @@ mod common;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
 
 use common::shop::{Shop, ShopOptions};
+use common::ws::{self, next_message, send};
 use common::TestBff;
 use serde_json::{json, Value};
 
 async fn start() -> (Shop, TestBff, SocketAddr) {
     let shop = Shop::start(ShopOptions::default()).await;
     let bff = TestBff::start(shop.config()).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("address");
-    let router = bff.bff.clone().router();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
+    let addr = bff.serve().await;
     (shop, bff, addr)
 }
 
@@ -214,30 +203,6 @@ async fn the_log_lines_of_a_dataloader_batch_carry_the_request_id() {
     }
 }
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// The next protocol message (the BFF's pings skipped), failing after 5 s.
-async fn next_message(ws: &mut Ws) -> Value {
-    use futures::StreamExt;
-    use tokio_tungstenite::tungstenite::Message;
-    loop {
-        let m = tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .expect("a message within 5 s");
-        match m {
-            Some(Ok(Message::Text(t))) => {
-                let v: Value = serde_json::from_str(&t).expect("JSON");
-                if v["type"] != "ping" {
-                    return v;
-                }
-            }
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-            other => panic!("expected a protocol message, got {other:?}"),
-        }
-    }
-}
-
 /// The GraphQL errors of a `next` (`payload.errors`) or an `error` message (`payload`).
 fn errors_of(message: &Value) -> Vec<Value> {
     let errors = match message["type"].as_str() {
@@ -247,26 +212,10 @@ fn errors_of(message: &Value) -> Vec<Value> {
     errors.as_array().cloned().unwrap_or_default()
 }
 
-async fn send(ws: &mut Ws, message: Value) {
-    use futures::SinkExt;
-    ws.send(tokio_tungstenite::tungstenite::Message::Text(
-        message.to_string().into(),
-    ))
-    .await
-    .expect("send");
-}
-
 #[tokio::test]
 async fn errors_sent_on_a_websocket_carry_the_connections_request_id() {
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let (_shop, bff, addr) = start().await;
-    let mut request = format!("ws://{addr}/graphql/ws")
-        .into_client_request()
-        .expect("ws request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
+    let mut request = ws::request(addr);
     request
         .headers_mut()
         .insert("x-request-id", "socket-quote-me-3".parse().expect("header"));

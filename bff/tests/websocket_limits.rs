@@ -15,19 +15,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::shop::{customer_of, Shop, ShopOptions};
+use common::ws::{connect, next_message, send, Ws};
 use common::TestBff;
 use futures::stream::{self, BoxStream};
 use futures::{SinkExt, StreamExt};
 use mall_bff::live::{LiveFeed, LiveItem};
 use mall_bff::BffConfig;
 use serde_json::{json, Value};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// A feed that never changes: a subscription stays open after its snapshot.
 struct QuietFeed;
@@ -44,51 +40,8 @@ async fn start(config: impl FnOnce(&mut BffConfig)) -> (Shop, TestBff, SocketAdd
     config(&mut c);
     let mut bff = TestBff::start(c).await;
     bff.bff = bff.bff.clone().with_live_feed(Arc::new(QuietFeed));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("address");
-    let router = bff.bff.clone().router();
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let addr = bff.serve().await;
     (shop, bff, addr)
-}
-
-async fn connect(addr: SocketAddr) -> Result<Ws, WsError> {
-    let mut request = format!("ws://{addr}/graphql/ws")
-        .into_client_request()
-        .expect("ws request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    tokio_tungstenite::connect_async(request)
-        .await
-        .map(|(ws, _)| ws)
-}
-
-async fn send(ws: &mut Ws, message: Value) {
-    ws.send(Message::Text(message.to_string().into()))
-        .await
-        .expect("send");
-}
-
-/// The next protocol message (the BFF's pings skipped), failing after 5 s.
-async fn next_message(ws: &mut Ws) -> Value {
-    loop {
-        let m = tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .expect("a message within 5 s");
-        match m {
-            Some(Ok(Message::Text(t))) => {
-                let v: Value = serde_json::from_str(&t).expect("JSON");
-                if v["type"] != "ping" {
-                    return v;
-                }
-            }
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-            other => panic!("expected a protocol message, got {other:?}"),
-        }
-    }
 }
 
 async fn initialised(addr: SocketAddr, bff: &TestBff) -> Ws {
@@ -261,14 +214,8 @@ async fn by_cookie(
     addr: SocketAddr,
     cookie: &str,
 ) -> Result<Ws, Option<tokio_tungstenite::tungstenite::protocol::CloseFrame>> {
-    let mut request = format!("ws://{addr}/graphql/ws")
-        .into_client_request()
-        .expect("ws request");
+    let mut request = common::ws::request(addr);
     let headers = request.headers_mut();
-    headers.insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
     headers.insert("cookie", cookie.parse().expect("header"));
     headers.insert("origin", format!("http://{addr}").parse().expect("header"));
     let (mut ws, _) = tokio_tungstenite::connect_async(request)

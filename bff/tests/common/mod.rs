@@ -6,6 +6,7 @@
 
 pub mod shop;
 pub mod upstream;
+pub mod ws;
 
 use std::future::Future;
 use std::time::Duration;
@@ -157,6 +158,24 @@ impl TestBff {
         let response = serde_json::to_value(&response).expect("a response is JSON");
         assert_tells_nothing_internal(&response.to_string());
         response
+    }
+
+    /// Serves the BFF's router on a real socket on `127.0.0.1:0` (with the peer's address,
+    /// which keys the rate limits) and answers where.
+    pub async fn serve(&self) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let router = self.bff.clone().router();
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+        });
+        addr
     }
 
     /// Sends an HTTP request through the router; the status and the body as text.

@@ -43,6 +43,20 @@ pub fn customer_of(order: i64) -> String {
     format!("{}@uengine.org", order % 2 + 1)
 }
 
+/// One query asking `n` aliases of `orders`, each for another (unknown) customer: a call
+/// each, so the count shows what the BFF's limits let through.
+pub fn orders_aliases(n: usize) -> String {
+    let aliases: String = (0..n)
+        .map(|i| {
+            format!(
+                "o{i}: orders(customerId: \"{}-{i}\") {{ id }} ",
+                customer_of(1)
+            )
+        })
+        .collect();
+    format!("{{ {aliases} }}")
+}
+
 /// The address deliveries of order `id` go to.
 pub fn address_of(order: i64) -> String {
     format!("Seoul {order}")
