@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{customer, eventually, mall, staff, token_for, ws_url};
+use common::{customer, eventually, mall, sign_up, staff, token_for, ws_url, SignedUp};
 use futures::{SinkExt, StreamExt};
 use mall_auth::http::BFF_AUDIENCE;
 use reqwest::StatusCode;
@@ -55,26 +55,12 @@ impl Shop {
     }
 
     async fn signup(&self, email: &str) -> Who {
-        let r = self
-            .http
-            .post(format!("{}/auth/signup", self.bff))
-            .json(
-                &json!({"email": email, "name": "Customer", "address": "Seoul",
-                          "password": "correct horse battery staple"}),
-            )
-            .send()
-            .await
-            .expect("signup");
-        assert_eq!(r.status(), StatusCode::CREATED, "sign-up");
-        let cookie = r.headers()["set-cookie"]
-            .to_str()
-            .expect("cookie")
-            .to_owned();
+        let SignedUp { set_cookie, cookie } = sign_up(&self.bff, email, "Customer").await;
         assert!(
-            cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
-            "{cookie}"
+            set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"),
+            "{set_cookie}"
         );
-        Who::Cookie(cookie.split(';').next().expect("pair").to_owned())
+        Who::Cookie(cookie)
     }
 
     /// A REST call straight at a service; the status and the body.
@@ -536,20 +522,7 @@ async fn subscriptions_need_a_caller_stay_theirs_and_end_with_the_session() {
     let (mall, _dir) = mall().await;
     let bff = mall.bff_url.clone().expect("bff");
     let http = reqwest::Client::new();
-    let signup = http
-        .post(format!("{bff}/auth/signup"))
-        .json(&json!({"email": C1, "name": "One", "address": "Seoul",
-                      "password": "correct horse battery staple"}))
-        .send()
-        .await
-        .expect("signup");
-    let cookie = signup.headers()["set-cookie"]
-        .to_str()
-        .expect("c")
-        .split(';')
-        .next()
-        .expect("pair")
-        .to_owned();
+    let cookie = sign_up(&bff, C1, "One").await.cookie;
     let ws = ws_url(&bff, "/graphql/ws");
     let origin = bff.clone();
 

@@ -6,8 +6,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{customer, mall, ws_url, Client, Seen};
-use mall::{start_bff, MallConfig, Ports};
+use common::{customer, graphql_by_cookie, mall, ws_url, Client, Seen};
+use mall::start_bff;
 use mall_auth::http::BFF_AUDIENCE;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -28,54 +28,22 @@ async fn me(http: &reqwest::Client, bff: &str, cookie: &str) -> (StatusCode, Val
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-async fn gql(http: &reqwest::Client, bff: &str, cookie: &str, query: &str) -> Value {
-    http.post(format!("{bff}/graphql"))
-        .header("cookie", cookie)
-        .json(&json!({"query": query}))
-        .send()
-        .await
-        .expect("graphql")
-        .json()
-        .await
-        .expect("json")
-}
-
 #[tokio::test]
 async fn a_session_outlives_a_bff_restart_until_it_is_signed_out() {
     let (mall, dir) = mall().await;
     let services = mall.services.as_ref().expect("services");
-    // Replicas of one shop share its public URL: the issuer of the tokens the services check.
-    let config = MallConfig {
-        data_dir: dir.path().to_owned(),
-        ports: Ports::any(),
-        public_url: mall.bff_url.clone(),
-        ..MallConfig::default()
-    };
+    let config = common::replica_config(&mall, dir.path());
     let http = reqwest::Client::new();
     let first = start_bff(&config, services.urls.clone(), None)
         .await
         .expect("a BFF");
-    let signup = http
-        .post(format!("{}/auth/signup", first.url))
-        .json(&json!({"email": EMAIL, "name": "Stays", "address": "Seoul",
-                      "password": "correct horse battery staple"}))
-        .send()
-        .await
-        .expect("signup");
-    assert_eq!(signup.status(), StatusCode::CREATED);
-    let cookie = signup.headers()["set-cookie"]
-        .to_str()
-        .expect("cookie")
-        .split(';')
-        .next()
-        .expect("name=value")
-        .to_owned();
-    let placed = gql(
-        &http,
+    let cookie = common::sign_up(&first.url, EMAIL, "Stays").await.cookie;
+    let placed = graphql_by_cookie(
         &first.url,
         &cookie,
         "mutation { placeOrder(input: {productId: 1, quantity: 1, customerName: \"Stays\", \
          customerAddr: \"Seoul\"}) { id customerId } }",
+        json!({}),
     )
     .await;
     let order = placed["data"]["placeOrder"]["id"]
@@ -91,7 +59,7 @@ async fn a_session_outlives_a_bff_restart_until_it_is_signed_out() {
     assert_eq!(status, StatusCode::OK, "{profile}");
     assert_eq!(profile["customerId"], EMAIL);
     assert_eq!(profile["name"], "Stays");
-    let orders = gql(&http, &second.url, &cookie, MY_ORDERS).await;
+    let orders = graphql_by_cookie(&second.url, &cookie, MY_ORDERS, json!({})).await;
     assert_eq!(
         orders["data"]["orders"],
         json!([{"id": order, "customerId": EMAIL}]),
@@ -119,7 +87,7 @@ async fn a_session_outlives_a_bff_restart_until_it_is_signed_out() {
         me(&http, &third.url, &cookie).await.0,
         StatusCode::UNAUTHORIZED
     );
-    let refused = gql(&http, &third.url, &cookie, MY_ORDERS).await;
+    let refused = graphql_by_cookie(&third.url, &cookie, MY_ORDERS, json!({})).await;
     assert_eq!(
         refused["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
         "{refused}"

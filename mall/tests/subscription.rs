@@ -248,13 +248,7 @@ async fn a_slow_reader_is_resynced_or_dropped_and_holds_no_one_up() {
 async fn a_client_reconnecting_after_a_bff_restart_gets_a_full_snapshot_first() {
     let (mall, dir) = mall().await;
     let services = mall.services.as_ref().expect("services");
-    // Replicas of one shop share its public URL: the issuer of the tokens the services check.
-    let config = MallConfig {
-        data_dir: dir.path().to_owned(),
-        ports: Ports::any(),
-        public_url: mall.bff_url.clone(),
-        ..MallConfig::default()
-    };
+    let config = common::replica_config(&mall, dir.path());
     let customer = "restart@12st.example";
     let first_bff = start_bff(&config, services.urls.clone(), Some(services.bus.clone()))
         .await

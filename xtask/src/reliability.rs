@@ -13,18 +13,20 @@ pub const PATH: &str = "RELIABILITY.md";
 /// Puts `section` (which starts with its `heading` line) in place of the file's old section
 /// of that heading, or after the others when there is none.
 pub fn write_section(heading: &str, section: &str) -> Result<()> {
-    let old = std::fs::read_to_string(PATH).unwrap_or_default();
-    std::fs::write(PATH, replace_section(&old, heading, section))
-        .with_context(|| format!("writing {PATH}"))
+    rewrite(|old| replace_section(old, heading, section))
 }
 
 /// Puts `subsection` (which starts with its `heading` line, `### …`) in place of the old
 /// one inside the section `parent` (`## …`), or at the end of that section when it has none;
 /// makes the section when the file has none.
 pub fn write_subsection(parent: &str, heading: &str, subsection: &str) -> Result<()> {
+    rewrite(|old| replace_subsection(old, parent, heading, subsection))
+}
+
+/// Writes the file as `change` makes it from its text (empty when there is no file yet).
+fn rewrite(change: impl FnOnce(&str) -> String) -> Result<()> {
     let old = std::fs::read_to_string(PATH).unwrap_or_default();
-    std::fs::write(PATH, replace_subsection(&old, parent, heading, subsection))
-        .with_context(|| format!("writing {PATH}"))
+    std::fs::write(PATH, change(&old)).with_context(|| format!("writing {PATH}"))
 }
 
 fn replace_subsection(old: &str, parent: &str, heading: &str, subsection: &str) -> String {

@@ -139,6 +139,60 @@ pub async fn graphql_as(bff: &str, caller: &Caller, query: &str, variables: Valu
         .expect("graphql json")
 }
 
+/// POSTs a GraphQL operation to the BFF as the browser does: with the session `cookie`.
+pub async fn graphql_by_cookie(bff: &str, cookie: &str, query: &str, variables: Value) -> Value {
+    reqwest::Client::new()
+        .post(format!("{bff}/graphql"))
+        .header("cookie", cookie)
+        .json(&json!({"query": query, "variables": variables}))
+        .send()
+        .await
+        .expect("graphql request")
+        .json()
+        .await
+        .expect("graphql json")
+}
+
+/// What `POST /auth/signup` set: the whole `Set-Cookie` header, and the `name=value` pair a
+/// browser sends back.
+pub struct SignedUp {
+    pub set_cookie: String,
+    pub cookie: String,
+}
+
+/// Signs a new customer up at the BFF (a valid password); fails unless it is 201.
+pub async fn sign_up(bff: &str, email: &str, name: &str) -> SignedUp {
+    let r = reqwest::Client::new()
+        .post(format!("{bff}/auth/signup"))
+        .json(&json!({"email": email, "name": name, "address": "Seoul",
+                      "password": "correct horse battery staple"}))
+        .send()
+        .await
+        .expect("signup");
+    assert_eq!(
+        r.status(),
+        reqwest::StatusCode::CREATED,
+        "sign-up of {email}"
+    );
+    let set_cookie = r.headers()["set-cookie"]
+        .to_str()
+        .expect("a cookie")
+        .to_owned();
+    let cookie = set_cookie.split(';').next().expect("name=value").to_owned();
+    SignedUp { set_cookie, cookie }
+}
+
+/// The configuration of another BFF replica of `mall`'s shop, on free ports and the same
+/// data: replicas share the shop's public URL, the issuer of the tokens the services check.
+pub fn replica_config(mall: &Mall, data_dir: &std::path::Path) -> MallConfig {
+    MallConfig {
+        data_dir: data_dir.to_owned(),
+        ports: Ports::any(),
+        public_url: mall.bff_url.clone(),
+        ..MallConfig::default()
+    }
+}
+
 /// Places an order through the BFF's placeOrder mutation; its id.
 pub async fn place_order(bff: &str, customer_id: &str) -> i64 {
     let customer = customer_id;
