@@ -279,7 +279,7 @@ impl Subscriptions {
         };
         let (initialised, mut init_seen) = oneshot::channel::<()>();
         // When the bearer token of `connection_init` expires (nothing is sent for a cookie).
-        let (token_expiry, mut token_expires) = oneshot::channel::<tokio::time::Instant>();
+        let (token_expiry, token_expires) = oneshot::channel::<tokio::time::Instant>();
         let auth = self.auth.clone();
         let signed_in = context.clone();
         let upgraded = upgrader.clone();
@@ -315,10 +315,14 @@ impl Subscriptions {
                 let _ = signed_in.set(RequestContext::new(principal).with_request_id(request_id));
                 Ok(data)
             });
-        let token_deadline = tokio::time::sleep(Duration::ZERO);
+        // Never ends for a cookie or an anonymous caller; at the token's expiry otherwise.
+        let token_deadline = async move {
+            match token_expires.await {
+                Ok(at) => tokio::time::sleep_until(at).await,
+                Err(_) => futures::future::pending().await,
+            }
+        };
         tokio::pin!(token_deadline);
-        let mut waiting_for_expiry = true;
-        let mut token_armed = false;
         let mut ended_sessions = self.auth.ended_sessions();
         let mut recheck =
             tokio::time::interval(settings.session_recheck.max(Duration::from_secs(1)));
@@ -361,15 +365,7 @@ impl Subscriptions {
                     waiting_for_init = false;
                     continue;
                 }
-                at = &mut token_expires, if waiting_for_expiry => {
-                    waiting_for_expiry = false;
-                    if let Ok(at) = at {
-                        token_deadline.as_mut().reset(at);
-                        token_armed = true;
-                    }
-                    continue;
-                }
-                _ = &mut token_deadline, if token_armed => token_expired(),
+                () = &mut token_deadline => token_expired(),
                 _ = ping.tick() => (Message::Text(ping_message(protocol).into()), false),
                 ended = ended_sessions.recv(), if by_cookie(&context).is_some() => {
                     match ended {

@@ -68,10 +68,7 @@ impl Link {
 /// checked first because iri-string 0.7.14 panics on a `%` before a non-ASCII character and
 /// on a prefix past 65535 instead of refusing the template.
 fn template(href: &str) -> Result<&UriTemplateStr, String> {
-    let long_prefix = href
-        .split('{')
-        .skip(1)
-        .filter_map(|rest| rest.split_once('}').map(|(expression, _)| expression))
+    let long_prefix = expressions(href)
         .flat_map(|expression| expression.split(','))
         .filter_map(|varspec| varspec.split_once(':').map(|(_, prefix)| prefix))
         .any(|prefix| prefix.len() > 4);
@@ -95,6 +92,14 @@ fn template(href: &str) -> Result<&UriTemplateStr, String> {
     UriTemplateStr::new(href).map_err(|e| format!("bad link template `{href}`: {e}"))
 }
 
+/// The expressions of a template: what stands between each `{` and its `}`.
+fn expressions(template: &str) -> impl Iterator<Item = &str> {
+    template
+        .split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(expression, _)| expression))
+}
+
 /// The variables of a template's reserved expansions (`{+var}`, `{#var}`).
 ///
 /// iri-string 0.7.14 panics expanding those when a value has a `%` (or a percent-encoded byte
@@ -105,10 +110,7 @@ fn template(href: &str) -> Result<&UriTemplateStr, String> {
 /// a simple expansion of the same template would be encoded twice there; Spring Data REST
 /// writes only `{?…}` and `{&…}` templates.)
 fn reserved_variables(template: &str) -> Vec<&str> {
-    template
-        .split('{')
-        .skip(1)
-        .filter_map(|rest| rest.split_once('}').map(|(expression, _)| expression))
+    expressions(template)
         .filter_map(|e| e.strip_prefix('+').or_else(|| e.strip_prefix('#')))
         .flat_map(|names| names.split(','))
         .map(|name| name.split(':').next().unwrap_or(name).trim_end_matches('*'))

@@ -224,10 +224,6 @@ impl Stream for FeedSubscription {
         let Some(rx) = this.rx.as_mut() else {
             return Poll::Ready(None);
         };
-        if this.feed.strong_count() == 0 {
-            // The feed is gone: its pump sends nothing more.
-            return Poll::Ready(None);
-        }
         match Pin::new(&mut *rx).poll_next(cx) {
             Poll::Ready(Some(Ok(Slot::Changed(change)))) => {
                 Poll::Ready(Some(FeedItem::Changed(MyPageChange::clone(&change))))
