@@ -24,6 +24,8 @@ use crate::{python, step};
 
 /// The checks and their settings (for the services' OpenAPI documents).
 const CONFIG: &str = "xtask/schemathesis.toml";
+/// The same for calls with no token (which statuses a stranger may get).
+const CONFIG_ANONYMOUS: &str = "xtask/schemathesis-anonymous.toml";
 /// Where the BFF's GraphQL check lives (a Schemathesis hooks module) and its name.
 const GRAPHQL_HOOKS_DIR: &str = "xtask";
 const GRAPHQL_HOOKS: &str = "mall_graphql_checks";
@@ -34,6 +36,9 @@ use crate::reliability::{self, PATH as RELIABILITY};
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 /// The services, in the order they are fuzzed.
 const SERVICES: [&str; 4] = ["order", "delivery", "product", "mypage"];
+/// Examples per operation of the long run's anonymous calls to the services (each is refused
+/// before its input is read, so more would repeat the same answer).
+const ANONYMOUS_EXAMPLES: u32 = 200;
 
 /// How much to generate.
 #[derive(Debug, Clone, Copy)]
@@ -115,41 +120,79 @@ fn run(mall: &Path, budget: Budget) -> Result<Vec<Outcome>> {
     for (service, url) in SERVICES.iter().zip(&running.urls) {
         let docs = format!("{url}/v3/api-docs");
         step(&format!(
-            "fuzzing the {service} service with Schemathesis ({docs}, {} examples per \
-             operation, seed {})",
+            "fuzzing the {service} service with Schemathesis ({docs}, signed in as staff, {} \
+             examples per operation, seed {})",
             budget.examples, budget.seed
         ));
         let token = running.token(service)?;
-        let mut command = Command::new(python::tool("schemathesis"));
-        command
-            .args(["--config-file", CONFIG, "run", &docs])
-            .args(["--header", &format!("Authorization: Bearer {token}")])
-            .args(["--mode", "all", "--phases", phases(budget)]);
         outcomes.push(schemathesis(
-            command,
+            service_command(&docs, budget, Some(&token)),
             budget,
-            &format!("{service} service (OpenAPI)"),
+            &format!("{service} service (OpenAPI), signed in"),
         )?);
     }
     // The BFF: the schema comes from its URL by introspection, as a GraphQL tool loads it.
     // Schemathesis's own GraphQL check counts every entry of `errors` as a failure, even a
     // typed refusal (an order that does not exist), so ours says what the BFF promises:
     // no 5xx, a GraphQL response, every error with a stable code, no internal URL.
-    step(&format!(
-        "fuzzing the BFF with Schemathesis ({}, {} examples per operation, seed {})",
-        running.graphql, budget.examples, budget.seed
-    ));
-    let mut command = Command::new(python::tool("schemathesis"));
-    command
-        .env("PYTHONPATH", GRAPHQL_HOOKS_DIR)
-        .env("SCHEMATHESIS_HOOKS", GRAPHQL_HOOKS)
-        .args(["run", &running.graphql, "--checks", GRAPHQL_CHECK])
-        .args([
-            "--header",
-            &format!("Authorization: Bearer {}", running.token("bff")?),
-        ]);
-    outcomes.push(schemathesis(command, budget, "BFF (GraphQL)")?);
+    // Signed in as staff (every field answers) and anonymously (what a stranger reaches).
+    let staff = running.token("bff")?;
+    for (caller, token) in [("signed in", Some(staff.as_str())), ("anonymous", None)] {
+        step(&format!(
+            "fuzzing the BFF with Schemathesis ({}, {caller}, {} examples per operation, \
+             seed {})",
+            running.graphql, budget.examples, budget.seed
+        ));
+        let mut command = Command::new(python::tool("schemathesis"));
+        command
+            .env("PYTHONPATH", GRAPHQL_HOOKS_DIR)
+            .env("SCHEMATHESIS_HOOKS", GRAPHQL_HOOKS)
+            .args(["run", &running.graphql, "--checks", GRAPHQL_CHECK]);
+        if let Some(token) = token {
+            command.args(["--header", &format!("Authorization: Bearer {token}")]);
+        }
+        outcomes.push(schemathesis(
+            command,
+            budget,
+            &format!("BFF (GraphQL), {caller}"),
+        )?);
+    }
+    // The services called with no token: every operation must refuse as its document says
+    // (401 problem), whatever the input. Long runs only: the suite's BFF run already covers
+    // an anonymous caller, and these answers do not depend on the data.
+    if budget.stateful {
+        let anonymous = Budget {
+            examples: budget.examples.min(ANONYMOUS_EXAMPLES),
+            ..budget
+        };
+        for (service, url) in SERVICES.iter().zip(&running.urls) {
+            let docs = format!("{url}/v3/api-docs");
+            step(&format!(
+                "fuzzing the {service} service with Schemathesis ({docs}, anonymous, {} \
+                 examples per operation, seed {})",
+                anonymous.examples, anonymous.seed
+            ));
+            outcomes.push(schemathesis(
+                service_command(&docs, anonymous, None),
+                anonymous,
+                &format!("{service} service (OpenAPI), anonymous"),
+            )?);
+        }
+    }
     Ok(outcomes)
+}
+
+/// Schemathesis against one service's OpenAPI document, with a bearer token or none.
+fn service_command(docs: &str, budget: Budget, token: Option<&str>) -> Command {
+    let mut command = Command::new(python::tool("schemathesis"));
+    match token {
+        Some(token) => command
+            .args(["--config-file", CONFIG, "run", docs])
+            .args(["--header", &format!("Authorization: Bearer {token}")]),
+        None => command.args(["--config-file", CONFIG_ANONYMOUS, "run", docs]),
+    };
+    command.args(["--mode", "all", "--phases", phases(budget)]);
+    command
 }
 
 /// The Schemathesis phases of a run against the services.
@@ -215,14 +258,18 @@ fn fuzzing_section(outcomes: &[Outcome], budget: Budget, date: &str, machine: &s
     let mut s = String::from("### Schemathesis\n\n");
     s.push_str(&format!(
         "Written by `cargo xtask fuzz` on {date}. Schemathesis {} against each service's \
-         OpenAPI document (`/v3/api-docs`; positive and negative data, phases {}) and against the BFF's GraphQL endpoint (schema by \
-         introspection from its URL; the check `typed_graphql_errors` of \
-         `xtask/mall_graphql_checks.py`) on one `mall --target all`, {} examples per operation, seed {} \
-         (`cargo xtask fuzz --examples {} --seed {}` repeats it). The checks, and why each is \
-         on or off, are in `xtask/schemathesis.toml`; the figure to reach is no failure. \
-         Each failure is reported in the command's output with a `curl` line that \
-         reproduces it; the known false positive of the query serialisation is explained in \
-         that file.\n\n",
+         OpenAPI document (`/v3/api-docs`; positive and negative data, phases {}) and against \
+         the BFF's GraphQL endpoint (schema by introspection from its URL; the check \
+         `typed_graphql_errors` of `xtask/mall_graphql_checks.py`) on one `mall --target all`, \
+         {} examples per operation, seed {} (`cargo xtask fuzz --examples {} --seed {}` repeats \
+         it). Each target is called signed in (a staff bearer token from `mall token`, so every \
+         operation and field answers) and anonymously (no token: the BFF's public fields \
+         answer and the rest refuse with a typed error; every service operation must refuse \
+         with its documented 401 problem, {} examples per operation as the answer does not \
+         depend on the input). The checks, and why each is on or off, are in \
+         `xtask/schemathesis.toml`; the figure to reach is no failure. Each failure is \
+         reported in the command's output with a `curl` line that reproduces it; the known \
+         false positive of the query serialisation is explained in that file.\n\n",
         python::PACKAGES
             .iter()
             .find(|(n, _, _)| *n == "schemathesis")
@@ -232,7 +279,8 @@ fn fuzzing_section(outcomes: &[Outcome], budget: Budget, date: &str, machine: &s
         budget.examples,
         budget.seed,
         budget.examples,
-        budget.seed
+        budget.seed,
+        budget.examples.min(ANONYMOUS_EXAMPLES),
     ));
     s.push_str(&format!("- **Machine**: {machine}\n\n"));
     s.push_str("| target | cases | failures | time |\n|---|---:|---:|---:|\n");
@@ -249,8 +297,6 @@ fn fuzzing_section(outcomes: &[Outcome], budget: Budget, date: &str, machine: &s
     s
 }
 
-/// Puts `section` (which starts with `## Fuzzing`) in place of the old one, keeping every
-/// other section of the file as it is.
 /// A `mall --target all` on free ports with a fresh data directory, stopped on drop.
 struct Mall {
     child: Child,
