@@ -17,6 +17,15 @@ use serde::{Deserialize, Serialize};
 
 pub use client::UpstreamClient;
 
+/// Default root URL of the order service (the course's port).
+pub const DEFAULT_ORDER_URL: &str = "http://127.0.0.1:8081";
+/// Default root URL of the delivery service.
+pub const DEFAULT_DELIVERY_URL: &str = "http://127.0.0.1:8082";
+/// Default root URL of the product service.
+pub const DEFAULT_PRODUCT_URL: &str = "http://127.0.0.1:8083";
+/// Default root URL of the mypage service.
+pub const DEFAULT_MYPAGE_URL: &str = "http://127.0.0.1:8084";
+
 /// One of the domain services behind the BFF.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -44,7 +53,18 @@ impl Upstream {
         }
     }
 
-    /// The environment variable that sets this upstream's root URL.
+    /// The root URL of this upstream when nothing names one: the course's port on this host.
+    pub fn default_url(self) -> &'static str {
+        match self {
+            Upstream::Product => DEFAULT_PRODUCT_URL,
+            Upstream::Order => DEFAULT_ORDER_URL,
+            Upstream::Delivery => DEFAULT_DELIVERY_URL,
+            Upstream::Mypage => DEFAULT_MYPAGE_URL,
+        }
+    }
+
+    /// The environment variable that sets this upstream's root URL (the same as
+    /// `MALL_BFF__URLS__<NAME>`).
     pub fn env_var(self) -> &'static str {
         match self {
             Upstream::Product => "MALL_BFF_PRODUCT_URL",
