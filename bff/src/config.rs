@@ -7,6 +7,9 @@
 //! Per-upstream resilience settings follow the "`all` plus overrides" shape: `all` applies to
 //! every upstream, and an entry under `upstreams.<name>` replaces only the fields it names.
 //!
+//! [`BffConfig::load`] layers the defaults, a TOML file and the environment (`MALL_BFF__…`)
+//! with figment, untyped, and reads the result once; the `mall` binary's flags go over it.
+//!
 //! ```toml
 //! static_dir = "dist"
 //!
@@ -224,7 +227,12 @@ impl EnvLayered {
     fn read(self) -> Result<BffConfig, crate::BffError> {
         self.layers.extract().map_err(|e: figment::Error| {
             let at = e.path.join(".");
-            let mut message = e.to_string();
+            // One line: the inner reads of `resilience` put their context on lines of their own.
+            let mut message = e
+                .to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
             let named = |name: &str| message.contains(name);
             let below: Vec<&str> = self
                 .set

@@ -548,7 +548,7 @@ mod bff {
     /// flags go over it (`--dist`, `--<service>-url`); an upstream that none of them names is
     /// the one in `services` (the services of this process, or their course URLs). A
     /// `--bff-config` file's `[urls]` are honoured even where this process runs the service
-    /// (the BFF may front another implementation of it); that is logged at start.
+    /// (the BFF may front another implementation of it); a warning at start says so.
     pub fn settings(config: &MallConfig, services: &Urls) -> mall_bff::BffConfig {
         let mut bff = config.bff.clone();
         if let Some(dist) = &config.dist_dir {
@@ -565,11 +565,12 @@ mod bff {
                 bff.urls.set(upstream, flag.clone());
             } else if let Some(named) = bff.urls.named(upstream) {
                 if named.trim_end_matches('/') != url {
-                    tracing::info!(
+                    tracing::warn!(
                         upstream = %upstream,
                         url = named,
-                        default = url,
-                        "the BFF's settings name this upstream's URL"
+                        in_this_process = url,
+                        "the BFF calls this upstream where its settings say, not the service \
+                         of this process"
                     );
                 }
             } else {
