@@ -1,8 +1,9 @@
 //! The BFF's configuration: one tree of serde structs, every field defaulted. Each layer owns
-//! its settings, defined beside it (`upstream::stack::UpstreamSettings`,
-//! `resilience::breaker_settings`, `resilience::retry::RetrySettings`,
-//! `stale::StaleSettings`, `rate_limit::RateLimitSettings`); this module composes them (and
-//! re-exports them).
+//! its settings, defined beside it (`upstream::UpstreamUrls`,
+//! `upstream::stack::UpstreamSettings`, `resilience::breaker_settings`,
+//! `resilience::retry::RetrySettings`, `stale::StaleSettings`,
+//! `rate_limit::RateLimitSettings`, `websocket_settings::SubscriptionSettings`); this module
+//! composes them (and re-exports them), with the request [`Limits`] that several layers read.
 //!
 //! Per-upstream resilience settings follow the "`all` plus overrides" shape: `all` applies to
 //! every upstream, and an entry under `upstreams.<name>` replaces only the fields it names.
@@ -41,8 +42,10 @@ pub use crate::resilience::retry::RetrySettings;
 pub use crate::stale::StaleSettings;
 pub use crate::upstream::stack::UpstreamSettings;
 pub use crate::upstream::{
-    Upstream, DEFAULT_DELIVERY_URL, DEFAULT_MYPAGE_URL, DEFAULT_ORDER_URL, DEFAULT_PRODUCT_URL,
+    Upstream, UpstreamUrls, DEFAULT_DELIVERY_URL, DEFAULT_MYPAGE_URL, DEFAULT_ORDER_URL,
+    DEFAULT_PRODUCT_URL,
 };
+pub use crate::websocket_settings::SubscriptionSettings;
 
 /// Everything the BFF needs to know.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -253,98 +256,6 @@ fn env_value(raw: &str) -> toml::Value {
     match raw.parse::<toml::Value>() {
         Ok(v @ (toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_))) => v,
         _ => toml::Value::String(raw.to_owned()),
-    }
-}
-
-/// How the BFF keeps the WebSocket connections of subscriptions healthy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SubscriptionSettings {
-    /// How often the BFF sends each connection a graphql-transport-ws `ping` (clients answer
-    /// `pong`); it keeps proxies from closing quiet connections and finds dead ones.
-    #[serde(with = "humantime_serde")]
-    pub ping_interval: Duration,
-    /// A connection from which nothing arrived for this long (not even a `pong`) is closed.
-    #[serde(with = "humantime_serde")]
-    pub idle_timeout: Duration,
-    /// A client that has not taken a message within this long (it stopped reading its
-    /// socket) is disconnected, which releases everything its subscriptions held.
-    #[serde(with = "humantime_serde")]
-    pub send_timeout: Duration,
-    /// A connection that has not sent `connection_init` this long after the upgrade is
-    /// closed with 4408, whatever else it sends meanwhile (the graphql-ws library's own
-    /// default is 3 s).
-    #[serde(with = "humantime_serde")]
-    pub init_timeout: Duration,
-    /// Operations one connection may run at a time; one more is answered with an `error`
-    /// message (code TOO_MANY_SUBSCRIPTIONS) and the connection stays open.
-    pub max_subscriptions_per_connection: usize,
-    /// WebSocket connections the BFF holds at a time; past it an upgrade is refused with 503.
-    /// The default leaves room for the bench's 10,000 subscribers (one socket each) while
-    /// the sockets of an earlier run are still closing.
-    pub max_connections: usize,
-    /// WebSocket connections one signed-in session (the shop's cookie) holds at a time; one
-    /// more is closed at its `connection_init` with 1008 and a reason naming this setting.
-    /// The shop opens one per live component, so a person with several tabs open stays
-    /// within it. Bearer-token clients (services, benchmarks) are bound by
-    /// `max_connections` and the rate limits.
-    pub max_connections_per_session: usize,
-    /// Origins besides the shop's own (the `Host` the upgrade came to) whose pages may open
-    /// subscription connections, e.g. `https://shop.example` behind a proxy (from the
-    /// environment: several separated by commas).
-    #[serde(deserialize_with = "crate::setting_list::deserialize")]
-    pub allowed_origins: Vec<String>,
-    /// How often a connection signed in by cookie asks the store whether its session still
-    /// lives (it expired, or ended on another replica); a sign-out in this process closes
-    /// its connections at once.
-    #[serde(with = "humantime_serde")]
-    pub session_recheck: Duration,
-}
-
-impl Default for SubscriptionSettings {
-    fn default() -> Self {
-        SubscriptionSettings {
-            ping_interval: Duration::from_secs(15),
-            idle_timeout: Duration::from_secs(60),
-            send_timeout: Duration::from_secs(10),
-            init_timeout: Duration::from_secs(3),
-            max_subscriptions_per_connection: 20,
-            max_connections: 20_000,
-            max_connections_per_session: 16,
-            allowed_origins: Vec::new(),
-            session_recheck: Duration::from_secs(30),
-        }
-    }
-}
-
-/// The root URL of each upstream named in the settings (`[urls] order = "…"`); an upstream
-/// not named has its course URL ([`Upstream::default_url`]), or, under `mall --target all`,
-/// the URL of the service in the same process.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct UpstreamUrls(BTreeMap<Upstream, String>);
-
-impl UpstreamUrls {
-    /// The URL of `upstream`: as named, else its course URL.
-    pub fn get(&self, upstream: Upstream) -> &str {
-        self.named(upstream).unwrap_or(upstream.default_url())
-    }
-
-    /// The URL of `upstream` if the settings name one.
-    pub fn named(&self, upstream: Upstream) -> Option<&str> {
-        self.0.get(&upstream).map(String::as_str)
-    }
-
-    /// The URL of `upstream`, to change it (naming it from then on).
-    pub fn get_mut(&mut self, upstream: Upstream) -> &mut String {
-        self.0
-            .entry(upstream)
-            .or_insert_with(|| upstream.default_url().to_owned())
-    }
-
-    /// Names `url` as the URL of `upstream`.
-    pub fn set(&mut self, upstream: Upstream, url: impl Into<String>) {
-        self.0.insert(upstream, url.into());
     }
 }
 

@@ -1,4 +1,5 @@
-//! The four upstream services and how they are called.
+//! The four upstream services (the [`Upstream`] enum, their root URLs in [`UpstreamUrls`])
+//! and how they are called.
 //!
 //! - [`hal`]: HAL documents (`_links`, `_embedded`, `page`) and RFC 6570 link templates
 //! - [`call`]: what one call is (request, answer, 5xx failure) and the HTTP service
@@ -11,6 +12,7 @@ pub mod client;
 pub mod hal;
 pub mod stack;
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -78,5 +80,36 @@ impl Upstream {
 impl fmt::Display for Upstream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// The root URL of each upstream named in the settings (`[urls] order = "…"`); an upstream
+/// not named has its course URL ([`Upstream::default_url`]), or, under `mall --target all`,
+/// the URL of the service in the same process.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UpstreamUrls(BTreeMap<Upstream, String>);
+
+impl UpstreamUrls {
+    /// The URL of `upstream`: as named, else its course URL.
+    pub fn get(&self, upstream: Upstream) -> &str {
+        self.named(upstream).unwrap_or(upstream.default_url())
+    }
+
+    /// The URL of `upstream` if the settings name one.
+    pub fn named(&self, upstream: Upstream) -> Option<&str> {
+        self.0.get(&upstream).map(String::as_str)
+    }
+
+    /// The URL of `upstream`, to change it (naming it from then on).
+    pub fn get_mut(&mut self, upstream: Upstream) -> &mut String {
+        self.0
+            .entry(upstream)
+            .or_insert_with(|| upstream.default_url().to_owned())
+    }
+
+    /// Names `url` as the URL of `upstream`.
+    pub fn set(&mut self, upstream: Upstream, url: impl Into<String>) {
+        self.0.insert(upstream, url.into());
     }
 }
