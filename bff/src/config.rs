@@ -316,16 +316,17 @@ impl TryFrom<RawResilience> for Resilience {
         let all: UpstreamSettings = toml::Value::Table(raw.all)
             .try_into()
             .map_err(|e| format!("in resilience.all: {e}"))?;
-        let all_table = toml::Table::try_from(&all)
-            .map_err(|e| format!("resilience.all cannot be merged: {e}"))?;
         let mut upstreams = BTreeMap::new();
         let mut kept = BTreeMap::new();
         for (upstream, written) in raw.upstreams {
-            let mut merged = all_table.clone();
-            merge(&mut merged, &written);
-            let full: UpstreamSettings = toml::Value::Table(merged)
-                .try_into()
-                .map_err(|e| format!("in resilience.upstreams.{}: {e}", upstream.as_str()))?;
+            // The override over `all`, merged at any depth by figment like the other layers.
+            let full: UpstreamSettings = Figment::from(Layer::whole("resilience.all", &all))
+                .merge(Layer::whole(
+                    &format!("resilience.upstreams.{upstream}"),
+                    &written,
+                ))
+                .extract()
+                .map_err(|e| e.to_string())?;
             let named = |key: &str| written.contains_key(key);
             upstreams.insert(
                 upstream,
@@ -344,18 +345,6 @@ impl TryFrom<RawResilience> for Resilience {
             upstreams,
             written: kept,
         })
-    }
-}
-
-/// Merges `overlay` into `base`: tables key by key, at any depth; anything else replaces.
-fn merge(base: &mut toml::Table, overlay: &toml::Table) {
-    for (key, value) in overlay {
-        match (base.get_mut(key), value) {
-            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
-            _ => {
-                base.insert(key.clone(), value.clone());
-            }
-        }
     }
 }
 
