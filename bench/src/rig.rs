@@ -96,29 +96,26 @@ impl Rig {
                 .unwrap_or(0);
             format!("http://127.0.0.1:{port}")
         };
-        let direct = Urls {
-            order: url_of(Role::Order),
-            delivery: url_of(Role::Delivery),
-            product: url_of(Role::Product),
-            mypage: url_of(Role::Mypage),
-        };
+        let direct: Urls = Role::ALL.into_iter().map(|r| (r, url_of(r))).collect();
         let mut listeners = listeners.into_iter();
         let mut next = |upstream: &str| -> Result<Proxy> {
             let (l, url) = listeners.next().context("four proxy listeners")?;
             Ok(Proxy::start(l, url, upstream.to_owned()))
         };
         let proxies = Proxies {
-            order: next(&direct.order)?,
-            delivery: next(&direct.delivery)?,
-            product: next(&direct.product)?,
-            mypage: next(&direct.mypage)?,
+            order: next(&direct[Role::Order])?,
+            delivery: next(&direct[Role::Delivery])?,
+            product: next(&direct[Role::Product])?,
+            mypage: next(&direct[Role::Mypage])?,
         };
-        let public = Urls {
-            order: proxies.order.url.clone(),
-            delivery: proxies.delivery.url.clone(),
-            product: proxies.product.url.clone(),
-            mypage: proxies.mypage.url.clone(),
-        };
+        let public: Urls = [
+            (Role::Order, proxies.order.url.clone()),
+            (Role::Delivery, proxies.delivery.url.clone()),
+            (Role::Product, proxies.product.url.clone()),
+            (Role::Mypage, proxies.mypage.url.clone()),
+        ]
+        .into_iter()
+        .collect();
         config.public_urls = Some(public.clone());
         let system = System::start(config).await?;
         Ok(Rig {
@@ -151,7 +148,7 @@ impl Rig {
         if let Some(p) = &self.proxies {
             p.set_mode(Mode::Pass);
         }
-        let orders_url = format!("{}/orders?size=1", self.direct.order);
+        let orders_url = format!("{}/orders?size=1", self.direct[Role::Order]);
         let have = self.total(&orders_url).await?;
         let products = crate::PRODUCTS;
         let mut pending = futures::stream::FuturesUnordered::new();
@@ -165,7 +162,7 @@ impl Rig {
             });
             let request = self
                 .client
-                .post(format!("{}/orders", self.direct.order))
+                .post(format!("{}/orders", self.direct[Role::Order]))
                 .json(&body)
                 .send();
             pending.push(request);
@@ -180,11 +177,11 @@ impl Rig {
         while let Some(r) = pending.next().await {
             r?.error_for_status()?;
         }
-        let deliveries_url = format!("{}/deliveries?size=1", self.direct.delivery);
+        let deliveries_url = format!("{}/deliveries?size=1", self.direct[Role::Delivery]);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let mypage = self
-                .total(&format!("{}/myPages?size=1", self.direct.mypage))
+                .total(&format!("{}/myPages?size=1", self.direct[Role::Mypage]))
                 .await?;
             if self.total(&deliveries_url).await? >= n && mypage >= n {
                 return Ok(());
@@ -259,13 +256,13 @@ impl MallProcess {
             "--target",
             "bff",
             "--order-url",
-            &upstreams.order,
+            &upstreams[Role::Order],
             "--delivery-url",
-            &upstreams.delivery,
+            &upstreams[Role::Delivery],
             "--product-url",
-            &upstreams.product,
+            &upstreams[Role::Product],
             "--mypage-url",
-            &upstreams.mypage,
+            &upstreams[Role::Mypage],
         ];
         args.extend_from_slice(extra);
         MallProcess::spawn(mall, &args).await

@@ -1,11 +1,15 @@
 //! The BFF's configuration: one tree of serde structs, every field defaulted. Each layer owns
-//! its settings, defined beside it (`upstream::stack::UpstreamSettings`,
-//! `resilience::breaker_settings`, `resilience::retry::RetrySettings`,
-//! `stale::StaleSettings`, `rate_limit::RateLimitSettings`); this module composes them (and
-//! re-exports them).
+//! its settings, defined beside it (`upstream::UpstreamUrls`,
+//! `upstream::stack::UpstreamSettings`, `resilience::breaker_settings`,
+//! `resilience::retry::RetrySettings`, `stale::StaleSettings`,
+//! `rate_limit::RateLimitSettings`, `websocket_settings::SubscriptionSettings`); this module
+//! composes them (and re-exports them), with the request [`Limits`] that several layers read.
 //!
 //! Per-upstream resilience settings follow the "`all` plus overrides" shape: `all` applies to
 //! every upstream, and an entry under `upstreams.<name>` replaces only the fields it names.
+//!
+//! [`BffConfig::load`] layers the defaults, a TOML file and the environment (`MALL_BFF__…`)
+//! with figment, untyped, and reads the result once; the `mall` binary's flags go over it.
 //!
 //! ```toml
 //! static_dir = "dist"
@@ -27,6 +31,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use figment::providers::Serialized;
+use figment::value::{Dict, Map};
+use figment::{Figment, Metadata, Profile, Provider};
 use serde::{Deserialize, Serialize};
 
 pub use crate::rate_limit::{RateLimitSettings, RouteLimit};
@@ -34,16 +41,11 @@ pub use crate::resilience::breaker_settings::BreakerSettings;
 pub use crate::resilience::retry::RetrySettings;
 pub use crate::stale::StaleSettings;
 pub use crate::upstream::stack::UpstreamSettings;
-use crate::upstream::Upstream;
-
-/// Default root URL of the order service (the course's port).
-pub const DEFAULT_ORDER_URL: &str = "http://127.0.0.1:8081";
-/// Default root URL of the delivery service.
-pub const DEFAULT_DELIVERY_URL: &str = "http://127.0.0.1:8082";
-/// Default root URL of the product service.
-pub const DEFAULT_PRODUCT_URL: &str = "http://127.0.0.1:8083";
-/// Default root URL of the mypage service.
-pub const DEFAULT_MYPAGE_URL: &str = "http://127.0.0.1:8084";
+pub use crate::upstream::{
+    Upstream, UpstreamUrls, DEFAULT_DELIVERY_URL, DEFAULT_MYPAGE_URL, DEFAULT_ORDER_URL,
+    DEFAULT_PRODUCT_URL,
+};
+pub use crate::websocket_settings::SubscriptionSettings;
 
 /// Everything the BFF needs to know.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,52 +94,105 @@ impl Default for BffConfig {
 }
 
 impl BffConfig {
-    /// Reads a TOML document; unknown fields are errors so a misspelt option is reported.
+    /// Reads a TOML document over the defaults; unknown fields are errors so a misspelt
+    /// option is reported.
     pub fn from_toml(text: &str) -> Result<BffConfig, crate::BffError> {
-        toml::from_str(text).map_err(|e| crate::BffError::Config(e.to_string()))
+        BffConfig::load(Some(text), std::iter::empty())
     }
 
-    /// Reads a TOML document, then applies the environment's settings (see
-    /// [`BffConfig::with_env`]) over it.
+    /// The settings in layers, each over the one before: the defaults, the TOML document
+    /// `text`, then the environment's settings in `vars` (see [`BffConfig::with_env`]).
+    /// The layers are merged as written (untyped, by figment), then the result is read
+    /// once; a flag of the `mall` binary goes over all of them (`mall --help`).
     pub fn load(
         text: Option<&str>,
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<BffConfig, crate::BffError> {
-        let config = match text {
-            Some(text) => BffConfig::from_toml(text)?,
-            None => BffConfig::default(),
-        };
-        config.with_env(vars)
+        let mut layers = Figment::from(Layer::whole("the defaults", &BffConfig::default()));
+        if let Some(text) = text {
+            let table: toml::Table = toml::from_str(text)
+                .map_err(|e| crate::BffError::Config(format!("in the file: {e}")))?;
+            layers = layers.merge(Layer::whole("the file", table));
+        }
+        layers.merge_env(vars)?.read()
     }
 
-    /// Applies settings from `vars` (usually `std::env::vars()`):
+    /// This configuration with the settings of `vars` (usually `std::env::vars()`) over it:
     ///
-    /// - `MALL_BFF_ORDER_URL`, `MALL_BFF_DELIVERY_URL`, `MALL_BFF_PRODUCT_URL` and
-    ///   `MALL_BFF_MYPAGE_URL`: the upstreams' root URLs;
     /// - `MALL_BFF__<PATH>`: any setting of the file, its path written in capitals with `__`
-    ///   between keys, such as `MALL_BFF__RESILIENCE__UPSTREAMS__DELIVERY__TIMEOUT=500ms` or
-    ///   `MALL_BFF__RESILIENCE__ALL__BREAKER__CONSECUTIVE_FAILURES=3`. Values are read as TOML
-    ///   (numbers, booleans) and otherwise taken as strings; a list setting takes its items
-    ///   separated by commas (`MALL_BFF__RATE_LIMITS__TRUSTED_PROXIES=10.0.0.0/8,172.16.0.0/12`,
-    ///   see [`crate::setting_list`]).
+    ///   between keys, such as `MALL_BFF__RESILIENCE__UPSTREAMS__DELIVERY__TIMEOUT=500ms`,
+    ///   `MALL_BFF__RESILIENCE__ALL__BREAKER__CONSECUTIVE_FAILURES=3` or
+    ///   `MALL_BFF__URLS__ORDER=http://order:8080`. Values are read as TOML numbers and
+    ///   booleans and otherwise taken as strings; a list setting takes its items separated by
+    ///   commas (`MALL_BFF__RATE_LIMITS__TRUSTED_PROXIES=10.0.0.0/8,172.16.0.0/12`, see
+    ///   [`crate::setting_list`]);
+    /// - `MALL_BFF_ORDER_URL`, `MALL_BFF_DELIVERY_URL`, `MALL_BFF_PRODUCT_URL` and
+    ///   `MALL_BFF_MYPAGE_URL` ([`Upstream::env_var`]): the same as `MALL_BFF__URLS__<NAME>`.
     ///
     /// An unknown path or a value of the wrong type is an error that names the variable.
-    /// The environment is merged into the settings as written (untyped), then the result is
-    /// read once: a setting under `all` reaches every upstream whose override does not name
-    /// it, whether the override came from the file or the environment.
+    /// A setting under `all` reaches every upstream whose override does not name it, whether
+    /// the override came from the file or the environment.
     pub fn with_env(
-        mut self,
+        self,
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<BffConfig, crate::BffError> {
-        let mut layered = toml::Table::new();
-        let mut names = Vec::new();
+        Figment::from(Layer::whole("the settings given", &self))
+            .merge_env(vars)?
+            .read()
+    }
+}
+
+/// Environment variables starting with this set any setting (see [`BffConfig::with_env`]).
+pub const ENV_PREFIX: &str = "MALL_BFF__";
+
+/// One source of settings for figment: a whole tree, or one value at a key path (one
+/// variable of the environment), named so that an error says where the bad value came from.
+struct Layer<T> {
+    name: String,
+    path: Option<String>,
+    value: T,
+}
+
+impl<T: Serialize> Layer<T> {
+    fn whole(name: &str, value: T) -> Layer<T> {
+        Layer {
+            name: name.to_owned(),
+            path: None,
+            value,
+        }
+    }
+}
+
+impl<T: Serialize> Provider for Layer<T> {
+    fn metadata(&self) -> Metadata {
+        // Keys as written in the file (`limits.max_depth`), without figment's profile.
+        Metadata::named(self.name.clone()).interpolater(|_, keys| keys.join("."))
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        match &self.path {
+            Some(path) => Serialized::default(path, &self.value).data(),
+            None => Serialized::defaults(&self.value).data(),
+        }
+    }
+}
+
+/// The settings of the environment, as figment layers, and reading the merged layers once.
+trait Layers: Sized {
+    fn merge_env(
+        self,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<EnvLayered, crate::BffError>;
+}
+
+impl Layers for Figment {
+    fn merge_env(
+        mut self,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<EnvLayered, crate::BffError> {
+        let mut set = Vec::new();
         for (name, value) in vars {
-            for upstream in Upstream::ALL {
-                if name == upstream.env_var() {
-                    *self.urls.get_mut(upstream) = value.clone();
-                }
-            }
-            if let Some(path) = name.strip_prefix(ENV_PREFIX) {
+            let path = if let Some(path) = name.strip_prefix(ENV_PREFIX) {
                 let keys: Vec<String> = path.split("__").map(str::to_lowercase).collect();
                 if keys.iter().any(String::is_empty) {
                     return Err(crate::BffError::Config(format!(
@@ -145,158 +200,62 @@ impl BffConfig {
                          {ENV_PREFIX}RESILIENCE__ALL__TIMEOUT"
                     )));
                 }
-                set_path(&mut layered, &keys, env_value(&value));
-                names.push(name);
-            }
+                keys.join(".")
+            } else if let Some(u) = Upstream::ALL.into_iter().find(|u| name == u.env_var()) {
+                format!("urls.{u}")
+            } else {
+                continue;
+            };
+            self = self.merge(Layer {
+                name: format!("the environment variable {name}"),
+                path: Some(path.clone()),
+                value: env_value(&value),
+            });
+            set.push((name, path));
         }
-        if layered.is_empty() {
-            return Ok(self);
-        }
-        let mut base = toml::Table::try_from(&self)
-            .map_err(|e| crate::BffError::Config(format!("cannot layer the environment: {e}")))?;
-        merge(&mut base, &layered);
-        toml::Value::Table(base)
-            .try_into()
-            .map_err(|e: toml::de::Error| {
-                crate::BffError::Config(format!(
-                    "in the environment ({}): {}",
-                    names.join(", "),
-                    e.message()
-                ))
-            })
+        Ok(EnvLayered { layers: self, set })
     }
 }
 
-/// Environment variables starting with this set any setting (see [`BffConfig::with_env`]).
-pub const ENV_PREFIX: &str = "MALL_BFF__";
+/// The merged layers, and which variable set which key path.
+struct EnvLayered {
+    layers: Figment,
+    set: Vec<(String, String)>,
+}
+
+impl EnvLayered {
+    /// The one typed read of the merged layers. figment's error names the layer a bad value
+    /// came from; an error found above the value (a misspelt key under `resilience`, read in
+    /// two steps to merge `all` into the overrides) also names the variables set below it.
+    fn read(self) -> Result<BffConfig, crate::BffError> {
+        self.layers.extract().map_err(|e: figment::Error| {
+            let at = e.path.join(".");
+            // One line: the inner reads of `resilience` put their context on lines of their own.
+            let mut message = e
+                .to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let named = |name: &str| message.contains(name);
+            let below: Vec<&str> = self
+                .set
+                .iter()
+                .filter(|(name, path)| !named(name) && (at.is_empty() || path.starts_with(&at)))
+                .map(|(name, _)| name.as_str())
+                .collect();
+            if !below.is_empty() {
+                message = format!("{message} (set by {})", below.join(", "));
+            }
+            crate::BffError::Config(message)
+        })
+    }
+}
 
 /// An environment value as TOML: a number, a boolean or else the string itself.
 fn env_value(raw: &str) -> toml::Value {
     match raw.parse::<toml::Value>() {
         Ok(v @ (toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_))) => v,
         _ => toml::Value::String(raw.to_owned()),
-    }
-}
-
-fn set_path(table: &mut toml::Table, keys: &[String], value: toml::Value) {
-    let Some((last, parents)) = keys.split_last() else {
-        return;
-    };
-    let mut at = table;
-    for key in parents {
-        let entry = at
-            .entry(key.clone())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        if !entry.is_table() {
-            *entry = toml::Value::Table(toml::Table::new());
-        }
-        let toml::Value::Table(next) = entry else {
-            return;
-        };
-        at = next;
-    }
-    at.insert(last.clone(), value);
-}
-
-/// How the BFF keeps the WebSocket connections of subscriptions healthy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SubscriptionSettings {
-    /// How often the BFF sends each connection a graphql-transport-ws `ping` (clients answer
-    /// `pong`); it keeps proxies from closing quiet connections and finds dead ones.
-    #[serde(with = "humantime_serde")]
-    pub ping_interval: Duration,
-    /// A connection from which nothing arrived for this long (not even a `pong`) is closed.
-    #[serde(with = "humantime_serde")]
-    pub idle_timeout: Duration,
-    /// A client that has not taken a message within this long (it stopped reading its
-    /// socket) is disconnected, which releases everything its subscriptions held.
-    #[serde(with = "humantime_serde")]
-    pub send_timeout: Duration,
-    /// A connection that has not sent `connection_init` this long after the upgrade is
-    /// closed with 4408, whatever else it sends meanwhile (the graphql-ws library's own
-    /// default is 3 s).
-    #[serde(with = "humantime_serde")]
-    pub init_timeout: Duration,
-    /// Operations one connection may run at a time; one more is answered with an `error`
-    /// message (code TOO_MANY_SUBSCRIPTIONS) and the connection stays open.
-    pub max_subscriptions_per_connection: usize,
-    /// WebSocket connections the BFF holds at a time; past it an upgrade is refused with 503.
-    /// The default leaves room for the bench's 10,000 subscribers (one socket each) while
-    /// the sockets of an earlier run are still closing.
-    pub max_connections: usize,
-    /// WebSocket connections one signed-in session (the shop's cookie) holds at a time; one
-    /// more is closed at its `connection_init` with 1008 and a reason naming this setting.
-    /// The shop opens one per live component, so a person with several tabs open stays
-    /// within it. Bearer-token clients (services, benchmarks) are bound by
-    /// `max_connections` and the rate limits.
-    pub max_connections_per_session: usize,
-    /// Origins besides the shop's own (the `Host` the upgrade came to) whose pages may open
-    /// subscription connections, e.g. `https://shop.example` behind a proxy (from the
-    /// environment: several separated by commas).
-    #[serde(deserialize_with = "crate::setting_list::deserialize")]
-    pub allowed_origins: Vec<String>,
-    /// How often a connection signed in by cookie asks the store whether its session still
-    /// lives (it expired, or ended on another replica); a sign-out in this process closes
-    /// its connections at once.
-    #[serde(with = "humantime_serde")]
-    pub session_recheck: Duration,
-}
-
-impl Default for SubscriptionSettings {
-    fn default() -> Self {
-        SubscriptionSettings {
-            ping_interval: Duration::from_secs(15),
-            idle_timeout: Duration::from_secs(60),
-            send_timeout: Duration::from_secs(10),
-            init_timeout: Duration::from_secs(3),
-            max_subscriptions_per_connection: 20,
-            max_connections: 20_000,
-            max_connections_per_session: 16,
-            allowed_origins: Vec::new(),
-            session_recheck: Duration::from_secs(30),
-        }
-    }
-}
-
-/// The root URL of each upstream.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct UpstreamUrls {
-    pub product: String,
-    pub order: String,
-    pub delivery: String,
-    pub mypage: String,
-}
-
-impl Default for UpstreamUrls {
-    fn default() -> Self {
-        UpstreamUrls {
-            product: DEFAULT_PRODUCT_URL.into(),
-            order: DEFAULT_ORDER_URL.into(),
-            delivery: DEFAULT_DELIVERY_URL.into(),
-            mypage: DEFAULT_MYPAGE_URL.into(),
-        }
-    }
-}
-
-impl UpstreamUrls {
-    pub fn get(&self, upstream: Upstream) -> &str {
-        match upstream {
-            Upstream::Product => &self.product,
-            Upstream::Order => &self.order,
-            Upstream::Delivery => &self.delivery,
-            Upstream::Mypage => &self.mypage,
-        }
-    }
-
-    pub fn get_mut(&mut self, upstream: Upstream) -> &mut String {
-        match upstream {
-            Upstream::Product => &mut self.product,
-            Upstream::Order => &mut self.order,
-            Upstream::Delivery => &mut self.delivery,
-            Upstream::Mypage => &mut self.mypage,
-        }
     }
 }
 
@@ -357,16 +316,17 @@ impl TryFrom<RawResilience> for Resilience {
         let all: UpstreamSettings = toml::Value::Table(raw.all)
             .try_into()
             .map_err(|e| format!("in resilience.all: {e}"))?;
-        let all_table = toml::Table::try_from(&all)
-            .map_err(|e| format!("resilience.all cannot be merged: {e}"))?;
         let mut upstreams = BTreeMap::new();
         let mut kept = BTreeMap::new();
         for (upstream, written) in raw.upstreams {
-            let mut merged = all_table.clone();
-            merge(&mut merged, &written);
-            let full: UpstreamSettings = toml::Value::Table(merged)
-                .try_into()
-                .map_err(|e| format!("in resilience.upstreams.{}: {e}", upstream.as_str()))?;
+            // The override over `all`, merged at any depth by figment like the other layers.
+            let full: UpstreamSettings = Figment::from(Layer::whole("resilience.all", &all))
+                .merge(Layer::whole(
+                    &format!("resilience.upstreams.{upstream}"),
+                    &written,
+                ))
+                .extract()
+                .map_err(|e| e.to_string())?;
             let named = |key: &str| written.contains_key(key);
             upstreams.insert(
                 upstream,
@@ -385,18 +345,6 @@ impl TryFrom<RawResilience> for Resilience {
             upstreams,
             written: kept,
         })
-    }
-}
-
-/// Merges `overlay` into `base`: tables key by key, at any depth; anything else replaces.
-fn merge(base: &mut toml::Table, overlay: &toml::Table) {
-    for (key, value) in overlay {
-        match (base.get_mut(key), value) {
-            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
-            _ => {
-                base.insert(key.clone(), value.clone());
-            }
-        }
     }
 }
 
@@ -535,8 +483,8 @@ mod tests {
                 "http://delivery:8080".to_owned(),
             )])
             .expect("valid");
-        assert_eq!(config.urls.delivery, "http://delivery:8080");
-        assert_eq!(config.urls.order, DEFAULT_ORDER_URL);
+        assert_eq!(config.urls.get(Upstream::Delivery), "http://delivery:8080");
+        assert_eq!(config.urls.get(Upstream::Order), DEFAULT_ORDER_URL);
     }
 
     #[test]
@@ -692,5 +640,50 @@ mod tests {
             BffConfig::default(),
             "the example changes something"
         );
+    }
+    #[test]
+    fn an_unknown_or_bad_environment_setting_names_the_variable() {
+        for (name, value, says) in [
+            ("MALL_BFF__LIMITS__MAX_DEPHT", "3", "max_depht"),
+            ("MALL_BFF__RESILIENCE__ALL__TIMEOUT", "soon", "soon"),
+            (
+                "MALL_BFF__RESILIENCE__UPSTREAMS__ORDER__BREAKER__COOL",
+                "1s",
+                "cool",
+            ),
+            ("MALL_BFF__URLS__ORDR", "http://order:8080", "ordr"),
+        ] {
+            let err = BffConfig::load(
+                Some("[resilience.upstreams.order]\ntimeout = \"1s\"\n"),
+                [(name.to_owned(), value.to_owned())],
+            )
+            .expect_err("not a setting");
+            let message = err.to_string();
+            assert!(
+                message.contains(name) && message.contains(says),
+                "{name}: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn urls_are_named_by_the_file_then_the_environment() {
+        let file =
+            "[urls]\norder = \"http://order.file:8080\"\nproduct = \"http://product.file\"\n";
+        let config = BffConfig::load(
+            Some(file),
+            [(
+                "MALL_BFF__URLS__ORDER".to_owned(),
+                "http://order.env:8080".to_owned(),
+            )],
+        )
+        .expect("valid");
+        assert_eq!(config.urls.get(Upstream::Order), "http://order.env:8080");
+        assert_eq!(config.urls.get(Upstream::Product), "http://product.file");
+        assert_eq!(config.urls.named(Upstream::Delivery), None, "not named");
+        assert_eq!(config.urls.get(Upstream::Delivery), DEFAULT_DELIVERY_URL);
+        let err = BffConfig::from_toml("[urls]\nordr = \"http://order:8080\"\n")
+            .expect_err("no such upstream");
+        assert!(err.to_string().contains("ordr"), "{err}");
     }
 }

@@ -8,7 +8,7 @@
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), mall_bff::BffError> {
-//! let config = mall_bff::BffConfig::default(); // or BffConfig::from_toml(..)?.with_env(std::env::vars())
+//! let config = mall_bff::BffConfig::default(); // or BffConfig::load(Some(text), std::env::vars())?
 //! // Accounts, sessions and the key that signs upstream tokens: SQLite under `data/`.
 //! let store = mall_auth::store::StoreLocation::Embedded("data".into());
 //! let auth = mall_auth::http::AuthState::open(&store, &Default::default(), "http://127.0.0.1:8088")
@@ -32,7 +32,8 @@
 //!
 //! # Modules
 //!
-//! - [`config`]: [`BffConfig`], one serde tree (`all` plus per-upstream overrides)
+//! - [`config`]: [`BffConfig`], one serde tree (`all` plus per-upstream overrides), layered
+//!   from defaults, a file and the environment by figment
 //! - [`setting_list`]: list settings, from an array or a comma-separated variable
 //! - [`upstream`]: the upstream clients: HAL documents, link templates, the tower stack
 //! - [`resilience`]: circuit breaker, retry policy and metrics layers
@@ -47,6 +48,7 @@
 //! - [`rate_limit`]: requests per caller and route (429 with `Retry-After`)
 //! - [`request_id`]: `x-request-id` on every answer, its log lines and its GraphQL errors
 //! - [`websocket`]: subscriptions over WebSocket (graphql-transport-ws, pings, slow readers)
+//! - [`websocket_settings`]: their settings (`[subscriptions]`)
 //! - [`static_files`]: the shop's files (shell, manifest, wasm bundles)
 //! - [`fuzz_targets`]: the properties the cargo-fuzz targets of `fuzz/` check (HAL documents,
 //!   link templates, the GraphQL request envelope, the idempotency key)
@@ -72,6 +74,7 @@ pub mod stale;
 pub mod static_files;
 pub mod upstream;
 pub mod websocket;
+pub mod websocket_settings;
 
 pub use config::BffConfig;
 pub use error::BffError;

@@ -41,11 +41,11 @@ use futures::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
-use crate::config::SubscriptionSettings;
 use crate::gateway::Gateway;
 use crate::request_context::RequestContext;
 use crate::schema::{self, BffSchema};
 use crate::socket_auth::{self, Upgrader};
+use crate::websocket_settings::SubscriptionSettings;
 use mall_auth::http::principal::Via;
 use mall_auth::http::AuthState;
 use mall_auth::session::SessionKey;

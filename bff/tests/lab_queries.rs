@@ -4,6 +4,7 @@
 mod common;
 
 use common::{assert_no_errors, eventually, Services, TestBff};
+use mall_services::Role;
 use serde_json::{json, Value};
 
 /// The services with two orders placed (TV ×2 by customer 1, MASK ×1 by customer 2), and a
@@ -13,7 +14,7 @@ async fn shop_with_two_orders() -> (Services, TestBff) {
     let http = reqwest::Client::new();
     for (product, quantity, customer) in [(1, 2, "1@uengine.org"), (2, 1, "2@uengine.org")] {
         let r = http
-            .post(format!("{}/orders", services.system.urls.order))
+            .post(format!("{}/orders", services.system.urls[Role::Order]))
             .json(
                 &json!({"productId": product, "quantity": quantity, "customerId": customer,
                           "customerName": "Jay", "customerAddr": format!("Seoul {customer}")}),

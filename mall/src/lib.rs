@@ -7,6 +7,7 @@
 //! - [`start_bff`]: the BFF alone on a given bus (what `start` runs for the BFF role)
 //! - [`live`]: the services' my-page feed, handed to the BFF's subscriptions
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -16,9 +17,9 @@ use std::sync::Arc;
 use mall_services::access::{Keys, ServiceAuth};
 use mall_services::bus::nats::NatsBus;
 use mall_services::bus::EventBus;
-use mall_services::{Database, Role, System, SystemConfig, Urls};
+use mall_services::{Database, Role, System, SystemConfig};
 
-pub use bff::{bind_bff, serve_bff, start_bff, BffProcess, BoundBff, FIRST_STAFF_EMAIL};
+pub use bff::{bind_bff, serve_bff, settings, start_bff, BffProcess, BoundBff, FIRST_STAFF_EMAIL};
 
 /// The JetStream stream that holds the mall's event log.
 pub const NATS_STREAM: &str = "MALL";
@@ -91,20 +92,31 @@ pub enum MallError {
 }
 
 /// Everything the flags decide.
+///
+/// One precedence for every setting: a flag (or the variable named beside it in `mall
+/// --help`) over the environment's `MALL_BFF__<PATH>` over the `--bff-config` file over the
+/// default. [`mall_bff::BffConfig::load`] layers the file and the environment into
+/// [`MallConfig::bff`]; the flags here go over it when the BFF starts.
 #[derive(Debug, Clone)]
 pub struct MallConfig {
     pub target: Target,
     pub data_dir: PathBuf,
-    pub dist_dir: PathBuf,
+    /// `--dist` (or MALL_DIST), when given: the BFF's static directory, over the settings'
+    /// `static_dir`.
+    pub dist_dir: Option<PathBuf>,
     pub host: IpAddr,
     pub bus: BusChoice,
     pub database: Database,
     /// Ports of the services and the BFF; 0 for any free port (tests).
     pub ports: Ports,
-    /// Where the services are reached; defaults to where this process listens.
-    pub urls: Option<Urls>,
-    /// The BFF's settings (timeouts, breakers, limits); its upstream URLs and static
-    /// directory come from the fields above.
+    /// The services' URLs given by flags (`--order-url`…): the public URLs of the services
+    /// run here (their links; the others then keep their course URL) and the BFF's
+    /// upstreams, over its settings. A service not named here is reached where this process
+    /// listens, or at its course URL.
+    pub urls: BTreeMap<Role, String>,
+    /// The BFF's settings: the file and the environment, layered by
+    /// [`mall_bff::BffConfig::load`]. An upstream URL they do not name is the service's in
+    /// this process, if it runs here.
     pub bff: mall_bff::BffConfig,
     /// How long the services' stores keep idempotency keys.
     pub retention: mall_services::retention::Retention,
@@ -118,43 +130,34 @@ pub struct MallConfig {
     pub bff_url: String,
 }
 
-#[derive(Debug, Clone, Copy)]
+/// The BFF's port and each service's.
+#[derive(Debug, Clone)]
 pub struct Ports {
     pub bff: u16,
-    pub order: u16,
-    pub delivery: u16,
-    pub product: u16,
-    pub mypage: u16,
+    /// A role missing here listens on its course port.
+    pub services: BTreeMap<Role, u16>,
 }
 
 impl Ports {
     pub fn course() -> Ports {
         Ports {
             bff: BFF_PORT,
-            order: Role::Order.default_port(),
-            delivery: Role::Delivery.default_port(),
-            product: Role::Product.default_port(),
-            mypage: Role::Mypage.default_port(),
+            services: Role::ALL.map(|r| (r, r.default_port())).into(),
         }
     }
 
     pub fn any() -> Ports {
         Ports {
             bff: 0,
-            order: 0,
-            delivery: 0,
-            product: 0,
-            mypage: 0,
+            services: Role::ALL.map(|r| (r, 0)).into(),
         }
     }
 
     fn of(&self, role: Role) -> u16 {
-        match role {
-            Role::Order => self.order,
-            Role::Delivery => self.delivery,
-            Role::Product => self.product,
-            Role::Mypage => self.mypage,
-        }
+        self.services
+            .get(&role)
+            .copied()
+            .unwrap_or(role.default_port())
     }
 }
 
@@ -163,12 +166,12 @@ impl Default for MallConfig {
         MallConfig {
             target: Target::All,
             data_dir: PathBuf::from("data"),
-            dist_dir: PathBuf::from("dist"),
+            dist_dir: None,
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             bus: BusChoice::Embedded,
             database: Database::Embedded,
             ports: Ports::course(),
-            urls: None,
+            urls: BTreeMap::new(),
             bff: mall_bff::BffConfig::default(),
             retention: Default::default(),
             consumers: Default::default(),
@@ -260,7 +263,8 @@ pub async fn start(config: MallConfig) -> Result<Mall, MallError> {
             .into_iter()
             .map(|r| (r, config.ports.of(r)))
             .collect();
-        sc.public_urls = config.urls.clone();
+        sc.public_urls =
+            (!config.urls.is_empty()).then(|| config.urls.clone().into_iter().collect());
         sc.database = config.database.clone();
         sc.retention = config.retention;
         sc.consumers = config.consumers;
@@ -268,10 +272,11 @@ pub async fn start(config: MallConfig) -> Result<Mall, MallError> {
         let bus = bus.clone().expect("a bus is opened whenever services run");
         Some(System::start_with_bus(sc, bus).await?)
     };
+    // The services of this process are the BFF's upstreams unless a flag or its settings
+    // name others (`bff::settings`).
     let upstreams = services
         .as_ref()
         .map(|s| s.urls.clone())
-        .or_else(|| config.urls.clone())
         .unwrap_or_default();
     let bff = match bound {
         Some(bound) => Some(serve_bff(&config, bound, upstreams, bus).await?),
@@ -362,6 +367,7 @@ mod bff {
     use std::sync::Arc;
     use std::time::Duration;
 
+    use mall_bff::upstream::Upstream;
     use mall_services::bus::EventBus;
     use mall_services::mypage::feed::MyPageFeed;
     use mall_services::Urls;
@@ -422,7 +428,8 @@ mod bff {
         }
     }
 
-    /// Starts the BFF on `config.ports.bff` in front of `upstreams`. With a bus, its
+    /// Starts the BFF on `config.ports.bff` in front of `upstreams` (where the BFF's
+    /// settings and flags name no other URL, see [`settings`]). With a bus, its
     /// `myPage` subscription is fed by one bus subscription for the whole process.
     pub async fn start_bff(
         config: &MallConfig,
@@ -536,23 +543,49 @@ mod bff {
         })
     }
 
+    /// The BFF's settings as this process runs them, by the one precedence (flag >
+    /// environment > file > default): `config.bff` holds the file and the environment; the
+    /// flags go over it (`--dist`, `--<service>-url`); an upstream that none of them names is
+    /// the one in `services` (the services of this process, or their course URLs). A
+    /// `--bff-config` file's `[urls]` are honoured even where this process runs the service
+    /// (the BFF may front another implementation of it); a warning at start says so.
+    pub fn settings(config: &MallConfig, services: &Urls) -> mall_bff::BffConfig {
+        let mut bff = config.bff.clone();
+        if let Some(dist) = &config.dist_dir {
+            bff.static_dir = dist.clone();
+        }
+        for (role, url) in services.iter() {
+            let Some(upstream) = Upstream::ALL
+                .into_iter()
+                .find(|u| u.as_str() == role.name())
+            else {
+                continue;
+            };
+            if let Some(flag) = config.urls.get(&role) {
+                bff.urls.set(upstream, flag.clone());
+            } else if let Some(named) = bff.urls.named(upstream) {
+                if named.trim_end_matches('/') != url {
+                    tracing::warn!(
+                        upstream = %upstream,
+                        url = named,
+                        in_this_process = url,
+                        "the BFF calls this upstream where its settings say, not the service \
+                         of this process"
+                    );
+                }
+            } else {
+                bff.urls.set(upstream, url);
+            }
+        }
+        bff
+    }
+
     async fn build(
         config: &MallConfig,
         upstreams: Urls,
         auth: AuthState,
     ) -> Result<mall_bff::Bff, MallError> {
-        // The services' URLs are the upstreams and `--dist` the static directory, over what
-        // a `--bff-config` file says (its `[urls]` and `static_dir` are not used here); the
-        // MALL_BFF_* environment is applied last and may name others.
-        let mut bff = config.bff.clone();
-        bff.urls.product = upstreams.product;
-        bff.urls.order = upstreams.order;
-        bff.urls.delivery = upstreams.delivery;
-        bff.urls.mypage = upstreams.mypage;
-        bff.static_dir = config.dist_dir.clone();
-        let bff = bff
-            .with_env(std::env::vars())
-            .map_err(|e| MallError::Bff(e.to_string()))?;
+        let bff = settings(config, &upstreams);
         let metrics = mall_services::ops::prometheus().clone();
         mall_bff::Bff::new_with_metrics(bff, auth, metrics)
             .await

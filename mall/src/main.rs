@@ -4,6 +4,7 @@
 mod accounts;
 mod dlq;
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -14,13 +15,17 @@ use clap::{Parser, Subcommand};
 use mall::{BusChoice, MallConfig, Ports, Target};
 use mall_services::consumer::ConsumerSettings;
 use mall_services::retention::Retention;
-use mall_services::{Database, SystemConfig, Urls};
+use mall_services::{Database, Role, SystemConfig};
 
 #[derive(Parser)]
 #[command(
     name = "mall",
     version,
-    about = "The 12st mall: domain services, GraphQL BFF and shop page"
+    about = "The 12st mall: domain services, GraphQL BFF and shop page",
+    after_help = "Settings: a flag (or the variable shown beside it) wins over the \
+    environment's MALL_BFF__<PATH> settings, which win over the --bff-config file, which wins \
+    over the default. Under --target all, the BFF's upstreams default to the services of this \
+    process."
 )]
 struct Flags {
     #[command(subcommand)]
@@ -32,8 +37,10 @@ struct Flags {
     #[arg(long, default_value = "data", env = "MALL_DATA_DIR", global = true)]
     data_dir: PathBuf,
     /// The built shop page and micro-frontend bundles (`cargo xtask build` writes them).
-    #[arg(long, default_value = "dist", env = "MALL_DIST")]
-    dist: PathBuf,
+    /// Unset: the BFF settings' `static_dir` (from MALL_BFF__STATIC_DIR or the file), else
+    /// `dist`.
+    #[arg(long, env = "MALL_DIST")]
+    dist: Option<PathBuf>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1", env = "MALL_HOST")]
     host: IpAddr,
@@ -51,14 +58,16 @@ struct Flags {
     /// Attempts at one event before a consumer puts it in its dead-letter table (`mall dlq`).
     #[arg(long, default_value_t = mall_services::consumer::DEFAULT_MAX_ATTEMPTS, env = "MALL_CONSUMER_MAX_ATTEMPTS", value_parser = clap::value_parser!(u32).range(1..))]
     consumer_max_attempts: u32,
-    /// The BFF's configuration file (TOML: timeouts, circuit breakers, retries, limits;
-    /// every setting is shown in bff/bff.example.toml; MALL_BFF__<PATH> variables override it).
+    /// The BFF's configuration file (TOML: upstream URLs, timeouts, circuit breakers,
+    /// retries, limits; every setting is shown in bff/bff.example.toml; MALL_BFF__<PATH>
+    /// variables override it, and flags override both).
     #[arg(long, env = "MALL_BFF_CONFIG")]
     bff_config: Option<PathBuf>,
     /// Listen on free ports instead of the course ports (8081-8084, 8088).
     #[arg(long)]
     any_port: bool,
-    /// Public URL of the order service (links, and the BFF's upstream).
+    /// Public URL of the order service (its links, and the BFF's upstream over the BFF's
+    /// settings).
     #[arg(long, env = "MALL_ORDER_URL")]
     order_url: Option<String>,
     /// Public URL of the delivery service.
@@ -128,19 +137,15 @@ async fn main() -> Result<()> {
         )
         .init();
     let flags = Flags::parse();
-    let any_url = flags.order_url.is_some()
-        || flags.delivery_url.is_some()
-        || flags.product_url.is_some()
-        || flags.mypage_url.is_some();
-    let urls = any_url.then(|| {
-        let d = Urls::default();
-        Urls {
-            order: flags.order_url.unwrap_or(d.order),
-            delivery: flags.delivery_url.unwrap_or(d.delivery),
-            product: flags.product_url.unwrap_or(d.product),
-            mypage: flags.mypage_url.unwrap_or(d.mypage),
-        }
-    });
+    let urls: BTreeMap<Role, String> = [
+        (Role::Order, flags.order_url),
+        (Role::Delivery, flags.delivery_url),
+        (Role::Product, flags.product_url),
+        (Role::Mypage, flags.mypage_url),
+    ]
+    .into_iter()
+    .filter_map(|(role, url)| Some((role, url?)))
+    .collect();
     let database = database(&flags.database)?;
     let identity_config = MallConfig {
         data_dir: flags.data_dir.clone(),
@@ -177,15 +182,20 @@ async fn main() -> Result<()> {
         }
         None => {}
     }
-    let bff = match &flags.bff_config {
-        None => mall_bff::BffConfig::default(),
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                anyhow::anyhow!("cannot read the BFF configuration {}: {e}", path.display())
-            })?;
-            mall_bff::BffConfig::from_toml(&text)?
-        }
+    // The file and the environment in one layered read; the flags go over it (`MallConfig`).
+    let file = match &flags.bff_config {
+        None => None,
+        Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+            anyhow::anyhow!("cannot read the BFF configuration {}: {e}", path.display())
+        })?),
     };
+    let bff = mall_bff::BffConfig::load(file.as_deref(), std::env::vars()).map_err(|e| {
+        let from = match &flags.bff_config {
+            Some(path) => format!(" ({} and the environment)", path.display()),
+            None => String::new(),
+        };
+        anyhow::anyhow!("the BFF's settings{from}: {e}")
+    })?;
     let config = MallConfig {
         bff,
         database,
@@ -225,11 +235,8 @@ async fn main() -> Result<()> {
         );
     }
     if let Some(s) = &mall.services {
-        let u = &s.urls;
-        println!(
-            "  services: order {}  delivery {}  product {}  mypage {}",
-            u.order, u.delivery, u.product, u.mypage
-        );
+        let listed: Vec<String> = s.urls.iter().map(|(r, u)| format!("{r} {u}")).collect();
+        println!("  services: {}", listed.join("  "));
     }
     println!("Press Ctrl-C to stop.");
     mall_services::system::shutdown_signal().await;

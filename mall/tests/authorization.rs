@@ -8,6 +8,7 @@ mod common;
 use common::{customer, eventually, mall, sign_up, staff, token_for, ws_url, SignedUp};
 use futures::{SinkExt, StreamExt};
 use mall_auth::http::BFF_AUDIENCE;
+use mall_services::Role;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -109,10 +110,10 @@ async fn every_caller_gets_exactly_what_the_rules_give() {
     let urls = mall.services.as_ref().expect("services").urls.clone();
     let shop = Shop {
         bff: mall.bff_url.clone().expect("bff"),
-        order: urls.order.clone(),
-        delivery: urls.delivery.clone(),
-        product: urls.product.clone(),
-        mypage: urls.mypage.clone(),
+        order: urls[Role::Order].to_owned(),
+        delivery: urls[Role::Delivery].to_owned(),
+        product: urls[Role::Product].to_owned(),
+        mypage: urls[Role::Mypage].to_owned(),
         http: reqwest::Client::new(),
     };
     let anon = Who::Anonymous;

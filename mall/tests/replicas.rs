@@ -43,12 +43,7 @@ async fn every_bff_replica_delivers_every_update() {
     let stream = format!("MALLTEST{}", uuid::Uuid::new_v4().simple());
     let ports: HashMap<Role, u16> = Role::ALL.into_iter().map(|r| (r, free_port())).collect();
     let url = |r: Role| format!("http://127.0.0.1:{}", ports[&r]);
-    let urls = Urls {
-        order: url(Role::Order),
-        delivery: url(Role::Delivery),
-        product: url(Role::Product),
-        mypage: url(Role::Mypage),
-    };
+    let urls: Urls = Role::ALL.into_iter().map(|r| (r, url(r))).collect();
     let dir = tempfile::tempdir().expect("dir");
     let mut config = SystemConfig::ephemeral(dir.path());
     config.ports = ports;

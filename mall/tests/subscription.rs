@@ -3,6 +3,7 @@
 
 mod common;
 
+use mall_services::Role;
 use std::time::Duration;
 
 use common::{
@@ -97,7 +98,7 @@ async fn a_cancelled_order_sends_order_cancelled_then_delivery_cancelled() {
 async fn an_order_placed_while_subscribing_is_never_missed() {
     let (mall, _dir) = mall().await;
     let bff = mall.bff_url.clone().expect("bff");
-    let order_service = mall.services.as_ref().expect("services").urls.order.clone();
+    let order_service = mall.services.as_ref().expect("services").urls[Role::Order].to_owned();
     let url = ws_url(&bff, "/graphql/ws");
     for round in 0..24u64 {
         let customer = format!("race-{round}@12st.example");
@@ -140,7 +141,7 @@ async fn a_slow_reader_is_resynced_or_dropped_and_holds_no_one_up() {
     let (mall, _dir) =
         mall_with(|c| c.bff.subscriptions.send_timeout = Duration::from_secs(3)).await;
     let bff = mall.bff_url.clone().expect("bff");
-    let order_service = mall.services.as_ref().expect("services").urls.order.clone();
+    let order_service = mall.services.as_ref().expect("services").urls[Role::Order].to_owned();
     let feed = mall
         .bff
         .as_ref()
@@ -266,8 +267,8 @@ async fn a_client_reconnecting_after_a_bff_restart_gets_a_full_snapshot_first() 
         other => panic!("expected the BFF to close the socket, got {other:?}"),
     }
     // While no BFF runs, the customer orders again (straight at the order service).
-    let second = place_order_at_service(&services.urls.order, customer).await;
-    let mypage = services.urls.mypage.clone();
+    let second = place_order_at_service(&services.urls[Role::Order], customer).await;
+    let mypage = services.urls[Role::Mypage].to_owned();
     eventually(
         "the projection has the second order, delivery started",
         || async {

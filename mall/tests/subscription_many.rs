@@ -3,6 +3,7 @@
 
 mod common;
 
+use mall_services::Role;
 use std::collections::HashMap;
 
 use common::{eventually, mall, metric, place_order_at_service, ws_url, Client};
@@ -19,7 +20,7 @@ fn customer(i: usize) -> String {
 async fn a_thousand_subscriptions_each_get_their_own_updates_and_release_everything() {
     let (mall, _dir) = mall().await;
     let bff = mall.bff_url.clone().expect("bff");
-    let order_service = mall.services.as_ref().expect("services").urls.order.clone();
+    let order_service = mall.services.as_ref().expect("services").urls[Role::Order].to_owned();
     let feed = mall
         .bff
         .as_ref()

@@ -32,10 +32,10 @@ async fn all_runs_every_service_and_the_bff_in_front_of_them() {
     let services = mall.services.as_ref().expect("services");
     let bff = mall.bff_url.clone().expect("bff");
     for base in [
-        &services.urls.order,
-        &services.urls.delivery,
-        &services.urls.product,
-        &services.urls.mypage,
+        &services.urls[Role::Order],
+        &services.urls[Role::Delivery],
+        &services.urls[Role::Product],
+        &services.urls[Role::Mypage],
         &bff,
     ] {
         let r = http

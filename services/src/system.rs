@@ -269,12 +269,7 @@ impl System {
                     local.ip()
                 };
                 let url = format!("http://{}", SocketAddr::new(host, local.port()));
-                match role {
-                    Role::Order => urls.order = url,
-                    Role::Delivery => urls.delivery = url,
-                    Role::Product => urls.product = url,
-                    Role::Mypage => urls.mypage = url,
-                }
+                urls.set(role, url);
             }
             listeners.push((role, listener));
         }
@@ -427,12 +422,7 @@ pub async fn shutdown_signal() {
 }
 
 pub fn role_url(urls: &Urls, role: Role) -> &str {
-    match role {
-        Role::Order => &urls.order,
-        Role::Delivery => &urls.delivery,
-        Role::Product => &urls.product,
-        Role::Mypage => &urls.mypage,
-    }
+    &urls[role]
 }
 
 fn spawn_relay(role: Role, ctx: &Ctx, bus: &Arc<dyn EventBus>) -> JoinHandle<()> {

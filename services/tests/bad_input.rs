@@ -4,6 +4,7 @@
 mod common;
 
 use common::{eventually, start};
+use mall_services::Role;
 use serde_json::json;
 
 #[tokio::test]
@@ -17,7 +18,7 @@ async fn bad_requests_answer_problems_and_change_nothing() {
     })
     .await;
     mall.http
-        .delete(format!("{}/orders/{id}", mall.system.urls.order))
+        .delete(format!("{}/orders/{id}", mall.system.urls[Role::Order]))
         .send()
         .await
         .expect("cancel");
@@ -37,7 +38,7 @@ async fn bad_requests_answer_problems_and_change_nothing() {
     let before = mall.snapshot().await;
 
     let u = mall.system.urls.clone();
-    let orders = format!("{}/orders", u.order);
+    let orders = format!("{}/orders", u[Role::Order]);
     let good = json!({"productId": 1, "quantity": 1, "customerId": "c", "customerName": "n", "customerAddr": "a"});
     let with = |k: &str, v: serde_json::Value| {
         let mut b = good.clone();
@@ -145,21 +146,21 @@ async fn bad_requests_answer_problems_and_change_nothing() {
         ),
         (
             "PATCH",
-            format!("{}/deliveries/{}", u.delivery, delivery["id"]),
+            format!("{}/deliveries/{}", u[Role::Delivery], delivery["id"]),
             Some(json!({"status":"DeliveryCompleted"}).to_string()),
             409,
             "cancelled",
         ),
         (
             "PATCH",
-            format!("{}/deliveries/{}", u.delivery, delivery["id"]),
+            format!("{}/deliveries/{}", u[Role::Delivery], delivery["id"]),
             Some(json!({"status":"Lost"}).to_string()),
             400,
             "DeliveryCompleted",
         ),
         (
             "PATCH",
-            format!("{}/deliveries/999", u.delivery),
+            format!("{}/deliveries/999", u[Role::Delivery]),
             Some(json!({"status":"DeliveryCompleted"}).to_string()),
             404,
             "delivery 999",
@@ -177,26 +178,32 @@ async fn bad_requests_answer_problems_and_change_nothing() {
         ),
         (
             "GET",
-            format!("{}/products/search/findByIdIn?ids=1,x", u.product),
+            format!("{}/products/search/findByIdIn?ids=1,x", u[Role::Product]),
             None,
             400,
             "ids",
         ),
         (
             "GET",
-            format!("{}/products/0", u.product),
+            format!("{}/products/0", u[Role::Product]),
             None,
             400,
             "positive integer",
         ),
         (
             "GET",
-            format!("{}/products/77", u.product),
+            format!("{}/products/77", u[Role::Product]),
             None,
             404,
             "product 77",
         ),
-        ("GET", format!("{}/nothing", u.mypage), None, 404, "GET /"),
+        (
+            "GET",
+            format!("{}/nothing", u[Role::Mypage]),
+            None,
+            404,
+            "GET /",
+        ),
         ("PUT", orders.clone(), Some(good.to_string()), 405, "Allow"),
     ];
     for (method, url, body, status, word) in cases {

@@ -5,6 +5,7 @@
 
 mod common;
 
+use mall_services::Role;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -173,7 +174,7 @@ async fn a_running_service_counts_its_dead_letters_and_moves_on() {
     assert_eq!(letters[0].event, unusable);
     let metrics = mall
         .http
-        .get(format!("{}/metrics", mall.system.urls.delivery))
+        .get(format!("{}/metrics", mall.system.urls[Role::Delivery]))
         .send()
         .await
         .expect("metrics")

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 async fn count_deliveries(mall: &common::Mall) -> u64 {
     let (_, d) = mall
-        .get(&format!("{}/deliveries", mall.system.urls.delivery))
+        .get(&format!("{}/deliveries", mall.system.urls[Role::Delivery]))
         .await;
     d["page"]["totalElements"].as_u64().expect("total")
 }
@@ -43,7 +43,7 @@ async fn restart_loses_nothing_and_consumes_what_was_recorded() {
     let mall = start_in(dir, |_| {}).await;
     for id in &ids {
         let (status, order) = mall
-            .get(&format!("{}/orders/{id}", mall.system.urls.order))
+            .get(&format!("{}/orders/{id}", mall.system.urls[Role::Order]))
             .await;
         assert_eq!(status, 200, "order {id} survived the restart");
         assert_eq!(order["status"], "Ordered");
@@ -150,7 +150,7 @@ async fn rebuilding_the_projection_from_the_log_equals_the_live_one() {
         last = o["id"].as_i64().expect("id");
         if i % 3 == 0 {
             mall.http
-                .delete(format!("{}/orders/{last}", mall.system.urls.order))
+                .delete(format!("{}/orders/{last}", mall.system.urls[Role::Order]))
                 .send()
                 .await
                 .expect("cancel");

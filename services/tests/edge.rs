@@ -29,15 +29,23 @@ async fn a_wrong_method_is_a_405_with_allow() {
     let mall = start().await;
     let u = &mall.system.urls;
     for (method, url, allow) in [
-        ("PUT", format!("{}/orders", u.order), "GET,HEAD,POST"),
-        ("POST", format!("{}/orders/1", u.order), "GET,HEAD,DELETE"),
+        ("PUT", format!("{}/orders", u[Role::Order]), "GET,HEAD,POST"),
+        (
+            "POST",
+            format!("{}/orders/1", u[Role::Order]),
+            "GET,HEAD,DELETE",
+        ),
         (
             "DELETE",
-            format!("{}/deliveries/1", u.delivery),
+            format!("{}/deliveries/1", u[Role::Delivery]),
             "GET,HEAD,PATCH",
         ),
-        ("PATCH", format!("{}/products", u.product), "GET,HEAD,POST"),
-        ("POST", format!("{}/myPages", u.mypage), "GET,HEAD"),
+        (
+            "PATCH",
+            format!("{}/products", u[Role::Product]),
+            "GET,HEAD,POST",
+        ),
+        ("POST", format!("{}/myPages", u[Role::Mypage]), "GET,HEAD"),
     ] {
         let r = mall
             .http
@@ -106,7 +114,7 @@ fn dechunk(mut s: &str) -> String {
 #[tokio::test]
 async fn an_oversized_body_is_a_413_problem_with_or_without_content_length() {
     let mall = start().await;
-    let base = mall.system.urls.order.clone();
+    let base = mall.system.urls[Role::Order].to_owned();
     let big = format!("{{\"customerName\":\"{}\"}}", "x".repeat(200_000));
 
     let head = format!(
@@ -142,27 +150,27 @@ async fn every_client_error_has_the_problem_shape() {
     let u = &mall.system.urls;
     for (method, url, body, status) in [
         // axum's own path rejection (not UTF-8 once decoded)
-        ("GET", format!("{}/orders/%FF", u.order), None, 400),
-        ("GET", format!("{}/nowhere", u.product), None, 404),
+        ("GET", format!("{}/orders/%FF", u[Role::Order]), None, 400),
+        ("GET", format!("{}/nowhere", u[Role::Product]), None, 404),
         (
             "GET",
-            format!("{}/products/search/nope", u.product),
+            format!("{}/products/search/nope", u[Role::Product]),
             None,
             404,
         ),
         (
             "POST",
-            format!("{}/orders", u.order),
+            format!("{}/orders", u[Role::Order]),
             Some(("text/plain", "hello")),
             415,
         ),
         (
             "PATCH",
-            format!("{}/deliveries/1", u.delivery),
+            format!("{}/deliveries/1", u[Role::Delivery]),
             Some(("application/json", "[")),
             400,
         ),
-        ("TEAPOT", format!("{}/orders", u.order), None, 405),
+        ("TEAPOT", format!("{}/orders", u[Role::Order]), None, 405),
     ] {
         let mut req = mall.http.request(method.parse().expect("method"), &url);
         if let Some((ct, b)) = body {
@@ -199,7 +207,7 @@ async fn text_fields_refuse_bidi_overrides_and_zero_width_characters() {
             order[field] = json!(sneaky);
             let r = mall
                 .http
-                .post(format!("{}/orders", u.order))
+                .post(format!("{}/orders", u[Role::Order]))
                 .json(&order)
                 .send()
                 .await
@@ -218,7 +226,7 @@ async fn text_fields_refuse_bidi_overrides_and_zero_width_characters() {
         }
         let r = mall
             .http
-            .post(format!("{}/products", u.product))
+            .post(format!("{}/products", u[Role::Product]))
             .json(&json!({"name": sneaky, "price": 1}))
             .send()
             .await
@@ -228,7 +236,7 @@ async fn text_fields_refuse_bidi_overrides_and_zero_width_characters() {
         let (status, _) = mall
             .get(&format!(
                 "{}/orders/search/findByCustomerId?customerId={search}",
-                u.order
+                u[Role::Order]
             ))
             .await;
         assert_eq!(status, 400, "search by {sneaky:?}");
@@ -236,7 +244,7 @@ async fn text_fields_refuse_bidi_overrides_and_zero_width_characters() {
     // Scripts that are written right to left stay welcome.
     let r = mall
         .http
-        .post(format!("{}/products", u.product))
+        .post(format!("{}/products", u[Role::Product]))
         .json(&json!({"name": "كاميرا", "price": 1}))
         .send()
         .await
@@ -253,7 +261,7 @@ async fn not_ready_is_a_problem_that_keeps_its_reason() {
     let mall = start_in(dir, |c| c.paused_consumers = vec![Role::Delivery]).await;
     let r = mall
         .http
-        .get(format!("{}/readyz", mall.system.urls.delivery))
+        .get(format!("{}/readyz", mall.system.urls[Role::Delivery]))
         .send()
         .await
         .expect("request");

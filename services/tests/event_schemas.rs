@@ -4,6 +4,7 @@
 
 mod common;
 
+use mall_services::Role;
 use std::collections::BTreeSet;
 
 use common::{eventually, start};
@@ -25,7 +26,10 @@ async fn the_flows_log() -> Vec<Value> {
     .await;
     let r = mall
         .http
-        .delete(format!("{}/orders/{cancelled}", mall.system.urls.order))
+        .delete(format!(
+            "{}/orders/{cancelled}",
+            mall.system.urls[Role::Order]
+        ))
         .send()
         .await
         .expect("cancel");
@@ -41,7 +45,8 @@ async fn the_flows_log() -> Vec<Value> {
         .http
         .patch(format!(
             "{}/deliveries/{}",
-            mall.system.urls.delivery, delivery["id"]
+            mall.system.urls[Role::Delivery],
+            delivery["id"]
         ))
         .json(&json!({"status": "DeliveryCompleted"}))
         .send()

@@ -3,6 +3,7 @@
 mod common;
 
 use common::{eventually, start};
+use mall_services::Role;
 use serde_json::json;
 
 #[tokio::test]
@@ -35,13 +36,13 @@ async fn place_cancel_and_complete_flow_through_every_service() {
 
     let cancelled = mall
         .http
-        .delete(format!("{}/orders/{id}", mall.system.urls.order))
+        .delete(format!("{}/orders/{id}", mall.system.urls[Role::Order]))
         .send()
         .await
         .expect("cancel");
     assert_eq!(cancelled.status(), 200);
     let (_, kept) = mall
-        .get(&format!("{}/orders/{id}", mall.system.urls.order))
+        .get(&format!("{}/orders/{id}", mall.system.urls[Role::Order]))
         .await;
     assert_eq!(kept["status"], "Cancelled", "a cancelled order stays");
     eventually("delivery cancelled", || async {
@@ -69,7 +70,8 @@ async fn place_cancel_and_complete_flow_through_every_service() {
         .http
         .patch(format!(
             "{}/deliveries/{}",
-            mall.system.urls.delivery, d["id"]
+            mall.system.urls[Role::Delivery],
+            d["id"]
         ))
         .json(&json!({"status": "DeliveryCompleted"}))
         .send()
@@ -88,7 +90,7 @@ async fn out_of_stock_products_can_still_be_ordered() {
     let mall = start().await;
     // PHONE is seeded with no stock.
     let (_, phone) = mall
-        .get(&format!("{}/products/6", mall.system.urls.product))
+        .get(&format!("{}/products/6", mall.system.urls[Role::Product]))
         .await;
     assert_eq!(phone["stock"], 0);
     mall.place(6, 3, "1@uengine.org").await;
@@ -104,7 +106,7 @@ async fn idempotency_key_makes_a_retried_order_one_order() {
     let mall = start().await;
     let body = json!({"productId": 1, "quantity": 1, "customerId": "1@uengine.org",
                       "customerName": "Jay", "customerAddr": "Seoul"});
-    let url = format!("{}/orders", mall.system.urls.order);
+    let url = format!("{}/orders", mall.system.urls[Role::Order]);
     let post = || {
         mall.http
             .post(&url)

@@ -4,6 +4,7 @@
 mod common;
 
 use common::start;
+use mall_services::Role;
 use serde_json::json;
 
 /// `{"quantity": 2814.0}` is an integer for JSON Schema (and so for the document), but
@@ -14,7 +15,7 @@ async fn an_integer_written_with_a_zero_fraction_is_an_integer() {
     let u = mall.system.urls.clone();
     let r = mall
         .http
-        .post(format!("{}/orders", u.order))
+        .post(format!("{}/orders", u[Role::Order]))
         .header("content-type", "application/json")
         .body(
             r#"{"productId": 1.0, "quantity": 2.0, "customerId": "c", "customerName": "n",
@@ -35,7 +36,7 @@ async fn an_integer_written_with_a_zero_fraction_is_an_integer() {
         );
         let r = mall
             .http
-            .post(format!("{}/orders", u.order))
+            .post(format!("{}/orders", u[Role::Order]))
             .header("content-type", "application/json")
             .body(body)
             .send()
@@ -50,7 +51,7 @@ async fn an_integer_written_with_a_zero_fraction_is_an_integer() {
     }
     let r = mall
         .http
-        .post(format!("{}/products", u.product))
+        .post(format!("{}/products", u[Role::Product]))
         .json(&json!({"name": "LAMP", "price": 100.0, "stock": -2.0}))
         .send()
         .await
@@ -69,12 +70,12 @@ async fn an_id_past_the_documented_maximum_is_refused() {
     for url in [
         format!(
             "{}/deliveries/search/findByOrderId?orderId=9007199254740992",
-            u.delivery
+            u[Role::Delivery]
         ),
-        format!("{}/orders/9007199254740992", u.order),
+        format!("{}/orders/9007199254740992", u[Role::Order]),
         format!(
             "{}/products/search/findByIdIn?ids=1,9007199254740992",
-            u.product
+            u[Role::Product]
         ),
     ] {
         let (status, problem) = mall.get(&url).await;
@@ -88,7 +89,7 @@ async fn an_id_past_the_documented_maximum_is_refused() {
         );
     }
     let (status, _) = mall
-        .get(&format!("{}/orders/9007199254740991", u.order))
+        .get(&format!("{}/orders/9007199254740991", u[Role::Order]))
         .await;
     assert_eq!(status, 404, "the largest id is an id");
     mall.system.stop().await;
@@ -101,7 +102,7 @@ async fn an_order_for_a_product_id_past_the_maximum_is_a_400_not_a_503() {
     let mall = start().await;
     let r = mall
         .http
-        .post(format!("{}/orders", mall.system.urls.order))
+        .post(format!("{}/orders", mall.system.urls[Role::Order]))
         .json(
             &json!({"productId": 9_007_199_254_740_992_i64, "quantity": 1,
                       "customerId": "c", "customerName": "n", "customerAddr": "a"}),

@@ -3,6 +3,7 @@
 mod common;
 
 use common::{eventually, start};
+use mall_services::Role;
 use serde_json::Value;
 
 fn href(v: &Value) -> &str {
@@ -15,10 +16,10 @@ async fn documents_follow_spring_data_rest_conventions() {
     let u = mall.system.urls.clone();
 
     for (base, rel) in [
-        (&u.order, "orders"),
-        (&u.delivery, "deliveries"),
-        (&u.product, "products"),
-        (&u.mypage, "myPages"),
+        (&u[Role::Order], "orders"),
+        (&u[Role::Delivery], "deliveries"),
+        (&u[Role::Product], "products"),
+        (&u[Role::Mypage], "myPages"),
     ] {
         let r = mall
             .http
@@ -41,7 +42,7 @@ async fn documents_follow_spring_data_rest_conventions() {
 
     // A paged collection with next/prev only where they exist.
     let (_, first) = mall
-        .get(&format!("{}/products?page=0&size=2", u.product))
+        .get(&format!("{}/products?page=0&size=2", u[Role::Product]))
         .await;
     assert_eq!(
         first["_embedded"]["products"]
@@ -57,11 +58,11 @@ async fn documents_follow_spring_data_rest_conventions() {
     assert!(first["_links"]["prev"].is_null());
     assert_eq!(
         href(&first["_links"]["next"]),
-        format!("{}/products?page=1&size=2", u.product)
+        format!("{}/products?page=1&size=2", u[Role::Product])
     );
     assert_eq!(
         href(&first["_links"]["search"]),
-        format!("{}/products/search", u.product)
+        format!("{}/products/search", u[Role::Product])
     );
     assert!(first["_links"]["profile"]["href"].is_string());
     let (_, last) = mall.get(href(&first["_links"]["last"])).await;
@@ -73,22 +74,22 @@ async fn documents_follow_spring_data_rest_conventions() {
     let id = order["id"].as_i64().expect("id");
     assert_eq!(
         href(&order["_links"]["self"]),
-        format!("{}/orders/{id}", u.order)
+        format!("{}/orders/{id}", u[Role::Order])
     );
     assert_eq!(
         href(&order["_links"]["order"]),
-        format!("{}/orders/{id}", u.order)
+        format!("{}/orders/{id}", u[Role::Order])
     );
     assert_eq!(
         href(&order["_links"]["product"]),
-        format!("{}/products/2", u.product)
+        format!("{}/products/2", u[Role::Product])
     );
     let delivery_link = href(&order["_links"]["delivery"]).to_owned();
     assert_eq!(
         delivery_link,
         format!(
             "{}/deliveries/search/findByOrderId?orderId={id}",
-            u.delivery
+            u[Role::Delivery]
         )
     );
     let (_, product) = mall.get(href(&order["_links"]["product"])).await;
@@ -103,23 +104,23 @@ async fn documents_follow_spring_data_rest_conventions() {
     .await;
     assert_eq!(
         href(&found[0]["_links"]["order"]),
-        format!("{}/orders/{id}", u.order)
+        format!("{}/orders/{id}", u[Role::Order])
     );
 
     // Searches are listed as templates and answer collections.
-    let (_, searches) = mall.get(&format!("{}/orders/search", u.order)).await;
+    let (_, searches) = mall.get(&format!("{}/orders/search", u[Role::Order])).await;
     assert_eq!(
         href(&searches["_links"]["findByCustomerId"]),
         format!(
             "{}/orders/search/findByCustomerId{{?customerId,page,size,sort}}",
-            u.order
+            u[Role::Order]
         )
     );
     assert_eq!(searches["_links"]["findByIdIn"]["templated"], true);
     let (_, batch) = mall
         .get(&format!(
             "{}/products/search/findByIdIn?ids=1,3&ids=5",
-            u.product
+            u[Role::Product]
         ))
         .await;
     let names: Vec<&str> = batch["_embedded"]["products"]
@@ -132,7 +133,7 @@ async fn documents_follow_spring_data_rest_conventions() {
     let (_, mine) = mall
         .get(&format!(
             "{}/orders/search/findByCustomerId?customerId=1@uengine.org",
-            u.order
+            u[Role::Order]
         ))
         .await;
     assert_eq!(mine["page"]["totalElements"], 1);
@@ -152,17 +153,19 @@ async fn a_batch_search_takes_a_page_size_so_a_caller_gets_it_in_one_page() {
         );
     }
     let ids: Vec<String> = orders.iter().map(i64::to_string).collect();
-    let (_, searches) = mall.get(&format!("{}/deliveries/search", u.delivery)).await;
+    let (_, searches) = mall
+        .get(&format!("{}/deliveries/search", u[Role::Delivery]))
+        .await;
     assert_eq!(
         href(&searches["_links"]["findByOrderIdIn"]),
         format!(
             "{}/deliveries/search/findByOrderIdIn{{?orderIds,page,size,sort}}",
-            u.delivery
+            u[Role::Delivery]
         )
     );
     let url = format!(
         "{}/deliveries/search/findByOrderIdIn?orderIds={}&size={}",
-        u.delivery,
+        u[Role::Delivery],
         ids.join(","),
         ids.len()
     );

@@ -209,10 +209,13 @@ async fn concurrent_posts_to_two_replicas_on_postgres_place_one_order() {
             .port()
     };
     let ports = [free_port(), free_port(), free_port()];
-    let urls = |order: u16| Urls {
-        order: format!("http://127.0.0.1:{order}"),
-        product: format!("http://127.0.0.1:{}", ports[2]),
-        ..Urls::default()
+    let urls = |order: u16| -> Urls {
+        [
+            (Role::Order, format!("http://127.0.0.1:{order}")),
+            (Role::Product, format!("http://127.0.0.1:{}", ports[2])),
+        ]
+        .into_iter()
+        .collect()
     };
     let product = start(Role::Product, ports[2], urls(ports[0]))
         .await
@@ -225,7 +228,10 @@ async fn concurrent_posts_to_two_replicas_on_postgres_place_one_order() {
                 .expect("order replica starts"),
         );
     }
-    let order_urls: Vec<String> = replicas.iter().map(|r| r.urls.order.clone()).collect();
+    let order_urls: Vec<String> = replicas
+        .iter()
+        .map(|r| r.urls[Role::Order].to_owned())
+        .collect();
 
     let http = reqwest::Client::new();
     let posts = (0..20).map(|i| {

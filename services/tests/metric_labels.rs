@@ -4,6 +4,7 @@
 mod common;
 
 use common::start;
+use mall_services::Role;
 
 /// The number of series (sample lines) in a Prometheus text page.
 fn series(page: &str) -> usize {
@@ -15,7 +16,7 @@ fn series(page: &str) -> usize {
 #[tokio::test]
 async fn invented_methods_add_no_metric_series() {
     let mall = start().await;
-    let base = mall.system.urls.order.clone();
+    let base = mall.system.urls[Role::Order].to_owned();
     let http = mall.http.clone();
     let metrics = || async {
         http.get(format!("{base}/metrics"))

@@ -5,6 +5,7 @@
 
 mod common;
 
+use mall_services::Role;
 use std::collections::BTreeSet;
 
 use common::{eventually, start, Mall};
@@ -180,10 +181,10 @@ impl Doc {
 async fn every_answer_matches_the_openapi_document_of_its_service() {
     let mall = start().await;
     let u = mall.system.urls.clone();
-    let mut product = Doc::load(&mall, &u.product).await;
-    let mut order = Doc::load(&mall, &u.order).await;
-    let mut delivery = Doc::load(&mall, &u.delivery).await;
-    let mut mypage = Doc::load(&mall, &u.mypage).await;
+    let mut product = Doc::load(&mall, &u[Role::Product]).await;
+    let mut order = Doc::load(&mall, &u[Role::Order]).await;
+    let mut delivery = Doc::load(&mall, &u[Role::Delivery]).await;
+    let mut mypage = Doc::load(&mall, &u[Role::Mypage]).await;
 
     // Writes first, so that every collection has items to show.
     let good = json!({"productId": 1, "quantity": 2, "customerId": "1@uengine.org",
@@ -421,10 +422,10 @@ async fn profile_still_answers_as_spring_data_rest_does() {
     let mall = start().await;
     let u = &mall.system.urls;
     for (base, rel) in [
-        (&u.order, "orders"),
-        (&u.delivery, "deliveries"),
-        (&u.product, "products"),
-        (&u.mypage, "myPages"),
+        (&u[Role::Order], "orders"),
+        (&u[Role::Delivery], "deliveries"),
+        (&u[Role::Product], "products"),
+        (&u[Role::Mypage], "myPages"),
     ] {
         let (status, index) = mall.get(&format!("{base}/profile")).await;
         assert_eq!(status, 200);

@@ -30,12 +30,7 @@ async fn each_role_alone_on_nats_and_postgres_runs_the_flow() {
     let prefix = format!("malltest_{run}_");
     let ports: HashMap<Role, u16> = Role::ALL.into_iter().map(|r| (r, free_port())).collect();
     let url = |r: Role| format!("http://127.0.0.1:{}", ports[&r]);
-    let urls = Urls {
-        order: url(Role::Order),
-        delivery: url(Role::Delivery),
-        product: url(Role::Product),
-        mypage: url(Role::Mypage),
-    };
+    let urls: Urls = Role::ALL.into_iter().map(|r| (r, url(r))).collect();
     let dir = tempfile::tempdir().expect("dir");
     let mut systems = vec![];
     for role in Role::ALL {
@@ -73,7 +68,7 @@ async fn each_role_alone_on_nats_and_postgres_runs_the_flow() {
         }
     };
     let order: Value = http
-        .post(format!("{}/orders", urls.order))
+        .post(format!("{}/orders", urls[Role::Order]))
         .json(
             &json!({"productId": 1, "quantity": 4, "customerId": "1@uengine.org",
                       "customerName": "Jay", "customerAddr": "Seoul"}),
@@ -89,24 +84,24 @@ async fn each_role_alone_on_nats_and_postgres_runs_the_flow() {
     eventually("delivery starts, stock drops, my page follows", || async {
         let d = get(format!(
             "{}/deliveries/search/findByOrderId?orderId={id}",
-            urls.delivery
+            urls[Role::Delivery]
         ))
         .await;
-        let p = get(format!("{}/products/1", urls.product)).await;
-        let m = get(format!("{}/myPages/{id}", urls.mypage)).await;
+        let p = get(format!("{}/products/1", urls[Role::Product])).await;
+        let m = get(format!("{}/myPages/{id}", urls[Role::Mypage])).await;
         (d["_embedded"]["deliveries"][0]["status"] == "DeliveryStarted"
             && p["stock"] == 6
             && m["deliveryStatus"] == "DeliveryStarted")
             .then_some(())
     })
     .await;
-    http.delete(format!("{}/orders/{id}", urls.order))
+    http.delete(format!("{}/orders/{id}", urls[Role::Order]))
         .send()
         .await
         .expect("cancel");
     eventually("cancellation flows through", || async {
-        let p = get(format!("{}/products/1", urls.product)).await;
-        let m = get(format!("{}/myPages/{id}", urls.mypage)).await;
+        let p = get(format!("{}/products/1", urls[Role::Product])).await;
+        let m = get(format!("{}/myPages/{id}", urls[Role::Mypage])).await;
         (p["stock"] == 10 && m["deliveryStatus"] == "DeliveryCancelled").then_some(())
     })
     .await;

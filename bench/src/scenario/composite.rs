@@ -3,6 +3,7 @@
 //! (one upstream call per field, in sequence). Targets at N = 100: BFF ≤ 3 d, and at least
 //! 50 times faster than the naive strategy.
 
+use mall_services::Role;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
@@ -65,7 +66,7 @@ async fn measure(bench: &mut Bench, rig: &Rig) -> Result<()> {
     for n in SIZES {
         rig.seed_orders(n).await?;
         proxies.set_mode(Mode::Delay(DELAY));
-        let order_root = format!("{}/", rig.public.order);
+        let order_root = format!("{}/", rig.public[Role::Order]);
 
         let mut naive_times = Vec::new();
         let mut naive_calls = 0;

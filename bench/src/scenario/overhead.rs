@@ -4,6 +4,7 @@
 //! from the BFF process's own /proc/<pid>/stat; its VmRSS is sampled idle and under the load.
 //! Targets: BFF p99 within 1 ms of the direct p99; ≥ 3,000 requests/s per core of BFF CPU.
 
+use mall_services::Role;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
@@ -82,7 +83,7 @@ pub async fn run(bench: &mut Bench) -> Result<()> {
 
 async fn measure(bench: &mut Bench, rig: &Rig) -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let direct_url = format!("{}/products?page=0&size=20", rig.direct.product);
+    let direct_url = format!("{}/products?page=0&size=20", rig.direct[Role::Product]);
     let params = format!("{} × {ROUNDS} rounds, 20 products", LOAD.describe());
     let mall = match &bench.mall {
         Ok(m) => m.clone(),

@@ -8,6 +8,7 @@ pub mod shop;
 pub mod upstream;
 pub mod ws;
 
+use mall_services::Role;
 use std::future::Future;
 use std::time::Duration;
 
@@ -44,10 +45,10 @@ impl Services {
     pub fn config(&self) -> BffConfig {
         let u = &self.system.urls;
         config_for([
-            (Upstream::Product, u.product.clone()),
-            (Upstream::Order, u.order.clone()),
-            (Upstream::Delivery, u.delivery.clone()),
-            (Upstream::Mypage, u.mypage.clone()),
+            (Upstream::Product, u[Role::Product].clone()),
+            (Upstream::Order, u[Role::Order].clone()),
+            (Upstream::Delivery, u[Role::Delivery].clone()),
+            (Upstream::Mypage, u[Role::Mypage].clone()),
         ])
     }
 }

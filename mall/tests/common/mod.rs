@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+use mall_services::Role;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Mutex, OnceLock};
@@ -56,7 +57,12 @@ pub fn register_mall(mall: &Mall) {
     register(url, bff.auth().issuer.clone());
     if let Some(services) = &mall.services {
         let u = &services.urls;
-        for service in [&u.order, &u.delivery, &u.product, &u.mypage] {
+        for service in [
+            &u[Role::Order],
+            &u[Role::Delivery],
+            &u[Role::Product],
+            &u[Role::Mypage],
+        ] {
             register(service, bff.auth().issuer.clone());
         }
     }

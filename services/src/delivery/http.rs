@@ -18,6 +18,7 @@ use crate::order::http::{encode, to_value};
 use crate::problem::{AppError, Body};
 use crate::product::http::join;
 use crate::resource::{owned_by, where_eq, where_in, Render};
+use crate::role::Role;
 use crate::store;
 use mall_auth::policy::Action;
 
@@ -57,7 +58,7 @@ pub fn api() -> Api {
 }
 
 async fn api_docs(State(ctx): State<Ctx>) -> Response {
-    openapi::serve(api().document("12st mall delivery service", &ctx.urls.delivery))
+    openapi::serve(api().document("12st mall delivery service", &ctx.urls[Role::Delivery]))
 }
 
 fn render(ctx: &Ctx) -> Render {
@@ -65,24 +66,27 @@ fn render(ctx: &Ctx) -> Render {
     Arc::new(move |doc: Value| {
         let id = doc["id"].as_i64().unwrap_or_default();
         let order = doc["orderId"].as_i64().unwrap_or_default();
-        let href = RESOURCE.item_href(&urls.delivery, id);
+        let href = RESOURCE.item_href(&urls[Role::Delivery], id);
         hal::with_links(
             doc,
             vec![
                 ("self", hal::link(&href)),
                 ("delivery", hal::link(&href)),
-                ("order", hal::link(format!("{}/orders/{order}", urls.order))),
+                (
+                    "order",
+                    hal::link(format!("{}/orders/{order}", urls[Role::Order])),
+                ),
             ],
         )
     })
 }
 
 async fn root(State(ctx): State<Ctx>) -> Hal {
-    RESOURCE.root(&ctx.urls.delivery)
+    RESOURCE.root(&ctx.urls[Role::Delivery])
 }
 
 async fn profile_index(State(ctx): State<Ctx>) -> Hal {
-    let base = &ctx.urls.delivery;
+    let base = &ctx.urls[Role::Delivery];
     Hal(json!({"_links": {
         "self": hal::link(format!("{base}/profile")),
         "deliveries": hal::link(RESOURCE.profile_href(base)),
@@ -90,11 +94,11 @@ async fn profile_index(State(ctx): State<Ctx>) -> Hal {
 }
 
 async fn profile(State(ctx): State<Ctx>) -> Hal {
-    RESOURCE.profile(&ctx.urls.delivery)
+    RESOURCE.profile(&ctx.urls[Role::Delivery])
 }
 
 async fn search_index(State(ctx): State<Ctx>) -> Hal {
-    RESOURCE.search_index(&ctx.urls.delivery)
+    RESOURCE.search_index(&ctx.urls[Role::Delivery])
 }
 
 async fn list(
@@ -104,7 +108,7 @@ async fn list(
 ) -> Result<Hal, AppError> {
     let params = Params::parse(q.as_deref());
     let own = access.listing(Action::ListDeliveries, None)?;
-    let base = &ctx.urls.delivery;
+    let base = &ctx.urls[Role::Delivery];
     RESOURCE
         .list(
             &ctx.store,
@@ -125,7 +129,7 @@ async fn find_by_order(
     let params = Params::parse(q.as_deref());
     let own = access.listing(Action::ListDeliveries, None)?;
     let order = params.require_id("orderId")?;
-    let base = &ctx.urls.delivery;
+    let base = &ctx.urls[Role::Delivery];
     let href = format!(
         "{}/findByOrderId?orderId={order}",
         RESOURCE.search_href(base)
@@ -150,7 +154,7 @@ async fn find_by_order_in(
     let params = Params::parse(q.as_deref());
     let own = access.listing(Action::ListDeliveries, None)?;
     let ids = params.ids("orderIds")?;
-    let base = &ctx.urls.delivery;
+    let base = &ctx.urls[Role::Delivery];
     let href = format!(
         "{}/findByOrderIdIn?orderIds={}",
         RESOURCE.search_href(base),
@@ -176,7 +180,7 @@ async fn find_by_customer(
     let params = Params::parse(q.as_deref());
     let customer = params.require_text("customerId", 200)?.to_owned();
     access.listing(Action::ListDeliveries, Some(&customer))?;
-    let base = &ctx.urls.delivery;
+    let base = &ctx.urls[Role::Delivery];
     let href = format!(
         "{}/findByCustomerId?customerId={}",
         RESOURCE.search_href(base),
@@ -202,7 +206,7 @@ async fn find_by_id_in(
     let params = Params::parse(q.as_deref());
     let own = access.listing(Action::ListDeliveries, None)?;
     let ids = params.ids("ids")?;
-    let base = &ctx.urls.delivery;
+    let base = &ctx.urls[Role::Delivery];
     let href = format!(
         "{}/findByIdIn?ids={}",
         RESOURCE.search_href(base),

@@ -16,6 +16,7 @@ use crate::openapi::{self, Api};
 use crate::order::http::encode;
 use crate::problem::AppError;
 use crate::resource::{owned_by, where_eq, Render};
+use crate::role::Role;
 use mall_auth::policy::Action;
 
 pub fn router(ctx: Ctx) -> Router {
@@ -37,31 +38,34 @@ pub fn api() -> Api {
 }
 
 async fn api_docs(State(ctx): State<Ctx>) -> Response {
-    openapi::serve(api().document("12st mall my-page projection", &ctx.urls.mypage))
+    openapi::serve(api().document("12st mall my-page projection", &ctx.urls[Role::Mypage]))
 }
 
 fn render(ctx: &Ctx) -> Render {
     let urls = Arc::clone(&ctx.urls);
     Arc::new(move |doc: Value| {
         let id = doc["id"].as_i64().unwrap_or_default();
-        let href = RESOURCE.item_href(&urls.mypage, id);
+        let href = RESOURCE.item_href(&urls[Role::Mypage], id);
         hal::with_links(
             doc,
             vec![
                 ("self", hal::link(&href)),
                 ("myPage", hal::link(&href)),
-                ("order", hal::link(format!("{}/orders/{id}", urls.order))),
+                (
+                    "order",
+                    hal::link(format!("{}/orders/{id}", urls[Role::Order])),
+                ),
             ],
         )
     })
 }
 
 async fn root(State(ctx): State<Ctx>) -> Hal {
-    RESOURCE.root(&ctx.urls.mypage)
+    RESOURCE.root(&ctx.urls[Role::Mypage])
 }
 
 async fn profile_index(State(ctx): State<Ctx>) -> Hal {
-    let base = &ctx.urls.mypage;
+    let base = &ctx.urls[Role::Mypage];
     Hal(json!({"_links": {
         "self": hal::link(format!("{base}/profile")),
         "myPages": hal::link(RESOURCE.profile_href(base)),
@@ -69,11 +73,11 @@ async fn profile_index(State(ctx): State<Ctx>) -> Hal {
 }
 
 async fn profile(State(ctx): State<Ctx>) -> Hal {
-    RESOURCE.profile(&ctx.urls.mypage)
+    RESOURCE.profile(&ctx.urls[Role::Mypage])
 }
 
 async fn search_index(State(ctx): State<Ctx>) -> Hal {
-    RESOURCE.search_index(&ctx.urls.mypage)
+    RESOURCE.search_index(&ctx.urls[Role::Mypage])
 }
 
 async fn list(
@@ -83,7 +87,7 @@ async fn list(
 ) -> Result<Hal, AppError> {
     let own = access.listing(Action::ListOrders, None)?;
     let params = Params::parse(q.as_deref());
-    let base = &ctx.urls.mypage;
+    let base = &ctx.urls[Role::Mypage];
     RESOURCE
         .list(
             &ctx.store,
@@ -109,7 +113,7 @@ async fn find_by_customer(
         },
         String::new(),
     )?;
-    let base = &ctx.urls.mypage;
+    let base = &ctx.urls[Role::Mypage];
     let href = format!(
         "{}/findByCustomerId?customerId={}",
         RESOURCE.search_href(base),

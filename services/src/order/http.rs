@@ -18,6 +18,7 @@ use crate::hal::{self, Hal, Params};
 use crate::openapi::{self, Api};
 use crate::problem::{AppError, Body};
 use crate::resource::{owned_by, where_eq, where_in, Render};
+use crate::role::Role;
 use crate::store;
 use mall_auth::policy::Action;
 
@@ -28,7 +29,7 @@ struct OrderState {
 }
 
 pub fn router(ctx: Ctx) -> Router {
-    let catalog = Catalog::new(ctx.urls.product.clone());
+    let catalog = Catalog::new(ctx.urls[Role::Product].to_owned());
     Router::new()
         .route("/", get(root))
         .route("/profile", get(profile_index))
@@ -81,7 +82,7 @@ pub fn api() -> Api {
 }
 
 async fn api_docs(State(s): State<OrderState>) -> Response {
-    openapi::serve(api().document("12st mall order service", &s.ctx.urls.order))
+    openapi::serve(api().document("12st mall order service", &s.ctx.urls[Role::Order]))
 }
 
 fn render(ctx: &Ctx) -> Render {
@@ -89,7 +90,7 @@ fn render(ctx: &Ctx) -> Render {
     Arc::new(move |doc: Value| {
         let id = doc["id"].as_i64().unwrap_or_default();
         let product = doc["productId"].as_i64().unwrap_or_default();
-        let href = RESOURCE.item_href(&urls.order, id);
+        let href = RESOURCE.item_href(&urls[Role::Order], id);
         hal::with_links(
             doc,
             vec![
@@ -97,13 +98,13 @@ fn render(ctx: &Ctx) -> Render {
                 ("order", hal::link(&href)),
                 (
                     "product",
-                    hal::link(format!("{}/products/{product}", urls.product)),
+                    hal::link(format!("{}/products/{product}", urls[Role::Product])),
                 ),
                 (
                     "delivery",
                     hal::link(format!(
                         "{}/deliveries/search/findByOrderId?orderId={id}",
-                        urls.delivery
+                        urls[Role::Delivery]
                     )),
                 ),
             ],
@@ -112,11 +113,11 @@ fn render(ctx: &Ctx) -> Render {
 }
 
 async fn root(State(s): State<OrderState>) -> Hal {
-    RESOURCE.root(&s.ctx.urls.order)
+    RESOURCE.root(&s.ctx.urls[Role::Order])
 }
 
 async fn profile_index(State(s): State<OrderState>) -> Hal {
-    let base = &s.ctx.urls.order;
+    let base = &s.ctx.urls[Role::Order];
     Hal(json!({"_links": {
         "self": hal::link(format!("{base}/profile")),
         "orders": hal::link(RESOURCE.profile_href(base)),
@@ -124,11 +125,11 @@ async fn profile_index(State(s): State<OrderState>) -> Hal {
 }
 
 async fn profile(State(s): State<OrderState>) -> Hal {
-    RESOURCE.profile(&s.ctx.urls.order)
+    RESOURCE.profile(&s.ctx.urls[Role::Order])
 }
 
 async fn search_index(State(s): State<OrderState>) -> Hal {
-    RESOURCE.search_index(&s.ctx.urls.order)
+    RESOURCE.search_index(&s.ctx.urls[Role::Order])
 }
 
 async fn list(
@@ -138,7 +139,7 @@ async fn list(
 ) -> Result<Hal, AppError> {
     let own = access.listing(Action::ListOrders, None)?;
     let params = Params::parse(q.as_deref());
-    let base = &s.ctx.urls.order;
+    let base = &s.ctx.urls[Role::Order];
     RESOURCE
         .list(
             &s.ctx.store,
@@ -159,7 +160,7 @@ async fn find_by_customer(
     let params = Params::parse(q.as_deref());
     let customer = params.require_text("customerId", 200)?.to_owned();
     access.listing(Action::ListOrders, Some(&customer))?;
-    let base = &s.ctx.urls.order;
+    let base = &s.ctx.urls[Role::Order];
     let href = format!(
         "{}/findByCustomerId?customerId={}",
         RESOURCE.search_href(base),
@@ -185,7 +186,7 @@ async fn find_by_id_in(
     let own = access.listing(Action::ListOrders, None)?;
     let params = Params::parse(q.as_deref());
     let ids = params.ids("ids")?;
-    let base = &s.ctx.urls.order;
+    let base = &s.ctx.urls[Role::Order];
     let href = format!(
         "{}/findByIdIn?ids={}",
         RESOURCE.search_href(base),
@@ -250,7 +251,7 @@ async fn place(
     if created {
         s.ctx.committed();
     }
-    let href = RESOURCE.item_href(&s.ctx.urls.order, order.id);
+    let href = RESOURCE.item_href(&s.ctx.urls[Role::Order], order.id);
     let doc = render(&s.ctx)(to_value(&order)?);
     let status = if created {
         StatusCode::CREATED

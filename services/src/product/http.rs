@@ -17,6 +17,7 @@ use crate::hal::{self, Hal, Params};
 use crate::openapi::{self, Api};
 use crate::problem::{AppError, Body};
 use crate::resource::{where_in, Render};
+use crate::role::Role;
 use crate::store;
 use mall_auth::policy::Action;
 
@@ -51,11 +52,11 @@ pub fn api() -> Api {
 }
 
 async fn api_docs(State(ctx): State<Ctx>) -> Response {
-    openapi::serve(api().document("12st mall product service", &ctx.urls.product))
+    openapi::serve(api().document("12st mall product service", &ctx.urls[Role::Product]))
 }
 
 fn render(ctx: &Ctx) -> Render {
-    let base = ctx.urls.product.clone();
+    let base = ctx.urls[Role::Product].to_owned();
     Arc::new(move |doc: Value| {
         let id = doc["id"].as_i64().unwrap_or_default();
         let href = RESOURCE.item_href(&base, id);
@@ -67,11 +68,11 @@ fn render(ctx: &Ctx) -> Render {
 }
 
 async fn root(State(ctx): State<Ctx>) -> Hal {
-    RESOURCE.root(&ctx.urls.product)
+    RESOURCE.root(&ctx.urls[Role::Product])
 }
 
 async fn profile_index(State(ctx): State<Ctx>) -> Hal {
-    let base = &ctx.urls.product;
+    let base = &ctx.urls[Role::Product];
     Hal(serde_json::json!({"_links": {
         "self": hal::link(format!("{base}/profile")),
         "products": hal::link(RESOURCE.profile_href(base)),
@@ -79,16 +80,16 @@ async fn profile_index(State(ctx): State<Ctx>) -> Hal {
 }
 
 async fn profile(State(ctx): State<Ctx>) -> Hal {
-    RESOURCE.profile(&ctx.urls.product)
+    RESOURCE.profile(&ctx.urls[Role::Product])
 }
 
 async fn search_index(State(ctx): State<Ctx>) -> Hal {
-    RESOURCE.search_index(&ctx.urls.product)
+    RESOURCE.search_index(&ctx.urls[Role::Product])
 }
 
 async fn list(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<Hal, AppError> {
     let params = Params::parse(q.as_deref());
-    let base = &ctx.urls.product;
+    let base = &ctx.urls[Role::Product];
     RESOURCE
         .list(
             &ctx.store,
@@ -104,7 +105,7 @@ async fn list(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<Hal, AppE
 async fn find_by_id_in(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<Hal, AppError> {
     let params = Params::parse(q.as_deref());
     let ids = params.ids("ids")?;
-    let base = &ctx.urls.product;
+    let base = &ctx.urls[Role::Product];
     let href = format!(
         "{}/findByIdIn?ids={}",
         RESOURCE.search_href(base),
@@ -137,7 +138,7 @@ async fn create(
         super::create(tx, new).map_err(AppError::from)
     })
     .await?;
-    let href = RESOURCE.item_href(&ctx.urls.product, product.id);
+    let href = RESOURCE.item_href(&ctx.urls[Role::Product], product.id);
     let doc = render(&ctx)(
         serde_json::to_value(&product).map_err(|e| AppError::Internal(e.to_string()))?,
     );

@@ -6,6 +6,7 @@
 pub mod events;
 pub mod stores;
 
+use mall_services::Role;
 use std::future::Future;
 use std::time::Duration;
 
@@ -44,7 +45,7 @@ impl Mall {
     pub async fn place(&self, product: i64, quantity: i64, customer: &str) -> Value {
         let r = self
             .http
-            .post(format!("{}/orders", self.system.urls.order))
+            .post(format!("{}/orders", self.system.urls[Role::Order]))
             .json(
                 &json!({"productId": product, "quantity": quantity, "customerId": customer,
                           "customerName": "Jay", "customerAddr": "Seoul"}),
@@ -58,7 +59,10 @@ impl Mall {
 
     pub async fn stock(&self, product: i64) -> i64 {
         let (_, p) = self
-            .get(&format!("{}/products/{product}", self.system.urls.product))
+            .get(&format!(
+                "{}/products/{product}",
+                self.system.urls[Role::Product]
+            ))
             .await;
         p["stock"].as_i64().expect("stock")
     }
@@ -67,7 +71,7 @@ impl Mall {
         let (_, d) = self
             .get(&format!(
                 "{}/deliveries/search/findByOrderId?orderId={order}",
-                self.system.urls.delivery
+                self.system.urls[Role::Delivery]
             ))
             .await;
         d["_embedded"]["deliveries"]
@@ -77,9 +81,12 @@ impl Mall {
     }
 
     pub async fn my_page(&self, order: i64) -> Value {
-        self.get(&format!("{}/myPages/{order}", self.system.urls.mypage))
-            .await
-            .1
+        self.get(&format!(
+            "{}/myPages/{order}",
+            self.system.urls[Role::Mypage]
+        ))
+        .await
+        .1
     }
 
     /// Every document of every service, for "nothing changed" checks.
@@ -87,10 +94,10 @@ impl Mall {
         let u = &self.system.urls;
         let mut out = vec![];
         for url in [
-            format!("{}/orders?size=1000", u.order),
-            format!("{}/deliveries?size=1000", u.delivery),
-            format!("{}/products?size=1000", u.product),
-            format!("{}/myPages?size=1000", u.mypage),
+            format!("{}/orders?size=1000", u[Role::Order]),
+            format!("{}/deliveries?size=1000", u[Role::Delivery]),
+            format!("{}/products?size=1000", u[Role::Product]),
+            format!("{}/myPages?size=1000", u[Role::Mypage]),
         ] {
             out.push(self.get(&url).await.1["_embedded"].clone());
         }
