@@ -456,7 +456,7 @@ async fn browser(
                     "{RUNS} loads of each, interleaved; slowest: {slowest}, alone on the same \
                      shell (a second shop whose manifest lists only it)"
                 ),
-                format!("{ratio:.2}× ({composed:.0} ms / {alone:.0} ms)"),
+                format!("{ratio:.3}× ({composed:.0} ms / {alone:.0} ms)"),
                 format!("≤ {COMPOSITION}×"),
                 Verdict::of(ok),
             );
@@ -550,7 +550,7 @@ async fn browser(
              BFF inlines the manifest into each document it serves, so the page, its shell \
              and its preload hints are otherwise the same; the other slots show their \
              fallback at once). Loads of the two alternate: all three showed data after \
-             {composed:.0} ms, {slowest} alone after {alone:.0} ms: {ratio:.2}× (target ≤ \
+             {composed:.0} ms, {slowest} alone after {alone:.0} ms: {ratio:.3}× (target ≤ \
              {COMPOSITION}× {}). ",
             if *ok { "met" } else { "MISSED" }
         ),

@@ -66,7 +66,7 @@ const WARM_UP: &str = "warm-up@bench.12st.example";
 
 /// The previous published run, for comparison (it had no sign-in and measured 1,000 and
 /// 10,000 subscribers of one customer only).
-const PREVIOUS: &str = "previous run (2026-11-25, before sign-in, one customer only): 10,000 \
+const PREVIOUS: &str = "Previous run (2026-11-25, before sign-in, one customer only): 10,000 \
     subscribers of one customer: mutation → last subscriber p50 1.14 s, p99 1.36 s, each \
     delivery p50 659 ms, p99 1.30 s, 25.8 kB per subscriber (connected in 11.60 s); 1,000 \
     subscribers: last p50 87.7 ms, p99 102 ms, 26.7 kB per subscriber";
