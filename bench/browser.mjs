@@ -1,24 +1,43 @@
-// Scenario 5 of `cargo xtask bench`: the shop page in headless Chromium, the time from
-// navigation to each component's first render (its slot's data-state turning "ready", which
-// the shell sets once the component has mounted its view), and to all three; then the same
-// with one component's bundle hung (its requests never answered).
+// Scenario 5 of `cargo xtask bench`: the shop page in headless Chromium, signed in as a
+// customer who has an order (so the order and delivery components, whose slots wait for an
+// account, load and show rows).
 //
-// Hanging a bundle uses Playwright's request interception, which sends every request of the
-// page through the driver; so the hung runs are compared with "routed" runs that go through
-// the same interception with nothing hung, and the plain runs give the absolute times.
+// Per page load, in milliseconds since navigation start:
+// - `ready`: each slot's data-state turning "ready" (the shell sets it once the component has
+//   mounted its first view);
+// - `data`: each component showing its first GraphQL-backed content: the first row of its
+//   table inside its shadow root (`[data-testid=product-row]`, `order-row`, `delivery-row`);
+// - `depth` and `chain`: the request chain depth from the page's Resource Timing entries (see
+//   chainDepth below), over the requests that started before every component had data.
 //
-// node bench/browser.mjs URL RUNS  →  prints one JSON object:
-// { "healthy": [{product, order, delivery}, ...], "routed": [...],
-//   "hung": {"order": [{product, delivery}, ...], ...},
+// Variants, interleaved so that a change in the machine's load falls on all alike:
+// - healthy: plain loads;
+// - routed: every request through Playwright's interception, nothing hung (the baseline of
+//   the hung runs, since interception slows every load);
+// - hung[NAME]: routed, and NAME's bundle requests never answered;
+// then, when a second shop (ALONE_URL, whose manifest file is ALONE_MANIFEST) is given:
+// - composed / alone: the full page against the same shell with only the slowest component
+//   (by the healthy loads' median first data) in its manifest, interleaved.
+//
+// node bench/browser.mjs URL RUNS [ALONE_URL ALONE_MANIFEST]  →  prints one JSON object:
+// { "healthy": [Sample, ...], "routed": [...], "hung": {"order": [...], ...},
+//   "composed": [...], "alone": [...], "slowest": "order",
 //   "timeline": [{"/shell/0.1.0/mall_shell_bg.wasm": 120.5, ...}, ...] (healthy loads: when
 //   each file had arrived) }
-// (milliseconds since navigation start, one object per run).
+// where Sample = { ready: {product, order, delivery}, data: {...}, depth, chain: [names] }.
 
+import { readFileSync, writeFileSync } from 'node:fs';
 import { chromium } from 'playwright';
 
-const [url, runsArg] = process.argv.slice(2);
+const [url, runsArg, aloneUrl, aloneManifest] = process.argv.slice(2);
 const runs = Number(runsArg ?? 5);
 const NAMES = ['product', 'order', 'delivery'];
+// The first GraphQL-backed content of each component, inside its shadow root.
+const MARKERS = {
+  product: '[data-testid="product-row"]',
+  order: '[data-testid="order-row"]',
+  delivery: '[data-testid="delivery-row"]',
+};
 
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
@@ -32,30 +51,117 @@ const browser = await chromium.launch({
   ],
 });
 
-// Records, in the page, when each slot first says it is ready.
-function watchSlots() {
+// Signs a new customer up at `base` and places one order for them, so that every component
+// has a row to show; the signed-in cookies, for fresh contexts.
+async function customer(base) {
+  const context = await browser.newContext({ baseURL: base });
+  const stamp = `${Date.now().toString(36)}${process.pid.toString(36)}`;
+  const signup = await context.request.post('auth/signup', {
+    data: {
+      email: `bench-${stamp}@bench.12st.example`,
+      name: 'Bench Shopper',
+      address: '1 Teheran-ro, Seoul',
+      password: `pw-${stamp}-secret`,
+    },
+  });
+  if (signup.status() !== 201) throw new Error(`sign-up at ${base}: ${signup.status()} ${await signup.text()}`);
+  const order = await context.request.post('graphql', {
+    headers: { 'content-type': 'application/json' },
+    data: {
+      query: 'mutation { placeOrder(input: {productId: 1, quantity: 1, customerName: "Bench Shopper", customerAddr: "1 Teheran-ro, Seoul"}) { id } }',
+    },
+  });
+  const placed = await order.json();
+  if (!placed?.data?.placeOrder?.id) throw new Error(`placeOrder at ${base}: ${JSON.stringify(placed)}`);
+  // The delivery starts by event: wait until the customer's deliveries list it.
+  for (let i = 0; i < 100; i++) {
+    const r = await context.request.post('graphql', {
+      headers: { 'content-type': 'application/json' },
+      data: { query: '{ deliveries { id } }' },
+    });
+    const body = await r.json();
+    if ((body?.data?.deliveries ?? []).length > 0) break;
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  const state = await context.storageState();
+  await context.close();
+  return state;
+}
+
+// Records, in the page, when each slot first says it is ready and when each component first
+// shows a row. Shadow roots are open; every one the page attaches is observed too.
+function watchSlots(markers) {
   window.__mallReady = {};
+  window.__mallData = {};
   const check = () => {
+    const now = performance.now();
     for (const slot of document.querySelectorAll('[data-testid^="slot-"]')) {
       const name = slot.dataset.testid.slice('slot-'.length);
       if (slot.dataset.state === 'ready' && !(name in window.__mallReady)) {
-        window.__mallReady[name] = performance.now();
+        window.__mallReady[name] = now;
+      }
+      if (!(name in window.__mallData) && markers[name]) {
+        for (const host of slot.querySelectorAll('*')) {
+          if (host.shadowRoot?.querySelector(markers[name])) {
+            window.__mallData[name] = now;
+            break;
+          }
+        }
       }
     }
   };
-  new MutationObserver(check).observe(document, {
-    subtree: true,
-    childList: true,
-    attributes: true,
-    attributeFilter: ['data-state'],
-  });
+  const observe = (root) =>
+    new MutationObserver(check).observe(root, {
+      subtree: true,
+      childList: true,
+      attributes: true,
+      attributeFilter: ['data-state'],
+    });
+  const attach = Element.prototype.attachShadow;
+  Element.prototype.attachShadow = function (init) {
+    const root = attach.call(this, init);
+    observe(root);
+    return root;
+  };
+  observe(document);
 }
 
-// `routed`: every request goes through Playwright's interception; `hung` (a component name,
-// implies routed): that component's requests are never answered.
-async function once(routed, hung) {
-  // A fresh context per run: no cached bundles or compiled wasm from the run before.
-  const context = await browser.newContext();
+// The request chain depth of a load, from its Resource Timing entries. The document is
+// level 1; every other request was found in it or after it (level 2 at least); a request
+// that started after another had ended may have waited for it, so its level is one more
+// than the deepest request that had ended when it started. That is an upper bound (a
+// request that started late only because a core was busy counts as waiting), and the chain
+// is named so a reader can judge each link. Only requests that started before `until` (every
+// component showing data) count: later ones are not on the way to the first view.
+function chainDepth(entries, until) {
+  const doc = entries.find((e) => e.name === 'document');
+  const rest = entries
+    .filter((e) => e.name !== 'document' && e.start <= until)
+    .sort((a, b) => a.start - b.start);
+  const level = new Map([[doc, 1]]);
+  const before = new Map([[doc, null]]);
+  for (const e of rest) {
+    let best = doc;
+    for (const f of rest) {
+      if (f === e || !level.has(f) || f.end > e.start) continue;
+      if (level.get(f) >= level.get(best)) best = f;
+    }
+    level.set(e, level.get(best) + 1);
+    before.set(e, best);
+  }
+  let deepest = doc;
+  for (const [e, l] of level) if (l > level.get(deepest)) deepest = e;
+  const chain = [];
+  for (let e = deepest; e; e = before.get(e)) chain.unshift(e.name);
+  return { depth: level.get(deepest), chain };
+}
+
+// One fresh page load (a new context: no cached bundles or compiled wasm from the load
+// before). `routed`: every request through Playwright's interception; `hung` (a component's
+// name, implies routed): that component's requests are never answered; `expected`: the
+// components that must show data.
+async function once(base, state, { routed = false, hung = null, expected = NAMES } = {}) {
+  const context = await browser.newContext({ storageState: state });
   const page = await context.newPage();
   if (routed || hung) {
     await page.route('**/*', (route) => {
@@ -65,40 +171,78 @@ async function once(routed, hung) {
       route.continue();
     });
   }
-  await page.addInitScript(watchSlots);
-  await page.goto(url, { waitUntil: 'commit' });
-  const expected = NAMES.filter((n) => n !== hung);
+  await page.addInitScript(watchSlots, MARKERS);
+  await page.goto(base, { waitUntil: 'commit' });
   await page.waitForFunction(
-    (names) => names.every((n) => n in window.__mallReady),
+    (names) => names.every((n) => n in window.__mallData && n in window.__mallReady),
     expected,
     { timeout: 30_000 },
   );
-  const times = await page.evaluate(() => window.__mallReady);
-  // When each file of the page had arrived (ms since navigation start), for the timeline.
-  const arrived = await page.evaluate(() => {
-    const out = { document: performance.getEntriesByType('navigation')[0]?.responseEnd ?? 0 };
+  const seen = await page.evaluate(() => ({ ready: window.__mallReady, data: window.__mallData }));
+  const entries = await page.evaluate(() => {
+    const nav = performance.getEntriesByType('navigation')[0];
+    const out = [{ name: 'document', start: 0, end: nav?.responseEnd ?? 0 }];
     for (const e of performance.getEntriesByType('resource')) {
-      out[new URL(e.name).pathname] = e.responseEnd;
+      const u = new URL(e.name);
+      // A request still in flight has no end yet: it is nobody's predecessor.
+      out.push({ name: u.pathname, start: e.startTime, end: e.responseEnd || Infinity });
     }
     return out;
   });
   await context.close();
-  const out = {};
-  for (const n of expected) out[n] = times[n];
-  if (!routed && !hung) timeline.push(arrived);
-  return out;
+  const pick = (times) => Object.fromEntries(expected.map((n) => [n, times[n]]));
+  const data = pick(seen.data);
+  const until = Math.max(...Object.values(data));
+  const arrived = Object.fromEntries(
+    entries.filter((e) => e.start <= until && Number.isFinite(e.end)).map((e) => [e.name, e.end]),
+  );
+  return { ready: pick(seen.ready), data, ...chainDepth(entries, until), arrived };
 }
 
-const timeline = [];
+const median = (xs) => {
+  const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const m = Math.floor(v.length / 2);
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
 
+const signedIn = await customer(url);
 const result = { healthy: [], routed: [], hung: Object.fromEntries(NAMES.map((n) => [n, []])) };
-await once(false, null); // warm-up: the server's files in the page cache, Chromium's processes up
-// Interleaved, so a change in the machine's load falls on every variant alike.
+const timeline = [];
+await once(url, signedIn); // warm-up: the server's files in the page cache, Chromium's processes up
 for (let i = 0; i < runs; i++) {
-  result.healthy.push(await once(false, null));
-  result.routed.push(await once(true, null));
-  for (const hung of NAMES) result.hung[hung].push(await once(true, hung));
+  const healthy = await once(url, signedIn);
+  timeline.push(healthy.arrived);
+  result.healthy.push(healthy);
+  result.routed.push(await once(url, signedIn, { routed: true }));
+  for (const hung of NAMES) {
+    result.hung[hung].push(
+      await once(url, signedIn, { hung, expected: NAMES.filter((n) => n !== hung) }),
+    );
+  }
+}
+result.timeline = timeline;
+
+if (aloneUrl && aloneManifest) {
+  // The slowest component to show data in the healthy loads, alone in the second shop's
+  // manifest (the BFF reads the file for every document).
+  const slowest = NAMES.map((n) => [n, median(result.healthy.map((s) => s.data[n]))]).sort(
+    (a, b) => b[1] - a[1],
+  )[0][0];
+  const manifest = JSON.parse(readFileSync(aloneManifest, 'utf8'));
+  writeFileSync(aloneManifest, JSON.stringify({ [slowest]: manifest[slowest] }));
+  result.slowest = slowest;
+  result.composed = [];
+  result.alone = [];
+  const aloneSignedIn = await customer(aloneUrl);
+  await once(aloneUrl, aloneSignedIn, { expected: [slowest] }); // warm-up
+  for (let i = 0; i < runs; i++) {
+    result.composed.push(await once(url, signedIn));
+    result.alone.push(await once(aloneUrl, aloneSignedIn, { expected: [slowest] }));
+  }
 }
 await browser.close();
-result.timeline = timeline.slice(1); // without the warm-up
+for (const list of [result.healthy, result.routed, ...Object.values(result.hung), result.composed ?? [], result.alone ?? []]) {
+  for (const s of list) delete s.arrived;
+}
 console.log(JSON.stringify(result));

@@ -56,11 +56,34 @@ pub fn body(query: &str) -> Value {
     json!({ "query": query })
 }
 
+/// POSTs `query` as an anonymous visitor (who may read the catalogue only).
 pub async fn post(client: &reqwest::Client, url: &str, query: &str) -> Result<Answer> {
+    send(client, url, &body(query), None).await
+}
+
+/// POSTs `query` as the caller of the bearer token `token` (see [`crate::tokens`]).
+pub async fn post_as(
+    client: &reqwest::Client,
+    url: &str,
+    query: &str,
+    token: &str,
+) -> Result<Answer> {
+    send(client, url, &body(query), Some(token)).await
+}
+
+/// POSTs a GraphQL request body, with a bearer token when one is given.
+pub async fn send(
+    client: &reqwest::Client,
+    url: &str,
+    request: &Value,
+    token: Option<&str>,
+) -> Result<Answer> {
     let started = Instant::now();
-    let response = client
-        .post(url)
-        .json(&body(query))
+    let mut builder = client.post(url).json(request);
+    if let Some(token) = token {
+        builder = builder.bearer_auth(token);
+    }
+    let response = builder
         .send()
         .await
         .with_context(|| format!("POST {url}"))?;

@@ -8,6 +8,7 @@
 //! - [`rig`]: the services (behind proxies or not) and the `mall` processes under test
 //! - [`graphql`], [`naive`]: the BFF's client and the naive resolver baseline
 //! - [`subscriber`]: a `myPage` subscriber over graphql-transport-ws
+//! - [`tokens`]: bearer tokens signed with the key of the `mall` process under test
 //! - [`bundle`]: the micro-frontend bundles' sizes and what their wasm is made of
 //! - [`wrk`]: the load generator
 //! - [`profile`]: where a process's CPU time goes (perf), for missed targets
@@ -29,6 +30,7 @@ pub mod rig;
 pub mod scenario;
 pub mod stats;
 pub mod subscriber;
+pub mod tokens;
 pub mod wrk;
 
 /// How many products the services seed (orders cycle through them).

@@ -14,6 +14,7 @@ use tokio::process::{Child, Command};
 
 use crate::machine::Proc;
 use crate::proxy::{Mode, Proxy};
+use crate::tokens::Tokens;
 
 /// One proxy per service.
 pub struct Proxies {
@@ -241,7 +242,8 @@ pub struct MallProcess {
     child: Child,
     pub url: String,
     pub proc: Proc,
-    _dir: tempfile::TempDir,
+    /// Its data directory (the stores, and the identity store with its signing key).
+    data_dir: tempfile::TempDir,
 }
 
 impl MallProcess {
@@ -265,17 +267,21 @@ impl MallProcess {
             &upstreams[Role::Mypage],
         ];
         args.extend_from_slice(extra);
-        MallProcess::spawn(mall, &args).await
+        MallProcess::spawn(mall, &args, &repo_root().join("dist")).await
     }
 
     /// `mall --target all` (services, bus and BFF in one process).
     pub async fn all(mall: &Path) -> Result<MallProcess> {
-        MallProcess::spawn(mall, &["--target", "all"]).await
+        MallProcess::all_serving(mall, &repo_root().join("dist")).await
     }
 
-    async fn spawn(mall: &Path, args: &[&str]) -> Result<MallProcess> {
+    /// `mall --target all` serving the shop from `dist` (a copy with its own manifest).
+    pub async fn all_serving(mall: &Path, dist: &Path) -> Result<MallProcess> {
+        MallProcess::spawn(mall, &["--target", "all"], dist).await
+    }
+
+    async fn spawn(mall: &Path, args: &[&str], dist: &Path) -> Result<MallProcess> {
         let dir = tempfile::tempdir()?;
-        let dist = repo_root().join("dist");
         let mut child = Command::new(mall)
             .args(args)
             .arg("--any-port")
@@ -284,7 +290,7 @@ impl MallProcess {
             .arg("--data-dir")
             .arg(dir.path())
             .arg("--dist")
-            .arg(&dist)
+            .arg(dist)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -311,12 +317,22 @@ impl MallProcess {
             child,
             url,
             proc: Proc::new(pid),
-            _dir: dir,
+            data_dir: dir,
         })
     }
 
     pub fn graphql_url(&self) -> String {
         format!("{}/graphql", self.url)
+    }
+
+    /// The URL of the BFF's graphql-transport-ws endpoint.
+    pub fn ws_url(&self) -> String {
+        format!("{}/graphql", self.url.replacen("http", "ws", 1))
+    }
+
+    /// Bearer tokens this process's BFF accepts (signed with its key).
+    pub fn tokens(&self) -> Result<Tokens> {
+        Tokens::open(self.data_dir.path(), &self.url)
     }
 
     pub async fn stop(mut self) {

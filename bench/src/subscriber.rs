@@ -1,7 +1,8 @@
 //! A `myPage` subscriber over graphql-transport-ws, as a browser component would be one: its
-//! own WebSocket to the BFF's `/graphql`, `connection_init`, one `subscribe`, the SNAPSHOT,
-//! then a task that answers pings and reports each CHANGE (with the order ids it lists and
-//! when it arrived) to the scenario.
+//! own WebSocket to the BFF's `/graphql`, `connection_init` signed in as the customer (a
+//! bearer token in its payload, as API clients do), one `subscribe`, the SNAPSHOT, then a
+//! task that answers pings and reports each CHANGE (with the order ids it lists and when it
+//! arrived) to the scenario.
 
 use std::time::{Duration, Instant};
 
@@ -95,7 +96,8 @@ async fn next_seen(ws: &mut Socket, wait: Duration) -> Result<Seen> {
     }
 }
 
-/// A subscriber that has its SNAPSHOT; dropping it closes its socket.
+/// A socket held open: a subscriber that has its SNAPSHOT, or a bare connection ([`connect`]);
+/// dropping it closes the socket.
 pub struct Subscriber {
     task: tokio::task::JoinHandle<()>,
 }
@@ -106,14 +108,14 @@ impl Drop for Subscriber {
     }
 }
 
-/// Connects subscriber number `index` to `ws_url`, subscribes to `customer`'s my page, waits
-/// for the SNAPSHOT, then reports every CHANGE on `changes`.
-pub async fn subscribe(
-    ws_url: &str,
-    customer: &str,
-    index: usize,
-    changes: mpsc::UnboundedSender<Change>,
-) -> Result<Subscriber> {
+/// The `connection_init` message of a caller signed in by the bearer token `token`.
+pub fn connection_init(token: &str) -> Value {
+    json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}})
+}
+
+/// Opens a graphql-transport-ws socket to `ws_url` signed in as the caller of `token`, up to
+/// its `connection_ack`.
+async fn open(ws_url: &str, token: &str) -> Result<Socket> {
     let mut request = ws_url.into_client_request()?;
     request.headers_mut().insert(
         "Sec-WebSocket-Protocol",
@@ -124,17 +126,38 @@ pub async fn subscribe(
     let (mut ws, _) = tokio_tungstenite::connect_async(request)
         .await
         .with_context(|| format!("cannot open a WebSocket to {ws_url}"))?;
-    let wait = Duration::from_secs(30);
-    ws.send(Message::Text(
-        json!({"type": "connection_init", "payload": {}})
-            .to_string()
-            .into(),
-    ))
-    .await?;
-    match next_seen(&mut ws, wait).await? {
-        Seen::Ack => {}
+    ws.send(Message::Text(connection_init(token).to_string().into()))
+        .await?;
+    match next_seen(&mut ws, WAIT).await? {
+        Seen::Ack => Ok(ws),
         other => bail!("expected connection_ack, got {other:?}"),
     }
+}
+
+/// How long the BFF may take to answer `connection_init` or a `subscribe`.
+const WAIT: Duration = Duration::from_secs(30);
+
+/// A signed-in connection with no subscription (what a connection costs by itself), kept
+/// open and answering pings until dropped.
+pub async fn connect(ws_url: &str, token: &str) -> Result<Subscriber> {
+    let mut ws = open(ws_url, token).await?;
+    let task = tokio::spawn(async move {
+        while next_seen(&mut ws, Duration::from_secs(3600)).await.is_ok() {}
+    });
+    Ok(Subscriber { task })
+}
+
+/// Connects subscriber number `index` to `ws_url` as the caller of `token`, subscribes to
+/// `customer`'s my page, waits for the SNAPSHOT, then reports every CHANGE on `changes`.
+pub async fn subscribe(
+    ws_url: &str,
+    customer: &str,
+    token: &str,
+    index: usize,
+    changes: mpsc::UnboundedSender<Change>,
+) -> Result<Subscriber> {
+    let mut ws = open(ws_url, token).await?;
+    let wait = WAIT;
     ws.send(Message::Text(
         json!({"id": "1", "type": "subscribe", "payload": {"query": query(customer)}})
             .to_string()
@@ -187,6 +210,14 @@ mod tests {
             Seen::Error(_)
         ));
         assert_eq!(parse("not json"), Seen::Other);
+    }
+
+    #[test]
+    fn connection_init_carries_the_bearer_token() {
+        assert_eq!(
+            connection_init("abc"),
+            json!({"type": "connection_init", "payload": {"Authorization": "Bearer abc"}})
+        );
     }
 
     #[test]

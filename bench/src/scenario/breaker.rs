@@ -52,6 +52,9 @@ const OPEN_BOUND: Duration = Duration::from_millis(5);
 /// How much the untouched queries' p99 may grow.
 const P99_GROWTH: f64 = 0.10;
 
+/// The customer whose deliveries the side loop asks for (signed in as them).
+const DELIVERIES_OF: &str = "1@uengine.org";
+
 /// The side loop's query: it needs the delivery service and nothing else.
 pub const DELIVERIES: &str =
     "query Deliveries { deliveries(customerId: \"1@uengine.org\") { id orderId status } }";
@@ -114,6 +117,7 @@ async fn circuit_open(client: &reqwest::Client, url: &str, upstream: &str) -> Re
 fn side_loop(
     client: reqwest::Client,
     url: String,
+    token: String,
     stop: Arc<AtomicBool>,
 ) -> tokio::task::JoinHandle<Result<Vec<Probe>>> {
     tokio::spawn(async move {
@@ -121,7 +125,7 @@ fn side_loop(
         while !stop.load(Ordering::Relaxed) {
             let circuit_open_before = circuit_open(&client, &url, "delivery").await?;
             let started = Instant::now();
-            graphql::post(&client, &url, DELIVERIES).await?;
+            graphql::post_as(&client, &url, DELIVERIES, &token).await?;
             probes.push(Probe {
                 took: started.elapsed(),
                 circuit_open_before,
@@ -137,11 +141,17 @@ fn side_loop(
 async fn loaded_run(
     client: &reqwest::Client,
     url: &str,
+    token: &str,
     script: &Path,
     profile: Option<(u32, &Path)>,
 ) -> Result<(WrkResult, Vec<Probe>)> {
     let stop = Arc::new(AtomicBool::new(false));
-    let side = side_loop(client.clone(), url.to_owned(), Arc::clone(&stop));
+    let side = side_loop(
+        client.clone(),
+        url.to_owned(),
+        token.to_owned(),
+        Arc::clone(&stop),
+    );
     let through = match profile {
         None => wrk::run(FAULT_LOAD, url, Some(script)).await,
         Some((pid, data)) => {
@@ -231,7 +241,8 @@ async fn round(
     graphql::post(client, &url, PRODUCTS)
         .await?
         .expect_clean()?;
-    graphql::post(client, &url, DELIVERIES)
+    let token = bff.tokens()?.customer(DELIVERIES_OF)?;
+    graphql::post_as(client, &url, DELIVERIES, &token)
         .await?
         .expect_clean()?;
     let script = dir.join("products.lua");
@@ -249,6 +260,7 @@ async fn round(
     let (healthy, healthy_probes) = loaded_run(
         client,
         &url,
+        &token,
         &script,
         profiled.then_some((pid, &*healthy_data)),
     )
@@ -259,6 +271,7 @@ async fn round(
     let faulty = loaded_run(
         client,
         &url,
+        &token,
         &script,
         profiled.then_some((pid, &*faulty_data)),
     )
