@@ -9,7 +9,10 @@
 //! `UNAUTHENTICATED` or whose live link it closed) those components are unmounted and the
 //! sign-in page comes back: never components that can no longer work.
 
-use std::rc::Rc;
+use alloc::borrow::ToOwned;
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use web_sys::{Document, Element, FormData, HtmlFormElement};

@@ -2,6 +2,9 @@
 //! `<meta name="mall:graphql-ws">` (paths or URLs, resolved against the page), and the optional
 //! `?loadTimeout=<ms>` page parameter.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+
 use web_sys::Url;
 
 use crate::text::concat;

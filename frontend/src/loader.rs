@@ -4,6 +4,9 @@
 //! browser evaluates it again and instantiates new wasm: an instance that trapped is never
 //! reused, and a module that failed to load is not served from the module map.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -13,28 +16,25 @@ use crate::text::{concat, decimal, message};
 
 use crate::manifest::{Entry, SHELL_CONTRACT};
 
-thread_local! {
-    /// `(url) => import(url)`, handed over by the document's start script ([`set_importer`]).
-    static IMPORTER: std::cell::RefCell<Option<Function>> = const { std::cell::RefCell::new(None) };
-}
-
-/// Keeps the page's import function. Rust cannot express a dynamic import, and the page's
-/// script policy refuses functions built from source at run time (`new Function`): the
+/// The page's import function, `(url) => import(url)`, handed over by the document's start
+/// script (`run`) and given to every slot. Rust cannot express a dynamic import, and the
+/// page's script policy refuses functions built from source at run time (`new Function`): the
 /// document's own start script (allowed by its hash) makes the function and hands it over.
 /// A JS snippet file would do too, but it is one more module the browser must fetch before
 /// the shell can start (a step deeper in the page's request chain).
-pub fn set_importer(import: Function) {
-    IMPORTER.with(|i| *i.borrow_mut() = Some(import));
-}
+#[derive(Clone, Debug)]
+pub struct Importer(Function);
 
-/// `import(url)`, through the page's import function.
-fn import_module(url: &str) -> Result<Promise, JsValue> {
-    let import = IMPORTER
-        .with(|i| i.borrow().clone())
-        .ok_or_else(|| JsValue::from_str("the page gave the shell no import function"))?;
-    import
-        .call1(&JsValue::UNDEFINED, &JsValue::from_str(url))?
-        .dyn_into::<Promise>()
+impl Importer {
+    pub fn new(import: Function) -> Importer {
+        Importer(import)
+    }
+
+    /// `import(url)`, through the page's import function (whatever it returns, as a promise).
+    fn import(&self, url: &str) -> Result<Promise, JsValue> {
+        let module = self.0.call1(&JsValue::UNDEFINED, &JsValue::from_str(url))?;
+        Ok(Promise::resolve(&module))
+    }
 }
 
 /// Why a component is not on the page.
@@ -126,6 +126,7 @@ pub fn check_contract(entry: &Entry) -> Result<(), LoadError> {
 /// handle (`handle.unmount()`). The context is taken at the moment of mounting, so a change
 /// (say, of customer) while the module loads is not lost.
 pub async fn load(
+    importer: &Importer,
     entry: &Entry,
     instance: u32,
     host: &HtmlElement,
@@ -133,7 +134,9 @@ pub async fn load(
 ) -> Result<JsValue, LoadError> {
     check_contract(entry)?;
     let url = module_url(entry, instance);
-    let import = import_module(&url).map_err(|e| LoadError::Import(message(&e)))?;
+    let import = importer
+        .import(&url)
+        .map_err(|e| LoadError::Import(message(&e)))?;
     let module = JsFuture::from(import)
         .await
         .map_err(|e| LoadError::Import(message(&e)))?;

@@ -6,9 +6,11 @@
 //! needs no request of its own; a Retry fetches the file again (never from the browser's
 //! cache), so a deploy made since the page loaded is picked up.
 
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{Document, Request, RequestCache, RequestInit, Response};
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+
+use wasm_bindgen::JsValue;
+use web_sys::{Document, RequestCache, RequestInit};
 
 /// The mount contract this shell speaks (mall-kit's `CONTRACT_VERSION`; a test checks they
 /// agree).
@@ -35,30 +37,23 @@ pub fn inline(document: &Document) -> Option<JsValue> {
 
 /// Fetches components.json, revalidating with the server.
 pub async fn fetch() -> Result<JsValue, String> {
-    let url = crate::config::absolute("components.json");
-    let fetched = |e: JsValue| {
-        let mut why = "components.json could not be fetched: ".to_owned();
-        why.push_str(&crate::text::message(&e));
-        why
-    };
-    let window = web_sys::window().ok_or_else(|| "no window".to_owned())?;
     let init = RequestInit::new();
     init.set_cache(RequestCache::NoCache);
-    let request = Request::new_with_str_and_init(&url, &init).map_err(fetched)?;
-    let response: Response = JsFuture::from(window.fetch_with_request(&request))
+    let fetched = crate::http::fetch("components.json", &init)
         .await
-        .and_then(JsCast::dyn_into)
-        .map_err(fetched)?;
-    if !response.ok() {
+        .map_err(|e| {
+            let mut why = "components.json could not be fetched: ".to_owned();
+            why.push_str(&crate::text::message(&e));
+            why
+        })?;
+    if !fetched.ok() {
         let mut why = "components.json answered HTTP ".to_owned();
-        why.push_str(&crate::text::decimal(response.status().into()));
+        why.push_str(&crate::text::decimal(fetched.status.into()));
         return Err(why);
     }
-    let json = match response.json() {
-        Ok(promise) => JsFuture::from(promise).await,
-        Err(e) => Err(e),
-    };
-    let json = json.map_err(|e| invalid(&crate::text::message(&e)))?;
+    let json = fetched
+        .json
+        .map_err(|e| invalid(&crate::text::message(&e)))?;
     if !json.is_object() {
         return Err(invalid("not an object"));
     }
@@ -91,7 +86,9 @@ pub fn entry(manifest: &JsValue, name: &str) -> Result<Option<Entry>, String> {
     let module = text("entry").ok_or_else(|| missing("`entry` must be a string"))?;
     let contract = field("contract")
         .and_then(|v| v.as_f64())
-        .filter(|c| c.fract() == 0.0 && *c >= 1.0 && *c <= f64::from(u32::MAX))
+        // Whole, at least 1, within u32 (`as` saturates, so a fraction or anything beyond u32
+        // comes back different).
+        .filter(|&c| c >= 1.0 && f64::from(c as u32) == c)
         .ok_or_else(|| missing("`contract` must be a whole number of at least 1"))?;
     Ok(Some(Entry {
         version,

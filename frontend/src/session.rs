@@ -3,13 +3,14 @@
 //! every same-origin request and live link carries by itself. The shell only learns the
 //! account (`GET /auth/me`) to greet it and to put it into the components' mount context.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::RefCell;
 
 use js_sys::{Array, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, Request, RequestInit, Response};
+use web_sys::{Headers, RequestInit};
 
 /// The signed-in account, as `/auth/me` answers it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -81,7 +82,6 @@ impl Answer {
 /// Sends a request to an `/auth` route of the page's origin; `json` is sent as
 /// `application/json` (what the BFF requires of cookie-carrying POSTs).
 pub async fn call(method: &str, path: &str, json: Option<&str>) -> Result<Answer, JsValue> {
-    let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
     let init = RequestInit::new();
     init.set_method(method);
     if let Some(json) = json {
@@ -90,17 +90,11 @@ pub async fn call(method: &str, path: &str, json: Option<&str>) -> Result<Answer
         init.set_headers(&headers);
         init.set_body(&JsValue::from_str(json));
     }
-    let url = crate::config::absolute(path);
-    let request = Request::new_with_str_and_init(&url, &init)?;
-    let response: Response = JsFuture::from(window.fetch_with_request(&request))
-        .await?
-        .dyn_into()?;
-    let status = response.status();
-    let body = match response.json() {
-        Ok(promise) => JsFuture::from(promise).await.unwrap_or_default(),
-        Err(_) => JsValue::UNDEFINED,
-    };
-    Ok(Answer { status, body })
+    let fetched = crate::http::fetch(path, &init).await?;
+    Ok(Answer {
+        status: fetched.status,
+        body: fetched.json.unwrap_or_default(),
+    })
 }
 
 /// `GET /auth/me`: the signed-in account, `None` when nobody is (401).

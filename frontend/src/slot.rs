@@ -5,18 +5,22 @@
 //! and on any failure (including a panic the component reports as `mall:component-failed`)
 //! shows a fallback with Retry in this slot only.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use alloc::borrow::ToOwned;
+use alloc::boxed::Box;
+use alloc::rc::Rc;
+use alloc::string::String;
+use core::cell::RefCell;
 
 use futures::future::{select, Either};
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use web_sys::{Document, Element, HtmlElement, ShadowRootInit, ShadowRootMode};
 
 use crate::config::Config;
-use crate::loader::{self, LoadError};
+use crate::loader::{self, Importer, LoadError};
 use crate::manifest::{self, Entry};
 use crate::session::{Account, Session};
 use crate::text::{concat, message};
+use crate::timer;
 
 /// After this long a slot still loading says that it is slow (and keeps trying until the
 /// load timeout).
@@ -76,6 +80,7 @@ struct Inner {
     holder: Element,
     config: Config,
     session: Session,
+    importer: Importer,
     runtime: RefCell<Runtime>,
 }
 
@@ -83,7 +88,12 @@ impl Slot {
     /// Takes over a `section[data-slot]` of the document (adding its status and holder
     /// elements if the document has none), and listens for Retry clicks and for the
     /// component's `mall:component-failed` for the life of the page.
-    pub fn take_over(section: Element, config: Config, session: Session) -> Option<Slot> {
+    pub fn take_over(
+        section: Element,
+        config: Config,
+        session: Session,
+        importer: Importer,
+    ) -> Option<Slot> {
         let name = section.get_attribute("data-slot")?;
         let title = section
             .get_attribute("aria-label")
@@ -113,6 +123,7 @@ impl Slot {
             holder,
             config,
             session,
+            importer,
             runtime: RefCell::new(Runtime::default()),
         }));
         slot.listen();
@@ -218,17 +229,19 @@ impl Slot {
             (rt.generation, instance)
         };
         self.show(State::Loading);
+        let slow = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            timer::sleep(SLOW_AFTER_MS).await;
+            // Only this attempt's loading line says so (once the attempt ended, its line is
+            // gone; a newer attempt has another generation).
+            if slow.0.runtime.borrow().generation == generation {
+                slow.note_slow();
+            }
+        });
         let slot = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
             let current = || slot.0.runtime.borrow().generation == generation;
-            let slow = slot.clone();
-            let slow_note = gloo_timers::callback::Timeout::new(SLOW_AFTER_MS, move || {
-                if slow.0.runtime.borrow().generation == generation {
-                    slow.note_slow();
-                }
-            });
             let outcome = slot.load(manifest, instance).await;
-            drop(slow_note);
             // A panic during mount has already failed the slot (and bumped the generation);
             // a slot stopped meanwhile unmounts what arrived too late.
             if !current() {
@@ -265,8 +278,14 @@ impl Slot {
         inner.runtime.borrow_mut().host = Some(host.clone());
         let ms = inner.config.load_timeout_ms;
         let context = || context(&inner.config, inner.session.account());
-        let load = Box::pin(loader::load(&entry, instance, &host, context));
-        let timeout = Box::pin(gloo_timers::future::TimeoutFuture::new(ms));
+        let load = Box::pin(loader::load(
+            &inner.importer,
+            &entry,
+            instance,
+            &host,
+            context,
+        ));
+        let timeout = Box::pin(timer::sleep(ms));
         let outcome = match select(load, timeout).await {
             Either::Left((result, _)) => result,
             Either::Right(((), _)) => Err(LoadError::Timeout(ms)),
@@ -276,7 +295,8 @@ impl Slot {
 
     fn new_host(&self) -> Result<HtmlElement, JsValue> {
         let inner = &self.0;
-        let host: HtmlElement = inner.document.create_element("div")?.dyn_into()?;
+        // A `div` is an HTMLElement.
+        let host: HtmlElement = inner.document.create_element("div")?.unchecked_into();
         host.set_class_name("component-host");
         host.set_attribute("data-testid", &concat(&["host-", &inner.name]))?;
         host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))?;

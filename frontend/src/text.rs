@@ -1,6 +1,8 @@
 //! Text the shell builds without Rust's formatting machinery (`format!`, `to_string`,
 //! `Display`): that machinery is several kB of wasm, a large share of a bundle this small.
 
+use alloc::string::String;
+
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 

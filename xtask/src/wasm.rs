@@ -1,8 +1,10 @@
 //! Builds the shell and the component bundles into `dist/`.
 //!
 //! For each bundle: `cargo build --profile wasm-release --target wasm32-unknown-unknown -p CRATE`,
-//! then the wasm-bindgen CLI (`--target web`), then `wasm-opt -Oz` from the npm `binaryen`
-//! package (Debian's breaks wasm-bindgen's externref table), laid out as
+//! then the wasm-bindgen CLI (`--target web`), then binaryen from npm (Debian's breaks
+//! wasm-bindgen's externref table): `wasm-metadce` drops the exports the glue does not use,
+//! `wasm-opt -Oz` optimises, `wasm-opt --minify-imports-and-exports-and-modules` shortens the
+//! names, which [`trim`] carries into the glue. Laid out as
 //! `dist/components/<name>/<version>/` (the shell as `dist/shell/<version>/` plus
 //! `dist/index.html`), and the component's entry written into `dist/components.json`.
 //! Building some components leaves the shell, the other bundles and their entries untouched.
@@ -16,6 +18,7 @@ use anyhow::{bail, ensure, Context, Result};
 pub mod budget;
 pub mod manifest;
 pub mod sizes;
+pub mod trim;
 
 use crate::step;
 use manifest::Entry;
@@ -36,6 +39,8 @@ pub struct Bundle {
     pub package: &'static str,
     /// The crate's directory, relative to the workspace root.
     pub dir: &'static str,
+    /// Cargo features every build of the bundle turns on.
+    pub features: &'static [&'static str],
 }
 
 impl Bundle {
@@ -50,6 +55,8 @@ pub const SHELL: Bundle = Bundle {
     name: "shell",
     package: "mall-shell",
     dir: "frontend",
+    // no_std with its own panic handler (frontend/src/lib.rs).
+    features: &["bundle"],
 };
 
 /// The micro-frontends, in page order.
@@ -58,16 +65,19 @@ pub const COMPONENTS: [Bundle; 3] = [
         name: "product",
         package: "product-component",
         dir: "components/product",
+        features: &[],
     },
     Bundle {
         name: "order",
         package: "order-component",
         dir: "components/order",
+        features: &[],
     },
     Bundle {
         name: "delivery",
         package: "delivery-component",
         dir: "components/delivery",
+        features: &[],
     },
 ];
 
@@ -239,6 +249,7 @@ fn build_bundle_as(
         "-p",
         bundle.package,
     ];
+    let features: Vec<&str> = bundle.features.iter().chain(features).copied().collect();
     let joined = features.join(",");
     if !features.is_empty() {
         args.extend(["--features", joined.as_str()]);
@@ -273,6 +284,40 @@ fn build_bundle_as(
         .arg(&wasm))?;
 
     let bg = staging.join(format!("{}_bg.wasm", bundle.out_name()));
+    let glue = staging.join(format!("{}.js", bundle.out_name()));
+    let js = fs::read_to_string(&glue).with_context(|| format!("reading {}", glue.display()))?;
+    let (js, dropped) = trim::drop_classes(&js, &trim::UNUSED_CLASSES)?;
+    let graph = target_dir()
+        .join("wasm-bindgen")
+        .join(format!("{}.metadce.json", bundle.name));
+    fs::write(&graph, trim::metadce_graph(&trim::used_exports(&js)))
+        .with_context(|| format!("writing {}", graph.display()))?;
+    step(&format!(
+        "wasm-metadce {} (dropping the exports the glue does not use{})",
+        bg.display(),
+        if dropped.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", dropped.join(", "))
+        }
+    ));
+    let metadce = wasm_opt.with_file_name("wasm-metadce");
+    let dce = Command::new(&metadce)
+        .args(WASM_FEATURES)
+        .arg("-f")
+        .arg(&graph)
+        .arg(&bg)
+        .arg("-o")
+        .arg(&bg)
+        .output()
+        .with_context(|| format!("running {}", metadce.display()))?;
+    ensure!(
+        dce.status.success(),
+        "wasm-metadce failed ({}): {}",
+        dce.status,
+        String::from_utf8_lossy(&dce.stderr)
+    );
+
     step(&format!("wasm-opt -Oz {}", bg.display()));
     run(Command::new(wasm_opt)
         .arg("-Oz")
@@ -281,6 +326,30 @@ fn build_bundle_as(
         .arg(&bg)
         .arg("-o")
         .arg(&bg))?;
+
+    step(&format!(
+        "wasm-opt --minify-imports-and-exports-and-modules {}",
+        bg.display()
+    ));
+    let minify = Command::new(wasm_opt)
+        .args(WASM_FEATURES)
+        .arg("--minify-imports-and-exports-and-modules")
+        .arg(&bg)
+        .arg("-o")
+        .arg(&bg)
+        .output()
+        .with_context(|| format!("running {}", wasm_opt.display()))?;
+    ensure!(
+        minify.status.success(),
+        "wasm-opt --minify-imports-and-exports-and-modules failed ({}): {}",
+        minify.status,
+        String::from_utf8_lossy(&minify.stderr)
+    );
+    let minified: trim::Minified =
+        serde_json::from_slice(&minify.stdout).context("reading the names wasm-opt minified")?;
+    let wasm = fs::read(&bg).with_context(|| format!("reading {}", bg.display()))?;
+    let js = trim::rename(&js, &minified, &trim::import_module(&wasm)?)?;
+    fs::write(&glue, js).with_context(|| format!("writing {}", glue.display()))?;
 
     if out.exists() {
         fs::remove_dir_all(out).with_context(|| format!("clearing {}", out.display()))?;

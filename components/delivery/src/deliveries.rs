@@ -135,7 +135,7 @@ pub fn DeliveryList(ctx: MountContext, customer: RwSignal<String>) -> impl IntoV
                 }
                 .into_any(),
                 Some(Ok(mut rows)) => {
-                    rows.sort_by_key(|d| std::cmp::Reverse(d.id));
+                    rows.sort_unstable_by_key(|d| std::cmp::Reverse(d.id));
                     let row_view = row_view.clone();
                     view! {
                         <table>

@@ -109,7 +109,7 @@ pub fn MyOrders(ctx: MountContext, customer: RwSignal<String>) -> impl IntoView 
                 }
                 .into_any(),
                 Some(Ok(mut rows)) => {
-                    rows.sort_by_key(|r| std::cmp::Reverse(r.order_id));
+                    rows.sort_unstable_by_key(|r| std::cmp::Reverse(r.order_id));
                     let row_view = row_view.clone();
                     view! {
                         <table>
