@@ -57,10 +57,22 @@ pub fn body(query: &str) -> Value {
 }
 
 pub async fn post(client: &reqwest::Client, url: &str, query: &str) -> Result<Answer> {
+    post_as(client, url, query, None).await
+}
+
+/// [`post`] with `Authorization: Bearer <token>` when there is a token.
+pub async fn post_as(
+    client: &reqwest::Client,
+    url: &str,
+    query: &str,
+    token: Option<&str>,
+) -> Result<Answer> {
     let started = Instant::now();
-    let response = client
-        .post(url)
-        .json(&body(query))
+    let mut request = client.post(url).json(&body(query));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request
         .send()
         .await
         .with_context(|| format!("POST {url}"))?;

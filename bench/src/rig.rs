@@ -244,7 +244,7 @@ pub struct MallProcess {
     child: Child,
     pub url: String,
     pub proc: Proc,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl MallProcess {
@@ -288,7 +288,11 @@ impl MallProcess {
             .arg(dir.path())
             .arg("--dist")
             .arg(&dist)
-            .env("RUST_LOG", "warn")
+            // `MALL_BENCH_RUST_LOG=mall_bff=debug` shows the BFF's call timestamps.
+            .env(
+                "RUST_LOG",
+                std::env::var("MALL_BENCH_RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -314,12 +318,32 @@ impl MallProcess {
             child,
             url,
             proc: Proc::new(pid),
-            _dir: dir,
+            dir,
         })
     }
 
     pub fn graphql_url(&self) -> String {
         format!("{}/graphql", self.url)
+    }
+
+    /// A bearer token of the first staff account (`mall token`), for queries that need a
+    /// signed-in caller (every order).
+    pub async fn staff_token(&self, mall: &Path) -> Result<String> {
+        let out = Command::new(mall)
+            .args(["token", "--account", "staff@12st.example", "--ttl", "1h"])
+            .arg("--data-dir")
+            .arg(self.dir.path())
+            .args(["--public-url", &self.url])
+            .output()
+            .await
+            .context("running `mall token`")?;
+        if !out.status.success() {
+            bail!(
+                "`mall token` failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
     }
 
     pub async fn stop(mut self) {

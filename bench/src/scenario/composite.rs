@@ -50,7 +50,8 @@ async fn measure(bench: &mut Bench, rig: &Rig) -> Result<()> {
         Ok(mall) => {
             let p = MallProcess::bff(mall, &rig.public).await?;
             match graphql::available(client, &p.graphql_url()).await {
-                Ok(()) => Ok(p),
+                // Every order is for staff to see.
+                Ok(()) => Ok((p.staff_token(mall).await?, p)),
                 Err(why) => {
                     p.stop().await;
                     Err(why)
@@ -93,16 +94,17 @@ async fn measure(bench: &mut Bench, rig: &Rig) -> Result<()> {
             Verdict::Info,
         );
 
-        let Ok(bff) = &bff else {
+        let Ok((token, bff)) = &bff else {
             continue;
         };
+        let token = Some(token.as_str());
         let url = bff.graphql_url();
         // One warm-up query (connection pools, root documents).
-        graphql::post(client, &url, COMPOSITE).await?;
+        graphql::post_as(client, &url, COMPOSITE, token).await?;
         let before = proxies.requests();
         let mut times = Vec::new();
         for _ in 0..BFF_RUNS {
-            let answer = graphql::post(client, &url, COMPOSITE).await?;
+            let answer = graphql::post_as(client, &url, COMPOSITE, token).await?;
             let data = answer.expect_clean()?;
             let rows = data
                 .get("orders")
@@ -120,7 +122,7 @@ async fn measure(bench: &mut Bench, rig: &Rig) -> Result<()> {
                 p.start_trace();
             }
             let started = Instant::now();
-            graphql::post(client, &url, COMPOSITE).await?;
+            graphql::post_as(client, &url, COMPOSITE, token).await?;
             let took = started.elapsed();
             let named = [
                 ("order", &proxies.order),
@@ -177,7 +179,7 @@ async fn measure(bench: &mut Bench, rig: &Rig) -> Result<()> {
     }
     proxies.set_mode(Mode::Pass);
     match bff {
-        Ok(p) => {
+        Ok((_, p)) => {
             p.stop().await;
             let (ratio, speedup) = at_100;
             bench.report.reading(
