@@ -316,7 +316,18 @@ impl UpstreamClient {
 
     /// `body` read as one `T` (an answer that is not one is the upstream's failure).
     pub fn decode<T: DeserializeOwned>(&self, body: &[u8]) -> Result<T, BffError> {
-        crate::model::from_body(self.upstream, body)
+        serde_json::from_slice(body).map_err(|e| BffError::protocol(self.upstream, e))
+    }
+
+    /// The `rel` items of a collection page read as `T` (items that are not one are the
+    /// upstream's failure).
+    pub fn items<T: DeserializeOwned>(
+        &self,
+        doc: &Document<'_>,
+        rel: &str,
+    ) -> Result<Vec<T>, BffError> {
+        doc.items(rel)
+            .map_err(|e| BffError::protocol(self.upstream, e))
     }
 
     /// GETs a document's body, without stale fallback (for callers that keep copies of their
@@ -400,7 +411,7 @@ impl UpstreamClient {
         while let Some(url) = next.take() {
             let read = |body: &[u8]| -> Result<(Vec<T>, Option<String>), BffError> {
                 let doc = self.document(body)?;
-                let page = crate::model::items_of(self.upstream, &doc, rel)?;
+                let page = self.items(&doc, rel)?;
                 Ok((page, next_page(&doc, &url)))
             };
             let page = match copies {
@@ -447,7 +458,7 @@ impl UpstreamClient {
         if !doc.is_collection() {
             return self.decode(&body).map(Answer::Resource);
         }
-        let mut items = crate::model::items_of(self.upstream, &doc, rel)?;
+        let mut items = self.items(&doc, rel)?;
         tracing::debug!(
             upstream = %self.upstream,
             url,
