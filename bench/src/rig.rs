@@ -291,7 +291,11 @@ impl MallProcess {
             .arg(dir.path())
             .arg("--dist")
             .arg(dist)
-            .env("RUST_LOG", "warn")
+            // `MALL_BENCH_RUST_LOG=mall_bff=debug` shows the BFF's call timestamps.
+            .env(
+                "RUST_LOG",
+                std::env::var("MALL_BENCH_RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

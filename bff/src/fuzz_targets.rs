@@ -15,8 +15,8 @@ use serde_json::Value;
 
 use crate::gateway::order::key_header;
 use crate::graphql_http::{is_query, read_get, read_post_body, MediaType};
-use crate::model::{from_item, Delivery, MyPageRow, Order, Product};
-use crate::upstream::hal::{self, Link, Links, PageInfo, Var};
+use crate::model::{from_body, items_of, Delivery, MyPageRow, Order, Product};
+use crate::upstream::hal::{self, Document, Link, Var};
 use crate::upstream::Upstream;
 
 /// The URL the fuzzed documents are taken to come from.
@@ -35,37 +35,48 @@ fn vars(value: &str) -> Vec<(&'static str, Var)> {
     ]
 }
 
-/// An upstream's HAL document: its links, embedded items, page block and each item as every
-/// model reads it. Nothing panics; every link expands or is refused.
+/// An upstream's HAL document: its links, page block, embedded items as every model reads
+/// them, and the whole document as each model. Nothing panics; every link expands or is
+/// refused.
 pub fn hal_document(data: &[u8]) {
-    let Ok(doc) = serde_json::from_slice::<Value>(data) else {
+    let Ok(doc) = Document::parse(data) else {
         return;
     };
-    let links = Links::of(&doc, BASE);
+    let links = doc.links(BASE);
     for (rel, link) in &links.0 {
         let _ = link.expand(&[]);
         let _ = link.expand(&vars("1"));
         let _ = link.has_var(rel);
     }
-    let _ = hal::is_collection(&doc);
-    let _ = PageInfo::of(&doc);
-    let mut items = hal::embedded(&doc, "orders");
-    items.push(doc);
-    for item in items {
-        if let Ok(order) = from_item::<Order>(Upstream::Order, item.clone()) {
-            let _ = order.status();
-            let _ = order.link("self");
-            let _ = order.link("product");
-            let _ = order.link("delivery");
-        }
-        if let Ok(delivery) = from_item::<Delivery>(Upstream::Delivery, item.clone()) {
-            let _ = delivery.status();
-        }
-        let _ = from_item::<Product>(Upstream::Product, item.clone());
-        if let Ok(row) = from_item::<MyPageRow>(Upstream::Mypage, item) {
-            let _ = row.order_status();
-            let _ = row.delivery_status();
-        }
+    let _ = doc.is_collection();
+    let _ = doc.page();
+    let orders = items_of::<Order>(Upstream::Order, &doc, "orders").unwrap_or_default();
+    let deliveries =
+        items_of::<Delivery>(Upstream::Delivery, &doc, "deliveries").unwrap_or_default();
+    let products = items_of::<Product>(Upstream::Product, &doc, "products").unwrap_or_default();
+    let rows = items_of::<MyPageRow>(Upstream::Mypage, &doc, "myPages").unwrap_or_default();
+    let orders = orders
+        .into_iter()
+        .chain(from_body(Upstream::Order, data).ok());
+    for order in orders {
+        let _ = order.status();
+        let _ = order.link("self");
+        let _ = order.link("product");
+        let _ = order.link("delivery");
+    }
+    let deliveries = deliveries
+        .into_iter()
+        .chain(from_body(Upstream::Delivery, data).ok());
+    for delivery in deliveries {
+        let _ = delivery.status();
+    }
+    let _ = (products, from_body::<Product>(Upstream::Product, data));
+    let rows = rows
+        .into_iter()
+        .chain(from_body(Upstream::Mypage, data).ok());
+    for row in rows {
+        let _ = row.order_status();
+        let _ = row.delivery_status();
     }
 }
 

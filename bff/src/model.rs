@@ -2,27 +2,62 @@
 //! here. The schema ([`crate::schema::types`]) exposes these types; the gateway and the live
 //! feed pass them around.
 //!
-//! Items are read leniently (missing fields default, `state` or `deliveryState` is accepted
-//! for `status`, an id missing from the body is taken from the `self` link) so that a Spring
-//! Data REST service that does not expose ids, or names a field the course's way, still
-//! works.
+//! Items are read straight from the upstream's bytes into these types (no `serde_json::Value`
+//! in between), and leniently: unknown fields are skipped, missing fields default, `state`
+//! or `deliveryState` is accepted for `status`, and an id missing from the body is taken
+//! from the `self` link, so that a Spring Data REST service that does not expose ids, or
+//! names a field the course's way, still works.
 
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
-use serde_json::Value;
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
 
 use crate::error::BffError;
-use crate::upstream::hal::{self, Links};
+use crate::upstream::hal::{self, Document, Links};
 use crate::upstream::Upstream;
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Product {
     pub id: i64,
     pub name: String,
     pub price: i64,
     /// May be negative: backordered.
     pub stock: i64,
+}
+
+impl<'de> Deserialize<'de> for Product {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Default, Deserialize)]
+        #[serde(rename_all = "camelCase", default)]
+        struct Wire<'a> {
+            #[serde(deserialize_with = "present_id")]
+            id: Option<i64>,
+            name: String,
+            price: i64,
+            stock: i64,
+            #[serde(rename = "_links", borrow)]
+            links: Option<&'a RawValue>,
+        }
+        let w = Wire::deserialize(d)?;
+        Ok(Product {
+            id: w.id.or_else(|| self_id(w.links)).unwrap_or_default(),
+            name: w.name,
+            price: w.price,
+            stock: w.stock,
+        })
+    }
+}
+
+/// An `id` the item has: `null` is not one (a missing id is taken from the `self` link).
+fn present_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    i64::deserialize(d).map(Some)
+}
+
+/// The id of an item's `self` link, from its `_links` as the upstream wrote them (read only
+/// when the item has no `id`; links that cannot be read give none).
+fn self_id(links: Option<&RawValue>) -> Option<i64> {
+    let links = serde_json::from_str::<Links>(links?.get()).ok()?;
+    hal::id_of_self(&links)
 }
 
 impl crate::stale::Weigh for Product {
@@ -82,8 +117,7 @@ impl DeliveryStatus {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Clone, Default)]
 pub struct Order {
     pub id: i64,
     pub product_id: i64,
@@ -94,11 +128,47 @@ pub struct Order {
     pub customer_name: String,
     pub customer_addr: String,
     /// The status as the order service wrote it (the course's `state`).
-    #[serde(rename = "status", alias = "state")]
     pub status_text: String,
     /// The order's links (`self`, and `product` / `delivery` where the service gives them).
-    #[serde(rename = "_links", deserialize_with = "hal::item_links")]
     pub links: Links,
+}
+
+impl<'de> Deserialize<'de> for Order {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Default, Deserialize)]
+        #[serde(rename_all = "camelCase", default)]
+        struct Wire {
+            #[serde(deserialize_with = "present_id")]
+            id: Option<i64>,
+            product_id: i64,
+            product_name: String,
+            quantity: i64,
+            price: i64,
+            customer_id: String,
+            customer_name: String,
+            customer_addr: String,
+            #[serde(rename = "status", alias = "state")]
+            status_text: String,
+            #[serde(rename = "_links", deserialize_with = "hal::item_links")]
+            links: Links,
+        }
+        let w = Wire::deserialize(d)?;
+        Ok(Order {
+            id: w
+                .id
+                .or_else(|| hal::id_of_self(&w.links))
+                .unwrap_or_default(),
+            product_id: w.product_id,
+            product_name: w.product_name,
+            quantity: w.quantity,
+            price: w.price,
+            customer_id: w.customer_id,
+            customer_name: w.customer_name,
+            customer_addr: w.customer_addr,
+            status_text: w.status_text,
+            links: w.links,
+        })
+    }
 }
 
 impl Order {
@@ -118,8 +188,7 @@ impl Order {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Clone, Default)]
 pub struct Delivery {
     pub id: i64,
     pub order_id: i64,
@@ -130,8 +199,41 @@ pub struct Delivery {
     pub customer_name: String,
     pub delivery_address: String,
     /// The status as the delivery service wrote it (the course's `deliveryState`).
-    #[serde(rename = "status", alias = "state", alias = "deliveryState")]
     pub status_text: String,
+}
+
+impl<'de> Deserialize<'de> for Delivery {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Default, Deserialize)]
+        #[serde(rename_all = "camelCase", default)]
+        struct Wire<'a> {
+            #[serde(deserialize_with = "present_id")]
+            id: Option<i64>,
+            order_id: i64,
+            product_id: i64,
+            product_name: String,
+            quantity: i64,
+            customer_id: String,
+            customer_name: String,
+            delivery_address: String,
+            #[serde(rename = "status", alias = "state", alias = "deliveryState")]
+            status_text: String,
+            #[serde(rename = "_links", borrow)]
+            links: Option<&'a RawValue>,
+        }
+        let w = Wire::deserialize(d)?;
+        Ok(Delivery {
+            id: w.id.or_else(|| self_id(w.links)).unwrap_or_default(),
+            order_id: w.order_id,
+            product_id: w.product_id,
+            product_name: w.product_name,
+            quantity: w.quantity,
+            customer_id: w.customer_id,
+            customer_name: w.customer_name,
+            delivery_address: w.delivery_address,
+            status_text: w.status_text,
+        })
+    }
 }
 
 impl crate::stale::Weigh for Delivery {
@@ -223,32 +325,19 @@ pub struct MyPageUpdate {
     pub row: Option<MyPageRow>,
 }
 
-/// Reads one HAL item as `T`, taking a missing `id` from its `self` link.
-pub fn from_item<T: DeserializeOwned>(upstream: Upstream, mut doc: Value) -> Result<T, BffError> {
-    if let Some(obj) = doc.as_object_mut() {
-        if !obj.contains_key("id") {
-            let id = Links::of(&Value::Object(obj.clone()), "http://localhost/")
-                .get("self")
-                .and_then(|l| {
-                    l.href
-                        .rsplit('/')
-                        .next()
-                        .and_then(|s| s.parse::<i64>().ok())
-                });
-            if let Some(id) = id {
-                obj.insert("id".into(), Value::from(id));
-            }
-        }
-    }
-    serde_json::from_value(doc).map_err(|e| BffError::protocol(upstream, e))
+/// Reads an upstream's answer that is one item (a resource a link points at, a command's
+/// answer) as `T`. An answer that is not one is the upstream's failure.
+pub fn from_body<T: DeserializeOwned>(upstream: Upstream, body: &[u8]) -> Result<T, BffError> {
+    serde_json::from_slice(body).map_err(|e| BffError::protocol(upstream, e))
 }
 
-/// Reads HAL items as `T` (see [`from_item`]).
-pub fn from_items<T: DeserializeOwned>(
+/// Reads the `rel` items of a collection page as `T` (see [`Document::items`]).
+pub fn items_of<T: DeserializeOwned>(
     upstream: Upstream,
-    docs: Vec<Value>,
+    doc: &Document<'_>,
+    rel: &str,
 ) -> Result<Vec<T>, BffError> {
-    docs.into_iter().map(|d| from_item(upstream, d)).collect()
+    doc.items(rel).map_err(|e| BffError::protocol(upstream, e))
 }
 
 #[cfg(test)]
@@ -256,16 +345,71 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn body(json: serde_json::Value) -> Vec<u8> {
+        serde_json::to_vec(&json).expect("serialises")
+    }
+
     #[test]
     fn a_course_delivery_resource_is_read_with_its_id_and_state() {
-        let d: Delivery = from_item(
+        let d: Delivery = from_body(
             Upstream::Delivery,
-            json!({"deliveryState": "DeliveryStarted", "deliveryAddress": "Seoul 1",
+            &body(
+                json!({"deliveryState": "DeliveryStarted", "deliveryAddress": "Seoul 1",
                    "_links": {"self": {"href": "http://h:8082/deliveries/7"}}}),
+            ),
         )
         .expect("reads");
         assert_eq!(d.id, 7);
         assert_eq!(d.delivery_address, "Seoul 1");
         assert_eq!(d.status().expect("known"), DeliveryStatus::DeliveryStarted);
+    }
+
+    #[test]
+    fn an_id_in_the_body_wins_and_null_is_no_id() {
+        let links = json!({"self": {"href": "http://h:8083/products/7{?projection}", "templated": true},
+                           "extra": [{"href": "/x", "unknown": 1}]});
+        let p: Product = from_body(
+            Upstream::Product,
+            &body(json!({"id": 3, "name": "TV", "price": 10, "stock": -1, "new": {"a": [1]}, "_links": links})),
+        )
+        .expect("reads");
+        assert_eq!((p.id, p.name.as_str(), p.stock), (3, "TV", -1));
+        // The self link's last segment is not a number here: no id.
+        let p: Product = from_body(
+            Upstream::Product,
+            &body(json!({"name": "TV", "_links": links})),
+        )
+        .expect("reads");
+        assert_eq!(p.id, 0);
+        assert!(from_body::<Product>(Upstream::Product, &body(json!({"id": null}))).is_err());
+        assert!(from_body::<Product>(Upstream::Product, b"{\"name\": 5}").is_err());
+        // Unreadable links are no links, for an item's id.
+        let p: Product = from_body(
+            Upstream::Product,
+            &body(json!({"name": "TV", "_links": {"self": "http://h/products/4"}})),
+        )
+        .expect("reads");
+        assert_eq!(p.id, 0);
+    }
+
+    #[test]
+    fn a_spring_order_has_its_id_and_links() {
+        let o: Order = from_body(
+            Upstream::Order,
+            &body(json!({"productId": 1, "state": "Ordered", "_links": {
+                "self": {"href": "http://h:8081/orders/12"},
+                "delivery": [{"href": "http://h:8081/orders/12/delivery"}]}})),
+        )
+        .expect("reads");
+        assert_eq!(o.id, 12);
+        assert_eq!(o.status().expect("known"), OrderStatus::Ordered);
+        assert_eq!(
+            o.link("delivery").as_deref(),
+            Some("http://h:8081/orders/12/delivery")
+        );
+        // An order's links must be links.
+        assert!(
+            from_body::<Order>(Upstream::Order, &body(json!({"_links": {"self": 1}}))).is_err()
+        );
     }
 }

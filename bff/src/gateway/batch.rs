@@ -17,7 +17,6 @@ use futures::future::join_all;
 use serde::de::DeserializeOwned;
 
 use crate::error::BffError;
-use crate::model::from_items;
 use crate::request_context::RequestContext;
 use crate::stale::{Fetched, StaleCache, Weigh};
 use crate::upstream::client::Answer;
@@ -113,17 +112,14 @@ impl<T: DeserializeOwned + Clone + Weigh> Relation<'_, T> {
                 let url = link
                     .expand(&vars)
                     .map_err(|e| BffError::protocol(upstream, e))?;
-                let docs = match self.client.follow(self.ctx, &url, self.rel).await? {
-                    Answer::Page(items) => items,
-                    Answer::Resource(item) => vec![item],
-                    Answer::Missing => {
-                        return Err(BffError::protocol(
-                            upstream,
-                            format!("its {} search answered 404", self.search),
-                        ))
-                    }
-                };
-                from_items::<T>(upstream, docs)
+                match self.client.follow::<T>(self.ctx, &url, self.rel).await? {
+                    Answer::Page(items) => Ok(items),
+                    Answer::Resource(item) => Ok(vec![item]),
+                    Answer::Missing => Err(BffError::protocol(
+                        upstream,
+                        format!("its {} search answered 404", self.search),
+                    )),
+                }
             }
             .await;
             (chunk, items)
@@ -170,18 +166,13 @@ impl<T: DeserializeOwned + Clone + Weigh> Relation<'_, T> {
     }
 }
 
-/// What a followed link answered, as one item (the first of a page), parsed.
-pub fn one_of<T: DeserializeOwned>(
-    client: &UpstreamClient,
-    answer: Answer,
-) -> Result<Option<T>, BffError> {
-    let doc = match answer {
-        Answer::Resource(doc) => Some(doc),
+/// What a followed link answered, as one item (the first of a page).
+pub fn one_of<T>(answer: Answer<T>) -> Option<T> {
+    match answer {
+        Answer::Resource(item) => Some(item),
         Answer::Page(items) => items.into_iter().next(),
         Answer::Missing => None,
-    };
-    doc.map(|d| crate::model::from_item(client.upstream(), d))
-        .transpose()
+    }
 }
 
 /// The distinct ids, sorted: the same set of ids always gives the same batch URL (the

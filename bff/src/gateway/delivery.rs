@@ -8,10 +8,10 @@ use serde_json::json;
 
 use crate::error::BffError;
 use crate::gateway::batch::{one_of, Loaded, Relation};
-use crate::model::{from_item, from_items, Delivery};
+use crate::model::Delivery;
 use crate::request_context::RequestContext;
 use crate::stale::{Fetched, StaleCache};
-use crate::upstream::hal::{Links, Var};
+use crate::upstream::hal::{Linked, Var};
 use crate::upstream::{Upstream, UpstreamClient};
 
 /// The relation name of the collection (schema/rest.md).
@@ -62,23 +62,24 @@ impl Deliveries {
             .ok_or_else(|| {
                 BffError::protocol(Upstream::Delivery, "it offers no findByCustomerId search")
             })?;
-        found.try_map(|d| from_items(Upstream::Delivery, d))
+        Ok(found)
     }
 
     /// Marks a delivery completed (PATCH of its `self` link).
     pub async fn complete(&self, ctx: &RequestContext, id: i64) -> Result<Delivery, BffError> {
-        let doc = self
+        let item: Fetched<Linked> = self
             .client
             .item(ctx, DELIVERIES, id, &format!("delivery {id}"))
             .await?;
-        let url = Links::of(&doc.value, "http://localhost/")
+        let url = item
+            .value
+            .links("http://localhost/")
             .get("self")
             .map(|l| l.href.clone())
             .ok_or_else(|| {
                 BffError::protocol(Upstream::Delivery, "a delivery without a self link")
             })?;
-        let updated = self
-            .client
+        self.client
             .command(
                 ctx,
                 Method::PATCH,
@@ -87,8 +88,7 @@ impl Deliveries {
                 HeaderMap::new(),
                 &format!("delivery {id}"),
             )
-            .await?;
-        from_item(Upstream::Delivery, updated)
+            .await
     }
 
     /// Deliveries by order: one `findByOrderIdIn` request per 1000 orders when the delivery
@@ -140,8 +140,7 @@ impl Deliveries {
                     )
                 })?,
         };
-        let answer = self.client.follow(ctx, &url, DELIVERIES).await?;
-        let delivery: Option<Delivery> = one_of(&self.client, answer)?;
+        let delivery: Option<Delivery> = one_of(self.client.follow(ctx, &url, DELIVERIES).await?);
         // The course's association link answers the delivery without its order id.
         Ok(delivery.map(|mut d| {
             if d.order_id == 0 {

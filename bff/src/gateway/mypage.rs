@@ -1,7 +1,7 @@
 //! The mypage service: a customer's rows of the CQRS projection.
 
 use crate::error::BffError;
-use crate::model::{from_items, MyPageRow};
+use crate::model::MyPageRow;
 use crate::request_context::RequestContext;
 use crate::stale::Fetched;
 use crate::upstream::hal::Var;
@@ -42,6 +42,6 @@ impl MyPages {
             .ok_or_else(|| {
                 BffError::protocol(Upstream::Mypage, "it offers no findByCustomerId search")
             })?;
-        found.try_map(|d| from_items(Upstream::Mypage, d))
+        Ok(found)
     }
 }

@@ -1,10 +1,10 @@
 //! The order service: every order or a customer's, one order, placing and cancelling.
 
 use http::{HeaderMap, HeaderValue, Method};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::error::BffError;
-use crate::model::{from_item, from_items, NewOrder, Order};
+use crate::model::{NewOrder, Order};
 use crate::request_context::RequestContext;
 use crate::stale::Fetched;
 use crate::upstream::hal::Var;
@@ -35,7 +35,7 @@ impl Orders {
         ctx: &RequestContext,
         customer: Option<&str>,
     ) -> Result<Fetched<Vec<Order>>, BffError> {
-        let docs = match customer {
+        let orders = match customer {
             None => self.client.collect_all(ctx, ORDERS).await?,
             Some(c) => {
                 let found = self
@@ -49,24 +49,21 @@ impl Orders {
                     .await?;
                 match found {
                     Some(f) => f,
-                    None => self.client.collect_all(ctx, ORDERS).await?.map(|items| {
-                        items
-                            .into_iter()
-                            .filter(|o| o.get("customerId").and_then(Value::as_str) == Some(c))
-                            .collect()
-                    }),
+                    None => self
+                        .client
+                        .collect_all::<Order>(ctx, ORDERS)
+                        .await?
+                        .map(|items| items.into_iter().filter(|o| o.customer_id == c).collect()),
                 }
             }
         };
-        docs.try_map(|d| from_items(Upstream::Order, d))
+        Ok(orders)
     }
 
     pub async fn get(&self, ctx: &RequestContext, id: i64) -> Result<Fetched<Order>, BffError> {
-        let doc = self
-            .client
+        self.client
             .item(ctx, ORDERS, id, &format!("order {id}"))
-            .await?;
-        doc.try_map(|d| from_item(Upstream::Order, d))
+            .await
     }
 
     /// Places an order; `idempotency_key` goes to the order service as `Idempotency-Key`,
@@ -90,8 +87,7 @@ impl Orders {
             "customerName": input.customer_name,
             "customerAddr": input.customer_addr,
         });
-        let doc = self
-            .client
+        self.client
             .command(
                 ctx,
                 Method::POST,
@@ -100,8 +96,7 @@ impl Orders {
                 key_header(idempotency_key)?,
                 "the order",
             )
-            .await?;
-        from_item(Upstream::Order, doc)
+            .await
     }
 
     /// Cancels an order through its `self` link, if `allowed` says the caller may cancel
@@ -122,7 +117,7 @@ impl Orders {
             .get("self")
             .map(|l| l.href.clone())
             .ok_or_else(|| BffError::protocol(Upstream::Order, "an order without a self link"))?;
-        let result = self
+        let result: Result<Order, BffError> = self
             .client
             .command(
                 ctx,
@@ -134,7 +129,7 @@ impl Orders {
             )
             .await;
         match result {
-            Ok(doc) => from_item(Upstream::Order, doc),
+            Ok(order) => Ok(order),
             Err(BffError::BadUserInput { .. }) if idempotency_key.is_some() => {
                 let again = self.get(ctx, id).await?.value;
                 if again.status_text.eq_ignore_ascii_case("cancelled") {

@@ -5,10 +5,10 @@ use std::collections::HashMap;
 
 use crate::error::BffError;
 use crate::gateway::batch::{one_of, Loaded, Relation};
-use crate::model::{from_item, from_items, Product, ProductPage};
+use crate::model::{items_of, Product, ProductPage};
 use crate::request_context::RequestContext;
 use crate::stale::{Fetched, StaleCache};
-use crate::upstream::hal::{self, PageInfo, Var};
+use crate::upstream::hal::{PageInfo, Var};
 use crate::upstream::{Upstream, UpstreamClient};
 
 /// The relation name of the collection (schema/rest.md).
@@ -54,17 +54,21 @@ impl Products {
                 ("size", Var::One(size.to_string())),
             ])
             .map_err(|e| BffError::protocol(Upstream::Product, e))?;
-        let doc = self.client.get(ctx, &url).await?;
-        let info = PageInfo::of(&doc.value);
-        let items: Vec<Product> =
-            from_items(Upstream::Product, hal::embedded(&doc.value, PRODUCTS))?;
+        let doc = self
+            .client
+            .get(ctx, &url, |body| {
+                let doc = self.client.document(body)?;
+                let items: Vec<Product> = items_of(Upstream::Product, &doc, PRODUCTS)?;
+                Ok((doc.page(), items))
+            })
+            .await?;
         if doc.stale.is_none() {
-            for p in &items {
+            for p in &doc.value.1 {
                 self.copies.remember(p.id, p.clone());
             }
         }
-        let count = items.len() as i64;
-        Ok(doc.map(|_| {
+        Ok(doc.map(|(info, items)| {
+            let count = items.len() as i64;
             let info = info.unwrap_or(PageInfo {
                 size,
                 total_elements: count,
@@ -82,11 +86,9 @@ impl Products {
     }
 
     pub async fn get(&self, ctx: &RequestContext, id: i64) -> Result<Fetched<Product>, BffError> {
-        let doc = self
-            .client
+        self.client
             .item(ctx, PRODUCTS, id, &format!("product {id}"))
-            .await?;
-        doc.try_map(|d| from_item(Upstream::Product, d))
+            .await
     }
 
     /// Products by id: one `findByIdIn` request per 1000 ids when the product service lists
@@ -120,8 +122,7 @@ impl Products {
             Some(href) => href.clone(),
             None => self.client.item_url(PRODUCTS, key.id).await?,
         };
-        let answer = self.client.follow(ctx, &url, PRODUCTS).await?;
-        let product: Option<Product> = one_of(&self.client, answer)?;
+        let product: Option<Product> = one_of(self.client.follow(ctx, &url, PRODUCTS).await?);
         Ok(product.map(|mut p| {
             if p.id == 0 {
                 p.id = key.id;

@@ -2,21 +2,27 @@
 //! was not given, except Spring Data REST's `<collection>/<id>` when an upstream advertises
 //! no `findByIdIn` search), pages through collections, and keeps last-known-good copies of
 //! the documents it read.
+//!
+//! Answers are read from their bytes straight into the caller's types ([`Document`] for the
+//! HAL structure, then `T` for the items): the client hands out typed values, never JSON
+//! trees.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use bytes::Bytes;
 use http::{HeaderValue, Method, StatusCode};
 use mall_auth::token::TokenIssuer;
-use serde_json::Value;
+use serde::de::DeserializeOwned;
 use tower::{BoxError, ServiceExt};
+use tracing::Instrument;
 
 use crate::error::BffError;
 use crate::request_context::RequestContext;
 use crate::resilience::breaker::{Breaker, CircuitOpen, CircuitState};
 use crate::stale::{Fetched, StaleCache};
 use crate::upstream::call::{BodyTooLarge, ServerFailure, UpstreamRequest, UpstreamResponse};
-use crate::upstream::hal::{self, Link, Links, Var};
+use crate::upstream::hal::{Document, Link, Links, Var};
 use crate::upstream::stack::UpstreamSettings;
 use crate::upstream::stack::{self, Stack};
 use crate::upstream::Upstream;
@@ -39,7 +45,7 @@ pub struct UpstreamClient {
     searches: Mutex<HashMap<String, Links>>,
     /// The last answer read from each URL, as the upstream sent it (parsed again when
     /// recalled: a rare event, while every fresh read is remembered).
-    documents: StaleCache<String, bytes::Bytes>,
+    documents: StaleCache<String, Bytes>,
     /// Signs the token each call carries for its caller.
     signer: Option<TokenIssuer>,
 }
@@ -99,20 +105,23 @@ impl UpstreamClient {
     /// Reads the root document (again) and keeps its links.
     pub async fn discover(&self) -> Result<Links, BffError> {
         let url = self.root_url.clone();
-        let doc = self.fetch(&RequestContext::anonymous(), &url).await?;
-        let links = Links::of(&doc, &url);
+        let body = self.fetch(&RequestContext::anonymous(), &url).await?;
+        let links = self.document(&body)?.links(&url);
         *lock(&self.root) = Some(links.clone());
         Ok(links)
     }
 
     /// A link of the root document, reading it first if needed.
     pub async fn root_link(&self, rel: &str) -> Result<Link, BffError> {
-        let known = lock(&self.root).clone();
-        let links = match known {
-            Some(l) => l,
-            None => self.discover().await?,
+        // Only the link asked for is copied out of the lock, not the whole root.
+        let known = lock(&self.root)
+            .as_ref()
+            .map(|links| links.get(rel).cloned());
+        let link = match known {
+            Some(link) => link,
+            None => self.discover().await?.get(rel).cloned(),
         };
-        links.get(rel).cloned().ok_or_else(|| {
+        link.ok_or_else(|| {
             BffError::protocol(
                 self.upstream,
                 format!("its root document has no `{rel}` link"),
@@ -135,14 +144,14 @@ impl UpstreamClient {
         let first = collection
             .expand(&[("size", Var::One("1".into()))])
             .map_err(|e| BffError::protocol(self.upstream, e))?;
-        let doc = self.fetch(ctx, &first).await?;
-        let links = match Links::of(&doc, &first).get("search") {
+        let body = self.fetch(ctx, &first).await?;
+        let links = match self.document(&body)?.links(&first).get("search") {
             Some(search) => {
                 let url = search
                     .expand(&[])
                     .map_err(|e| BffError::protocol(self.upstream, e))?;
                 match self.fetch(ctx, &url).await {
-                    Ok(listing) => Links::of(&listing, &url),
+                    Ok(listing) => self.document(&listing)?.links(&url),
                     // A repository without query methods answers its search listing 404
                     // (Spring Data REST): it has no searches.
                     Err(BffError::NotFound { .. }) => Links::default(),
@@ -166,11 +175,24 @@ impl UpstreamClient {
         if let Some(token) = self.token_for(ctx)? {
             req.headers.insert(http::header::AUTHORIZATION, token);
         }
-        self.stack
+        // Debug-level timestamps of each call (`RUST_LOG=mall_bff::upstream=debug`): where a
+        // query's time goes between its levels (ARCHITECTURE.md, the BFF).
+        let span = tracing::debug_span!("upstream", upstream = %self.upstream, url = %req.url);
+        let started = std::time::Instant::now();
+        tracing::debug!(parent: &span, "sent");
+        let answer = self
+            .stack
             .clone()
             .oneshot(req)
-            .await
-            .map_err(|e| self.classify(e))
+            .instrument(span.clone())
+            .await;
+        tracing::debug!(
+            parent: &span,
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            bytes = answer.as_ref().map_or(0, |a| a.body.len()),
+            "answered"
+        );
+        answer.map_err(|e| self.classify(e))
     }
 
     /// `Authorization: Bearer` with a token signed for this call: the caller's subject and
@@ -254,12 +276,11 @@ impl UpstreamClient {
         }
     }
 
-    /// Reads a 2xx JSON answer, or turns a 4xx into the caller's error.
-    pub fn read(&self, response: &UpstreamResponse, what: &str) -> Result<Value, BffError> {
+    /// The body of a 2xx answer, or a 4xx turned into the caller's error.
+    pub fn read(&self, response: UpstreamResponse, what: &str) -> Result<Bytes, BffError> {
         let status = response.status;
         if status.is_success() {
-            return serde_json::from_slice(&response.body)
-                .map_err(|e| BffError::protocol(self.upstream, e));
+            return Ok(response.body);
         }
         let detail = problem_detail(&response.body)
             .unwrap_or_else(|| format!("the {} service answered {status}", self.upstream));
@@ -288,80 +309,127 @@ impl UpstreamClient {
         })
     }
 
-    /// GETs a document, without stale fallback (for callers that keep copies of their own).
-    /// A 404 names no URL (clients never see upstream URLs): callers that know what was
-    /// looked for say so.
-    pub async fn fetch(&self, ctx: &RequestContext, url: &str) -> Result<Value, BffError> {
+    /// `body` read as a HAL document (an answer that is not JSON is the upstream's failure).
+    pub fn document<'a>(&self, body: &'a [u8]) -> Result<Document<'a>, BffError> {
+        Document::parse(body).map_err(|e| BffError::protocol(self.upstream, e))
+    }
+
+    /// `body` read as one `T` (an answer that is not one is the upstream's failure).
+    pub fn decode<T: DeserializeOwned>(&self, body: &[u8]) -> Result<T, BffError> {
+        serde_json::from_slice(body).map_err(|e| BffError::protocol(self.upstream, e))
+    }
+
+    /// The `rel` items of a collection page read as `T` (items that are not one are the
+    /// upstream's failure).
+    pub fn items<T: DeserializeOwned>(
+        &self,
+        doc: &Document<'_>,
+        rel: &str,
+    ) -> Result<Vec<T>, BffError> {
+        doc.items(rel)
+            .map_err(|e| BffError::protocol(self.upstream, e))
+    }
+
+    /// GETs a document's body, without stale fallback (for callers that keep copies of their
+    /// own). A 404 names no URL (clients never see upstream URLs): callers that know what
+    /// was looked for say so.
+    pub async fn fetch(&self, ctx: &RequestContext, url: &str) -> Result<Bytes, BffError> {
         let response = self.send(ctx, UpstreamRequest::get(url)).await?;
         self.read(
-            &response,
+            response,
             &format!("the {} document asked for", self.upstream),
         )
     }
 
-    /// GETs a document; while the upstream fails, the last copy of it is served marked stale.
-    pub async fn get(&self, ctx: &RequestContext, url: &str) -> Result<Fetched<Value>, BffError> {
+    /// GETs a document and reads it with `decode`; while the upstream fails (or answers
+    /// what `decode` cannot read), the last copy of it that was read is served marked stale.
+    /// The copies are the upstream's bytes, read again only when recalled.
+    pub async fn get<T>(
+        &self,
+        ctx: &RequestContext,
+        url: &str,
+        decode: impl Fn(&[u8]) -> Result<T, BffError>,
+    ) -> Result<Fetched<T>, BffError> {
         let what = format!("the {} document asked for", self.upstream);
         let fresh = match self.send(ctx, UpstreamRequest::get(url)).await {
-            Ok(response) => self.read(&response, &what).map(|doc| (doc, response.body)),
+            Ok(response) => self.read(response, &what).and_then(|body| {
+                let started = std::time::Instant::now();
+                let value = decode(&body)?;
+                tracing::debug!(
+                    upstream = %self.upstream,
+                    url,
+                    bytes = body.len(),
+                    ms = started.elapsed().as_secs_f64() * 1e3,
+                    "decoded"
+                );
+                Ok((value, body))
+            }),
             Err(e) => Err(e),
         };
         match fresh {
-            Ok((doc, body)) => {
+            Ok((value, body)) => {
                 // A copy of exactly its length: the answer's buffer was reserved with room
                 // to grow, which the cache's byte count would not see.
                 self.documents
-                    .remember(url.to_owned(), bytes::Bytes::copy_from_slice(&body));
-                Ok(Fetched::fresh(doc))
+                    .remember(url.to_owned(), Bytes::copy_from_slice(&body));
+                Ok(Fetched::fresh(value))
             }
             Err(e) => match self.documents.recall(&url.to_owned(), &e) {
-                Some(copy) => copy.try_map(|body| {
-                    serde_json::from_slice(&body).map_err(|e| BffError::protocol(self.upstream, e))
-                }),
+                Some(copy) => copy.try_map(|body| decode(&body)),
                 None => Err(e),
             },
         }
     }
 
     /// The last-known-good copies of whole documents, by URL.
-    pub fn stale_documents(&self) -> &StaleCache<String, bytes::Bytes> {
+    pub fn stale_documents(&self) -> &StaleCache<String, Bytes> {
         &self.documents
     }
 
-    /// Every item of a collection, following `next` links from `url`; while the upstream
-    /// fails, pages are served from their last copies.
-    pub async fn collect(
+    /// Every `rel` item of a collection, read as `T`, following `next` links from `url`;
+    /// while the upstream fails, pages are served from their last copies.
+    pub async fn collect<T: DeserializeOwned>(
         &self,
         ctx: &RequestContext,
         url: &str,
         rel: &str,
-    ) -> Result<Fetched<Vec<Value>>, BffError> {
+    ) -> Result<Fetched<Vec<T>>, BffError> {
         self.collect_pages(ctx, url, rel, Copies::Recall).await
     }
 
-    async fn collect_pages(
+    async fn collect_pages<T: DeserializeOwned>(
         &self,
         ctx: &RequestContext,
         url: &str,
         rel: &str,
         copies: Copies,
-    ) -> Result<Fetched<Vec<Value>>, BffError> {
+    ) -> Result<Fetched<Vec<T>>, BffError> {
         let mut items = Vec::new();
         let mut stale = None;
         let mut next = Some(url.to_owned());
         let mut pages = 0;
         while let Some(url) = next.take() {
+            let read = |body: &[u8]| -> Result<(Vec<T>, Option<String>), BffError> {
+                let doc = self.document(body)?;
+                let page = self.items(&doc, rel)?;
+                Ok((page, next_page(&doc, &url)))
+            };
             let page = match copies {
-                Copies::Recall => self.get(ctx, &url).await?,
-                Copies::Fresh => Fetched::fresh(self.fetch(ctx, &url).await?),
+                Copies::Recall => self.get(ctx, &url, read).await?,
+                Copies::Fresh => Fetched::fresh(read(&self.fetch(ctx, &url).await?)?),
             };
             stale = stale.or(page.stale);
-            items.extend(hal::embedded(&page.value, rel));
+            let (page_items, page_next) = page.value;
+            if items.is_empty() {
+                items = page_items;
+            } else {
+                items.extend(page_items);
+            }
             pages += 1;
             if pages >= MAX_PAGES {
                 break;
             }
-            next = next_page(&page.value, &url);
+            next = page_next;
         }
         Ok(Fetched {
             value: items,
@@ -371,26 +439,36 @@ impl UpstreamClient {
 
     /// GETs `url` and says what it answered, fresh (no stale copies: the caller keeps its
     /// own): one resource, a collection page of `rel` items (every page of it), or nothing
-    /// (404). A link is followed to whatever it answers: Spring Data REST's association
-    /// links (`/orders/1/delivery`) answer the resource itself, search links a page.
-    pub async fn follow(
+    /// (404), read as `T`. A link is followed to whatever it answers: Spring Data REST's
+    /// association links (`/orders/1/delivery`) answer the resource itself, search links a
+    /// page.
+    pub async fn follow<T: DeserializeOwned>(
         &self,
         ctx: &RequestContext,
         url: &str,
         rel: &str,
-    ) -> Result<Answer, BffError> {
-        let doc = match self.fetch(ctx, url).await {
-            Ok(doc) => doc,
+    ) -> Result<Answer<T>, BffError> {
+        let body = match self.fetch(ctx, url).await {
+            Ok(body) => body,
             Err(BffError::NotFound { .. }) => return Ok(Answer::Missing),
             Err(e) => return Err(e),
         };
-        if !hal::is_collection(&doc) {
-            return Ok(Answer::Resource(doc));
+        let started = std::time::Instant::now();
+        let doc = self.document(&body)?;
+        if !doc.is_collection() {
+            return self.decode(&body).map(Answer::Resource);
         }
-        let mut items = hal::embedded(&doc, rel);
+        let mut items = self.items(&doc, rel)?;
+        tracing::debug!(
+            upstream = %self.upstream,
+            url,
+            bytes = body.len(),
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "decoded"
+        );
         if let Some(next) = next_page(&doc, url) {
             items.extend(
-                self.collect_pages(ctx, &next, rel, Copies::Fresh)
+                self.collect_pages::<T>(ctx, &next, rel, Copies::Fresh)
                     .await?
                     .value,
             );
@@ -399,11 +477,11 @@ impl UpstreamClient {
     }
 
     /// The collection `rel`, every page of it.
-    pub async fn collect_all(
+    pub async fn collect_all<T: DeserializeOwned>(
         &self,
         ctx: &RequestContext,
         rel: &str,
-    ) -> Result<Fetched<Vec<Value>>, BffError> {
+    ) -> Result<Fetched<Vec<T>>, BffError> {
         let link = self.root_link(rel).await?;
         let url = link
             .expand(&[("size", Var::One(COLLECT_PAGE_SIZE.into()))])
@@ -413,13 +491,13 @@ impl UpstreamClient {
 
     /// Runs the search `name` of `rel` with `vars`, every page of the answer; `Ok(None)` when
     /// the upstream does not advertise that search.
-    pub async fn run_search(
+    pub async fn run_search<T: DeserializeOwned>(
         &self,
         ctx: &RequestContext,
         rel: &str,
         name: &str,
         vars: &[(&str, Var)],
-    ) -> Result<Option<Fetched<Vec<Value>>>, BffError> {
+    ) -> Result<Option<Fetched<Vec<T>>>, BffError> {
         let Some(url) = self.search_url(ctx, rel, name, vars).await? else {
             return Ok(None);
         };
@@ -457,15 +535,15 @@ impl UpstreamClient {
         Ok(format!("{}/{id}", collection.trim_end_matches('/')))
     }
 
-    /// One item of the collection `rel` by id: through `findByIdIn` when advertised,
-    /// otherwise at `<collection>/<id>` as Spring Data REST lays items out.
-    pub async fn item(
+    /// One item of the collection `rel` by id, read as `T`: through `findByIdIn` when
+    /// advertised, otherwise at `<collection>/<id>` as Spring Data REST lays items out.
+    pub async fn item<T: DeserializeOwned>(
         &self,
         ctx: &RequestContext,
         rel: &str,
         id: i64,
         what: &str,
-    ) -> Result<Fetched<Value>, BffError> {
+    ) -> Result<Fetched<T>, BffError> {
         let ids = Var::List(vec![id.to_string()]);
         if let Some(found) = self
             .run_search(ctx, rel, "findByIdIn", &[("ids", ids)])
@@ -480,26 +558,28 @@ impl UpstreamClient {
                 });
         }
         let url = self.item_url(rel, id).await?;
-        self.get(ctx, &url).await.map_err(|e| match e {
-            BffError::NotFound { upstream, .. } => BffError::NotFound {
-                upstream,
-                what: what.to_owned(),
-            },
-            other => other,
-        })
+        self.get(ctx, &url, |body| self.decode(body))
+            .await
+            .map_err(|e| match e {
+                BffError::NotFound { upstream, .. } => BffError::NotFound {
+                    upstream,
+                    what: what.to_owned(),
+                },
+                other => other,
+            })
     }
 
-    /// Sends a command (POST, PATCH, DELETE) with a JSON body and extra headers; commands
-    /// are never retried and never served from a stale copy.
-    pub async fn command(
+    /// Sends a command (POST, PATCH, DELETE) with a JSON body and extra headers, and reads
+    /// its answer as `T`; commands are never retried and never served from a stale copy.
+    pub async fn command<T: DeserializeOwned>(
         &self,
         ctx: &RequestContext,
         method: Method,
         url: &str,
-        body: Option<Value>,
+        body: Option<serde_json::Value>,
         headers: http::HeaderMap,
         what: &str,
-    ) -> Result<Value, BffError> {
+    ) -> Result<T, BffError> {
         let response = self
             .send(
                 ctx,
@@ -511,7 +591,8 @@ impl UpstreamClient {
                 },
             )
             .await?;
-        self.read(&response, what)
+        let body = self.read(response, what)?;
+        self.decode(&body)
     }
 }
 
@@ -525,11 +606,11 @@ impl<T> Fetched<Option<T>> {
 
 /// What a followed link answered (see [`UpstreamClient::follow`]).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Answer {
+pub enum Answer<T> {
     /// One resource (an item, or what an association link points at).
-    Resource(Value),
+    Resource(T),
     /// The items of a collection page (a search result), every page of it.
-    Page(Vec<Value>),
+    Page(Vec<T>),
     /// 404: there is nothing at the link.
     Missing,
 }
@@ -542,8 +623,8 @@ enum Copies {
 }
 
 /// The `next` page of a collection page read from `url`, if there is one.
-fn next_page(doc: &Value, url: &str) -> Option<String> {
-    Links::of(doc, url)
+fn next_page(doc: &Document<'_>, url: &str) -> Option<String> {
+    doc.links(url)
         .get("next")
         .map(|l| l.href.clone())
         .filter(|n| n != url)
@@ -554,12 +635,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The `detail` (or `title`) of an RFC 9457 problem document.
+/// The `detail` (or `title`) of an RFC 9457 problem document. (Read as a JSON tree: it is
+/// an error's answer, not the path of every request.)
 fn problem_detail(body: &[u8]) -> Option<String> {
-    let doc: Value = serde_json::from_slice(body).ok()?;
+    let doc: serde_json::Value = serde_json::from_slice(body).ok()?;
     doc.get("detail")
         .or_else(|| doc.get("title"))
         .or_else(|| doc.get("message"))
-        .and_then(Value::as_str)
+        .and_then(serde_json::Value::as_str)
         .map(str::to_owned)
 }

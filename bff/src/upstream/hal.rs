@@ -1,13 +1,20 @@
 //! Reading HAL documents the way Spring Data REST writes them, and expanding link templates
 //! (RFC 6570, through `iri-string`).
+//!
+//! A document is read straight from the upstream's bytes ([`Document`]): its top level is
+//! scanned once, the `_links`, `_embedded` and `page` blocks are kept as slices of the body
+//! and the items are deserialized from theirs directly into the model types. No
+//! `serde_json::Value` tree is built, copied or dropped on the way.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use iri_string::spec::UriSpec;
 use iri_string::template::simple_context::{SimpleContext, Value as TemplateValue};
 use iri_string::template::UriTemplateStr;
+use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// One link of `_links`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -142,38 +149,251 @@ impl Links {
         self.0.get(rel)
     }
 
-    /// The `_links` of `doc`, with relative hrefs resolved against `base`.
-    pub fn of(doc: &Value, base: &str) -> Links {
-        let mut links = doc
-            .get("_links")
-            .cloned()
-            .and_then(|l| serde_json::from_value::<Links>(l).ok())
-            .unwrap_or_default();
-        for link in links.0.values_mut() {
+    /// These links with relative hrefs resolved against `base`.
+    pub fn resolved(mut self, base: &str) -> Links {
+        for link in self.0.values_mut() {
             link.href = resolve(base, &link.href);
         }
-        links
+        self
     }
 }
 
 impl<'de> Deserialize<'de> for Links {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum OneOrMany {
-            One(Link),
-            Many(Vec<Link>),
+        struct LinksVisitor;
+        impl<'de> Visitor<'de> for LinksVisitor {
+            type Value = Links;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("HAL links by relation")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Links, A::Error> {
+                let mut links = BTreeMap::new();
+                while let Some(rel) = map.next_key::<String>()? {
+                    // A relation named twice: the last one counts (as in any JSON object).
+                    match map.next_value::<FirstLink>()?.0 {
+                        Some(link) => links.insert(rel, link),
+                        None => links.remove(&rel),
+                    };
+                }
+                Ok(Links(links))
+            }
         }
-        let map = BTreeMap::<String, OneOrMany>::deserialize(d)?;
-        Ok(Links(
-            map.into_iter()
-                .filter_map(|(rel, l)| match l {
-                    OneOrMany::One(l) => Some((rel, l)),
-                    OneOrMany::Many(ls) => ls.into_iter().next().map(|l| (rel, l)),
-                })
-                .collect(),
-        ))
+        d.deserialize_map(LinksVisitor)
     }
+}
+
+/// One relation of `_links`: a link, or an array of links of which the first counts (an
+/// empty array is no link). Read by hand rather than as an untagged enum, which would
+/// buffer every link before trying each shape.
+struct FirstLink(Option<Link>);
+
+impl<'de> Deserialize<'de> for FirstLink {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct FirstLinkVisitor;
+        impl<'de> Visitor<'de> for FirstLinkVisitor {
+            type Value = FirstLink;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a link or an array of links")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<FirstLink, A::Error> {
+                Link::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|l| FirstLink(Some(l)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<FirstLink, A::Error> {
+                let first = seq.next_element::<Link>()?;
+                while seq.next_element::<Link>()?.is_some() {}
+                Ok(FirstLink(first))
+            }
+        }
+        d.deserialize_any(FirstLinkVisitor)
+    }
+}
+
+/// One HAL document's top level, read from the upstream's bytes without building a tree:
+/// the `_links`, `_embedded` and `page` blocks are kept as the body's own text (borrowed)
+/// and read further only when asked for; every other field is skipped, only noted (it is
+/// what tells a resource from a collection page). Parsing it checks the whole body is JSON.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Document<'a> {
+    links: Option<&'a RawValue>,
+    embedded: Option<&'a RawValue>,
+    page: Option<&'a RawValue>,
+    is_object: bool,
+    /// Whether the object has a field besides `_links`.
+    other_fields: bool,
+}
+
+impl<'a> Document<'a> {
+    pub fn parse(body: &'a [u8]) -> Result<Document<'a>, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+
+    /// The document's `_links`, with relative hrefs resolved against `base` (the URL it came
+    /// from). Links that cannot be read count as none.
+    pub fn links(&self, base: &str) -> Links {
+        self.links
+            .and_then(|raw| serde_json::from_str::<Links>(raw.get()).ok())
+            .unwrap_or_default()
+            .resolved(base)
+    }
+
+    /// The `page` block of a Spring Data REST collection, when it has a readable one.
+    pub fn page(&self) -> Option<PageInfo> {
+        self.page
+            .and_then(|raw| serde_json::from_str::<PageInfo>(raw.get()).ok())
+    }
+
+    /// Whether this is a collection page rather than one resource: it embeds items or has a
+    /// `page` block, or holds nothing but links (Spring Data REST may leave `_embedded` out
+    /// of an empty collection).
+    pub fn is_collection(&self) -> bool {
+        self.is_object && (self.embedded.is_some() || self.page.is_some() || !self.other_fields)
+    }
+
+    /// The items embedded in a collection page, read as `T`: `_embedded.<rel>`, or when the
+    /// relation is named otherwise, the first array under `_embedded` (by name). An empty
+    /// collection may leave `_embedded` out altogether. An item that is not a `T` is an
+    /// error.
+    pub fn items<T: DeserializeOwned>(&self, rel: &str) -> Result<Vec<T>, serde_json::Error> {
+        let Some(raw) = self.embedded else {
+            return Ok(vec![]);
+        };
+        let Ok(relations) = serde_json::from_str::<BTreeMap<String, &RawValue>>(raw.get()) else {
+            return Ok(vec![]);
+        };
+        let list = relations
+            .get(rel)
+            .or_else(|| relations.values().find(|v| v.get().starts_with('[')))
+            .map(|v| v.get());
+        match list {
+            Some(text) if text.starts_with('[') => serde_json::from_str(text),
+            Some(text) if text.starts_with('{') => serde_json::from_str(text).map(|one| vec![one]),
+            _ => Ok(vec![]),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Document<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(DocumentVisitor)
+    }
+}
+
+struct DocumentVisitor;
+
+impl<'de> Visitor<'de> for DocumentVisitor {
+    type Value = Document<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON document")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Document<'de>, A::Error> {
+        let mut doc = Document {
+            is_object: true,
+            ..Document::default()
+        };
+        while let Some(key) = map.next_key::<TopField>()? {
+            match key {
+                TopField::Links => doc.links = Some(map.next_value()?),
+                TopField::Embedded => doc.embedded = Some(map.next_value()?),
+                TopField::Page => doc.page = Some(map.next_value()?),
+                TopField::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            doc.other_fields |= key != TopField::Links;
+        }
+        Ok(doc)
+    }
+
+    // Anything else is a document with no links and no items.
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Document<'de>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Document::default())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Document<'de>, E> {
+        Ok(Document::default())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Document<'de>, E> {
+        Ok(Document::default())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Document<'de>, E> {
+        Ok(Document::default())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Document<'de>, E> {
+        Ok(Document::default())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Document<'de>, E> {
+        Ok(Document::default())
+    }
+
+    fn visit_unit<E>(self) -> Result<Document<'de>, E> {
+        Ok(Document::default())
+    }
+}
+
+/// The fields of a document's top level that the BFF reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TopField {
+    Links,
+    Embedded,
+    Page,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for TopField {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct FieldVisitor;
+        impl Visitor<'_> for FieldVisitor {
+            type Value = TopField;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<TopField, E> {
+                Ok(match v {
+                    "_links" => TopField::Links,
+                    "_embedded" => TopField::Embedded,
+                    "page" => TopField::Page,
+                    _ => TopField::Other,
+                })
+            }
+        }
+        d.deserialize_identifier(FieldVisitor)
+    }
+}
+
+/// An item read only for its `_links` (kept as the upstream wrote them and read when asked;
+/// links that cannot be read count as none).
+#[derive(Debug, Default, Deserialize)]
+pub struct Linked {
+    #[serde(rename = "_links", default)]
+    links: Option<Box<RawValue>>,
+}
+
+impl Linked {
+    /// The item's links, relative hrefs resolved against `base`.
+    pub fn links(&self, base: &str) -> Links {
+        self.links
+            .as_ref()
+            .and_then(|raw| serde_json::from_str::<Links>(raw.get()).ok())
+            .unwrap_or_default()
+            .resolved(base)
+    }
+}
+
+/// The id at the end of a `self` link (`…/deliveries/7` gives 7): Spring Data REST items
+/// carry their id only there.
+pub fn id_of_self(links: &Links) -> Option<i64> {
+    links
+        .get("self")
+        .and_then(|l| l.href.rsplit('/').next())
+        .and_then(|s| s.parse().ok())
 }
 
 /// Resolves a possibly relative href against the URL of the document it came from. Template
@@ -195,33 +415,6 @@ pub fn resolve(base: &str, href: &str) -> String {
     }
 }
 
-/// The items embedded in a collection document: `_embedded.<rel>`, or when the relation is
-/// named otherwise, the first array under `_embedded`. An empty collection may leave
-/// `_embedded` out altogether.
-pub fn embedded(doc: &Value, rel: &str) -> Vec<Value> {
-    let Some(embedded) = doc.get("_embedded").and_then(Value::as_object) else {
-        return vec![];
-    };
-    let list = embedded
-        .get(rel)
-        .or_else(|| embedded.values().find(|v| v.is_array()));
-    match list {
-        Some(Value::Array(items)) => items.clone(),
-        Some(one @ Value::Object(_)) => vec![one.clone()],
-        _ => vec![],
-    }
-}
-
-/// Whether `doc` is a collection page rather than one resource: it embeds items or has a
-/// `page` block, or holds nothing but links (Spring Data REST may leave `_embedded` out of
-/// an empty collection).
-pub fn is_collection(doc: &Value) -> bool {
-    let Some(obj) = doc.as_object() else {
-        return false;
-    };
-    obj.contains_key("_embedded") || obj.contains_key("page") || obj.keys().all(|k| k == "_links")
-}
-
 /// The `page` block of a Spring Data REST collection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -230,14 +423,6 @@ pub struct PageInfo {
     pub total_elements: i64,
     pub total_pages: i64,
     pub number: i64,
-}
-
-impl PageInfo {
-    pub fn of(doc: &Value) -> Option<PageInfo> {
-        doc.get("page")
-            .cloned()
-            .and_then(|p| serde_json::from_value(p).ok())
-    }
 }
 
 /// Deserializes an item's `_links` (for `#[serde(deserialize_with)]` in the model types).
@@ -353,33 +538,81 @@ mod tests {
         assert!(encoded.has_var("page"));
     }
 
+    fn document(json: serde_json::Value) -> Vec<u8> {
+        serde_json::to_vec(&json).expect("serialises")
+    }
+
     #[test]
     fn links_may_be_arrays_and_relative() {
-        let doc = json!({"_links": {
+        let body = document(json!({"_links": {
             "self": {"href": "/orders/1"},
-            "alternate": [{"href": "http://x/a"}, {"href": "http://x/b"}]
-        }});
-        let links = Links::of(&doc, "http://h:1/orders?page=0");
+            "alternate": [{"href": "http://x/a"}, {"href": "http://x/b"}],
+            "none": []
+        }}));
+        let links = Document::parse(&body)
+            .expect("parses")
+            .links("http://h:1/orders?page=0");
         assert_eq!(links.get("self").expect("self").href, "http://h:1/orders/1");
         assert_eq!(links.get("alternate").expect("alt").href, "http://x/a");
+        assert!(links.get("none").is_none());
+        // Links that cannot be read are none, not an error.
+        let body = document(json!({"_links": {"self": 5}, "page": "x"}));
+        let doc = Document::parse(&body).expect("parses");
+        assert_eq!(doc.links("http://h:1/"), Links::default());
+        assert_eq!(doc.page(), None);
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Item {
+        id: i64,
     }
 
     #[test]
     fn embedded_items_are_found_by_rel_or_first_array() {
-        let doc = json!({"_embedded": {"orderList": [{"id": 1}]}, "page": {"size": 20, "totalElements": 1, "totalPages": 1, "number": 0}});
-        assert_eq!(embedded(&doc, "orders").len(), 1);
-        assert_eq!(embedded(&json!({}), "orders").len(), 0);
-        assert_eq!(PageInfo::of(&doc).expect("page").total_elements, 1);
+        let body = document(
+            json!({"_embedded": {"orderList": [{"id": 1}]}, "page": {"size": 20, "totalElements": 1, "totalPages": 1, "number": 0}}),
+        );
+        let doc = Document::parse(&body).expect("parses");
+        assert_eq!(
+            doc.items::<Item>("orders").expect("items"),
+            vec![Item { id: 1 }]
+        );
+        assert_eq!(doc.page().expect("page").total_elements, 1);
+        let empty = document(json!({}));
+        let doc = Document::parse(&empty).expect("parses");
+        assert!(doc.items::<Item>("orders").expect("items").is_empty());
+        // One embedded object is one item; a relation that is neither is none.
+        let one = document(json!({"_embedded": {"orders": {"id": 2}, "other": [{"id": 3}]}}));
+        let doc = Document::parse(&one).expect("parses");
+        assert_eq!(
+            doc.items::<Item>("orders").expect("items"),
+            vec![Item { id: 2 }]
+        );
+        let null = document(json!({"_embedded": {"orders": null, "other": [{"id": 3}]}}));
+        let doc = Document::parse(&null).expect("parses");
+        assert!(doc.items::<Item>("orders").expect("items").is_empty());
+        // An item that is not one is an error.
+        let bad = document(json!({"_embedded": {"orders": [{"id": "x"}]}}));
+        let doc = Document::parse(&bad).expect("parses");
+        assert!(doc.items::<Item>("orders").is_err());
     }
 
     #[test]
     fn a_page_is_told_from_a_resource() {
-        assert!(is_collection(
-            &json!({"_embedded": {"deliveries": []}, "_links": {}})
+        let collection = |json| {
+            let body = document(json);
+            Document::parse(&body).expect("parses").is_collection()
+        };
+        assert!(collection(
+            json!({"_embedded": {"deliveries": []}, "_links": {}})
         ));
-        assert!(is_collection(&json!({"_links": {"self": {"href": "/x"}}})));
-        assert!(is_collection(&json!({"page": {"size": 20}})));
-        assert!(!is_collection(&json!({"deliveryState": "DeliveryStarted",
-                                       "_links": {"self": {"href": "/deliveries/1"}}})));
+        assert!(collection(json!({"_links": {"self": {"href": "/x"}}})));
+        assert!(collection(json!({"page": {"size": 20}})));
+        assert!(collection(json!({"_embedded": null, "deliveryState": "x"})));
+        assert!(!collection(json!({"deliveryState": "DeliveryStarted",
+                                   "_links": {"self": {"href": "/deliveries/1"}}})));
+        assert!(!collection(json!([1, 2])));
+        assert!(Document::parse(b"{\"a\": tru").is_err());
+        assert!(Document::parse(b"{} x").is_err());
     }
 }
