@@ -89,7 +89,10 @@ pub fn idempotency_key(data: &[u8]) -> Option<String> {
     let value = HeaderValue::from_bytes(data).ok()?;
     let mut headers = HeaderMap::new();
     headers.insert("idempotency-key", value);
-    let key = crate::order::http::idempotency_key(&headers).ok()??;
+    let key = crate::order::idempotency::IdempotencyKey::from_headers(&headers)
+        .ok()??
+        .as_str()
+        .to_owned();
     assert_eq!(
         key.as_bytes(),
         data,

@@ -260,6 +260,21 @@ pub fn with_links(mut doc: Value, links: Vec<(&str, Value)>) -> Value {
     doc
 }
 
+/// `v` as a JSON document (a resource's state before its links are added).
+pub fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, AppError> {
+    serde_json::to_value(v).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// `s` percent-encoded for a query string (a customer id in a search link).
+pub fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Ids as a search link writes them: `1,2,3`.
+pub fn join(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -449,26 +449,6 @@ const CALLER_PROBLEMS: &[(u16, &str)] = &[
     ),
 ];
 
-/// The `Idempotency-Key` request header.
-pub fn idempotency_key() -> Parameter {
-    ParameterBuilder::new()
-        .name("Idempotency-Key")
-        .parameter_in(ParameterIn::Header)
-        .required(Required::False)
-        .description(Some(
-            "Repeating a request with the same key answers the first result (200) instead \
-             of acting twice: 1 to 200 visible ASCII characters",
-        ))
-        .schema(Some(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .min_length(Some(1))
-                .max_length(Some(200))
-                .pattern(Some("^[!-~]+$")),
-        ))
-        .build()
-}
-
 fn problem_response(why: &str) -> utoipa::openapi::Response {
     ResponseBuilder::new()
         .description(why)

@@ -38,7 +38,8 @@ fn place(
     kept: Duration,
 ) -> Result<(Order, bool), DomainError> {
     let mut tx = store.begin().map_err(DomainError::from)?;
-    let out = order::place(&mut *tx, cmd, tv(), Some(key), kept)?;
+    let key = order::idempotency::IdempotencyKey::parse(key)?;
+    let out = order::place(&mut *tx, cmd, tv(), Some(&key), kept)?;
     tx.commit().map_err(DomainError::from)?;
     Ok(out)
 }

@@ -14,9 +14,7 @@ use crate::access::Access;
 use crate::context::Ctx;
 use crate::hal::{self, Hal, Params};
 use crate::openapi::{self, Api};
-use crate::order::http::{encode, to_value};
 use crate::problem::{AppError, Body};
-use crate::product::http::join;
 use crate::resource::{owned_by, where_eq, where_in, Render};
 use crate::role::Role;
 use crate::store;
@@ -158,7 +156,7 @@ async fn find_by_order_in(
     let href = format!(
         "{}/findByOrderIdIn?orderIds={}",
         RESOURCE.search_href(base),
-        join(&ids)
+        hal::join(&ids)
     );
     RESOURCE
         .list(
@@ -184,7 +182,7 @@ async fn find_by_customer(
     let href = format!(
         "{}/findByCustomerId?customerId={}",
         RESOURCE.search_href(base),
-        encode(&customer)
+        hal::encode(&customer)
     );
     RESOURCE
         .list(
@@ -210,7 +208,7 @@ async fn find_by_id_in(
     let href = format!(
         "{}/findByIdIn?ids={}",
         RESOURCE.search_href(base),
-        join(&ids)
+        hal::join(&ids)
     );
     RESOURCE
         .list(
@@ -251,5 +249,5 @@ async fn complete(
     })
     .await?;
     ctx.committed();
-    Ok(Hal(render(&ctx)(to_value(&delivery)?)))
+    Ok(Hal(render(&ctx)(hal::to_value(&delivery)?)))
 }

@@ -13,7 +13,6 @@ use crate::access::Access;
 use crate::context::Ctx;
 use crate::hal::{self, Hal, Params};
 use crate::openapi::{self, Api};
-use crate::order::http::encode;
 use crate::problem::AppError;
 use crate::resource::{owned_by, where_eq, Render};
 use crate::role::Role;
@@ -117,7 +116,7 @@ async fn find_by_customer(
     let href = format!(
         "{}/findByCustomerId?customerId={}",
         RESOURCE.search_href(base),
-        encode(&customer)
+        hal::encode(&customer)
     );
     RESOURCE
         .list(

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use utoipa::openapi::path::HttpMethod;
 
 use super::catalog::Catalog;
+use super::idempotency::IdempotencyKey;
 use super::{Order, PlaceOrder, RESOURCE};
 use crate::access::Access;
 use crate::context::Ctx;
@@ -51,7 +52,7 @@ pub fn api() -> Api {
             "/orders",
             "placeOrder",
             "Places an order (OrderPlaced); delivery and stock follow by events",
-            vec![openapi::idempotency_key()],
+            vec![IdempotencyKey::parameter()],
             &[
                 (201, "the order, placed"),
                 (200, "the order placed before with this `Idempotency-Key`"),
@@ -164,7 +165,7 @@ async fn find_by_customer(
     let href = format!(
         "{}/findByCustomerId?customerId={}",
         RESOURCE.search_href(base),
-        encode(&customer)
+        hal::encode(&customer)
     );
     RESOURCE
         .list(
@@ -190,7 +191,7 @@ async fn find_by_id_in(
     let href = format!(
         "{}/findByIdIn?ids={}",
         RESOURCE.search_href(base),
-        crate::product::http::join(&ids)
+        hal::join(&ids)
     );
     RESOURCE
         .list(
@@ -233,7 +234,7 @@ async fn place(
             hal::MAX_ID
         )));
     }
-    let key = idempotency_key(&headers)?;
+    let key = IdempotencyKey::from_headers(&headers)?;
     // Checked once the request is known to be well formed: a malformed one is a 400
     // whoever sends it.
     access.allow(
@@ -245,34 +246,20 @@ async fn place(
     let product = s.catalog.product(cmd.product_id).await?;
     let keys_kept = s.ctx.retention.idempotency_keys;
     let (order, created) = store::transact(&s.ctx.store, move |tx| {
-        super::place(tx, cmd, product, key.as_deref(), keys_kept).map_err(AppError::from)
+        super::place(tx, cmd, product, key.as_ref(), keys_kept).map_err(AppError::from)
     })
     .await?;
     if created {
         s.ctx.committed();
     }
     let href = RESOURCE.item_href(&s.ctx.urls[Role::Order], order.id);
-    let doc = render(&s.ctx)(to_value(&order)?);
+    let doc = render(&s.ctx)(hal::to_value(&order)?);
     let status = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
     Ok((status, [(header::LOCATION, href)], Hal(doc)).into_response())
-}
-
-/// The request's `Idempotency-Key`, checked (1 to 200 visible ASCII characters): `None`
-/// when the request has none.
-pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
-    let Some(v) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let k = v
-        .to_str()
-        .map_err(|_| AppError::BadRequest("`Idempotency-Key` must be visible ASCII".into()))?
-        .to_owned();
-    super::validate_key(&k)?;
-    Ok(Some(k))
 }
 
 async fn cancel(
@@ -293,13 +280,5 @@ async fn cancel(
     })
     .await?;
     s.ctx.committed();
-    Ok(Hal(render(&s.ctx)(to_value(&order)?)))
-}
-
-pub(crate) fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, AppError> {
-    serde_json::to_value(v).map_err(|e| AppError::Internal(e.to_string()))
-}
-
-pub(crate) fn encode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+    Ok(Hal(render(&s.ctx)(hal::to_value(&order)?)))
 }

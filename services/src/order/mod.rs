@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod http;
+pub mod idempotency;
 
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use crate::event::{now_millis, Event, EventType};
 use crate::resource::Resource;
 use crate::retention;
 use crate::store::{Tx, TxExt};
+use idempotency::IdempotencyKey;
 
 pub const RESOURCE: Resource = Resource {
     collection: "orders",
@@ -136,16 +138,6 @@ impl PlaceOrder {
     }
 }
 
-/// Checks an `Idempotency-Key`: 1 to 200 visible ASCII characters.
-pub fn validate_key(key: &str) -> Result<(), DomainError> {
-    if key.is_empty() || key.len() > 200 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(DomainError::Invalid(
-            "`Idempotency-Key` must be 1 to 200 visible ASCII characters".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// Places an order. An idempotency key belongs to its customer: with a key this customer
 /// already used (within `keys_kept`) for this same order, returns the first order and `false`
 /// instead of placing another; for a different order, a conflict. The key is claimed before
@@ -155,14 +147,12 @@ pub fn place(
     tx: &mut dyn Tx,
     cmd: PlaceOrder,
     product: ProductFacts,
-    key: Option<&str>,
+    key: Option<&IdempotencyKey>,
     keys_kept: Duration,
 ) -> Result<(Order, bool), DomainError> {
     cmd.validate()?;
     let customer = cmd.customer_id.trim();
-    // A key is visible ASCII without spaces, so the first space ends it: no two
-    // (key, customer) pairs share a record name.
-    let key_name = key.map(|k| format!("order {k} {customer}"));
+    let key_name = key.map(|k| k.record_name(customer));
     if let Some(name) = &key_name {
         let now = now_millis();
         let claimed = tx.claim_key(name, now, retention::expired_before(keys_kept))?;

@@ -109,7 +109,7 @@ async fn find_by_id_in(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<
     let href = format!(
         "{}/findByIdIn?ids={}",
         RESOURCE.search_href(base),
-        join(&ids)
+        hal::join(&ids)
     );
     RESOURCE
         .list(
@@ -143,8 +143,4 @@ async fn create(
         serde_json::to_value(&product).map_err(|e| AppError::Internal(e.to_string()))?,
     );
     Ok((StatusCode::CREATED, [(header::LOCATION, href)], Hal(doc)).into_response())
-}
-
-pub(crate) fn join(ids: &[i64]) -> String {
-    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }
