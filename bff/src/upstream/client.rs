@@ -276,6 +276,18 @@ impl UpstreamClient {
         }
     }
 
+    /// A debug event with how long reading `bytes` of `url`'s answer into the model took
+    /// (the bench's traces of where a query's time goes).
+    fn trace_decoded(&self, url: &str, bytes: usize, started: std::time::Instant) {
+        tracing::debug!(
+            upstream = %self.upstream,
+            url,
+            bytes,
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "decoded"
+        );
+    }
+
     /// The body of a 2xx answer, or a 4xx turned into the caller's error.
     pub fn read(&self, response: UpstreamResponse, what: &str) -> Result<Bytes, BffError> {
         let status = response.status;
@@ -355,13 +367,7 @@ impl UpstreamClient {
             Ok(response) => self.read(response, &what).and_then(|body| {
                 let started = std::time::Instant::now();
                 let value = decode(&body)?;
-                tracing::debug!(
-                    upstream = %self.upstream,
-                    url,
-                    bytes = body.len(),
-                    ms = started.elapsed().as_secs_f64() * 1e3,
-                    "decoded"
-                );
+                self.trace_decoded(url, body.len(), started);
                 Ok((value, body))
             }),
             Err(e) => Err(e),
@@ -459,13 +465,7 @@ impl UpstreamClient {
             return self.decode(&body).map(Answer::Resource);
         }
         let mut items = self.items(&doc, rel)?;
-        tracing::debug!(
-            upstream = %self.upstream,
-            url,
-            bytes = body.len(),
-            ms = started.elapsed().as_secs_f64() * 1e3,
-            "decoded"
-        );
+        self.trace_decoded(url, body.len(), started);
         if let Some(next) = next_page(&doc, url) {
             items.extend(
                 self.collect_pages::<T>(ctx, &next, rel, Copies::Fresh)
