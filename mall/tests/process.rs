@@ -1,7 +1,8 @@
 //! The real binary survives a crash: orders placed before `kill -9` are there after a
 //! restart, and their events are consumed exactly once.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -59,29 +60,9 @@ fn spawn(data: &std::path::Path) -> Running {
         .stdout(Stdio::piped())
         .spawn()
         .expect("mall starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let mut bff = None;
-    let services = loop {
-        let line = lines
-            .next()
-            .expect("mall printed its URLs before exiting")
-            .expect("line");
-        if let Some(rest) = line.trim().strip_prefix("12st mall is running: open ") {
-            bff = Some(rest.trim_end_matches('/').to_owned());
-        }
-        if let Some(rest) = line.trim().strip_prefix("services:") {
-            break rest.to_owned();
-        }
-    };
-    // Keep draining stdout so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    let words: Vec<&str> = services.split_whitespace().collect();
-    let url = |name: &str| {
-        let i = words.iter().position(|w| *w == name).expect("named");
-        words[i + 1].to_owned()
-    };
-    let bff = bff.expect("the BFF's URL was printed first");
+    let greeting = common::read_greeting(&mut child);
+    let url = |name: &str| greeting.services.get(name).expect("named").clone();
+    let bff = greeting.bff.clone().expect("the BFF's URL was printed");
     let tokens = AuthState::open(
         &StoreLocation::Embedded(data.to_owned()),
         &Default::default(),

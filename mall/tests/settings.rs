@@ -3,7 +3,9 @@
 //! process runs the services (they used to be overwritten); `MALL_BFF__…` beats the file;
 //! `--dist` and `--order-url` beat the environment.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -38,22 +40,7 @@ fn spawn(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Running {
         command.env(name, value);
     }
     let mut child = command.spawn().expect("mall starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let mut bff = None;
-    loop {
-        let line = lines
-            .next()
-            .expect("mall printed its URLs before exiting")
-            .expect("line");
-        if let Some(rest) = line.trim().strip_prefix("12st mall is running: open ") {
-            bff = Some(rest.trim_end_matches('/').to_owned());
-        }
-        if line.starts_with("Press Ctrl-C") {
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
+    let bff = common::read_greeting(&mut child).bff;
     Running {
         child,
         bff: bff.expect("the BFF's URL"),

@@ -133,23 +133,23 @@ pub async fn graphql(bff: &str, query: &str, variables: Value) -> Value {
 
 /// POSTs a GraphQL operation to the BFF as `caller`.
 pub async fn graphql_as(bff: &str, caller: &Caller, query: &str, variables: Value) -> Value {
-    reqwest::Client::new()
-        .post(format!("{bff}/graphql"))
-        .bearer_auth(token_for(bff, caller, BFF_AUDIENCE))
-        .json(&json!({"query": query, "variables": variables}))
-        .send()
-        .await
-        .expect("graphql request")
-        .json()
-        .await
-        .expect("graphql json")
+    let token = token_for(bff, caller, BFF_AUDIENCE);
+    post_graphql(bff, query, variables, |r| r.bearer_auth(token)).await
 }
 
 /// POSTs a GraphQL operation to the BFF as the browser does: with the session `cookie`.
 pub async fn graphql_by_cookie(bff: &str, cookie: &str, query: &str, variables: Value) -> Value {
-    reqwest::Client::new()
-        .post(format!("{bff}/graphql"))
-        .header("cookie", cookie)
+    post_graphql(bff, query, variables, |r| r.header("cookie", cookie)).await
+}
+
+/// POSTs a GraphQL operation to the BFF, signed in by `sign`, and returns the whole response.
+async fn post_graphql(
+    bff: &str,
+    query: &str,
+    variables: Value,
+    sign: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+) -> Value {
+    sign(reqwest::Client::new().post(format!("{bff}/graphql")))
         .json(&json!({"query": query, "variables": variables}))
         .send()
         .await
@@ -462,4 +462,46 @@ impl Client {
         })
         .await;
     }
+}
+
+/// What a started `mall` binary printed before "Press Ctrl-C": the BFF's URL (without the
+/// trailing `/`) and each service's URL by name.
+pub struct Greeting {
+    pub bff: Option<String>,
+    pub services: HashMap<String, String>,
+}
+
+/// Reads `child`'s greeting from its piped stdout, then keeps draining it (on a thread) so
+/// the child never blocks on a full pipe.
+pub fn read_greeting(child: &mut std::process::Child) -> Greeting {
+    use std::io::{BufRead, BufReader};
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut greeting = Greeting {
+        bff: None,
+        services: HashMap::new(),
+    };
+    loop {
+        let line = lines
+            .next()
+            .expect("mall printed its URLs before exiting")
+            .expect("line");
+        let line = line.trim();
+        if let Some(rest) = line.strip_prefix("12st mall is running: open ") {
+            greeting.bff = Some(rest.trim_end_matches('/').to_owned());
+        }
+        if let Some(rest) = line.strip_prefix("services:") {
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            for pair in words.chunks(2) {
+                if let [name, url] = pair {
+                    greeting.services.insert(name.to_string(), url.to_string());
+                }
+            }
+        }
+        if line.starts_with("Press Ctrl-C") {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    greeting
 }
