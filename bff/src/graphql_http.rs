@@ -323,21 +323,42 @@ pub fn is_query(request: &async_graphql::Request) -> bool {
         .is_none_or(|op| op.ty == OperationType::Query)
 }
 
-/// The HTTP answer of an executed request.
-pub fn into_response(response: async_graphql::Response, media: MediaType) -> Response {
-    let mut body = serde_json::to_value(&response).unwrap_or_else(|_| json!({}));
-    let status = if is_request_error(&response) {
-        if let Value::Object(map) = &mut body {
-            map.remove("data");
+/// The HTTP answer of an executed request, serialised once, straight from the response (its
+/// fields in the order the query asked for them).
+pub fn into_response(mut response: async_graphql::Response, media: MediaType) -> Response {
+    if let Some(id) = crate::request_id::current() {
+        for error in &mut response.errors {
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("requestId", id.as_str());
         }
-        match media {
+    }
+    /// A request error's answer: no `data` at all (GraphQL over HTTP).
+    #[derive(serde::Serialize)]
+    struct WithoutData<'a> {
+        errors: &'a [async_graphql::ServerError],
+        #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
+    }
+    let (status, body) = if is_request_error(&response) {
+        let status = match media {
             MediaType::GraphqlResponse => StatusCode::BAD_REQUEST,
             MediaType::Json => StatusCode::OK,
-        }
+        };
+        let body = serde_json::to_vec(&WithoutData {
+            errors: &response.errors,
+            extensions: &response.extensions,
+        });
+        (status, body)
     } else {
-        StatusCode::OK
+        (StatusCode::OK, serde_json::to_vec(&response))
     };
-    let mut http = respond(status, media, body);
+    let body = body.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "a GraphQL response could not be serialised");
+        br#"{"errors":[{"message":"the answer could not be written"}]}"#.to_vec()
+    });
+    let mut http = (status, [(header::CONTENT_TYPE, media.content_type())], body).into_response();
     if let Some(cache) = response.cache_control.value() {
         if let Ok(value) = HeaderValue::from_str(&cache) {
             http.headers_mut().insert(header::CACHE_CONTROL, value);

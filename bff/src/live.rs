@@ -125,7 +125,9 @@ async fn step(mut s: State) -> Option<(Result<MyPageUpdate, BffError>, State)> {
                     None => break,
                 }
             }
-            let update = match snapshot(&s.gateway, &s.ctx, &s.customer).await {
+            // Boxed: the read's future is large and lives only while it runs; inline, it
+            // would make every subscriber's waiting state as large for its whole life.
+            let update = match Box::pin(snapshot(&s.gateway, &s.ctx, &s.customer)).await {
                 Ok(rows) => {
                     s.failures = 0;
                     s.rows = Some(rows.clone());

@@ -271,3 +271,23 @@ async fn introspection_can_be_switched_off() {
     let r = bff.query("{ orders { __typename } }").await;
     assert_eq!(r["data"]["orders"][0]["__typename"], "Order", "{r}");
 }
+
+/// The specification's ordering: a response's fields come in the order the query asked
+/// for them (not sorted), so a client reading the text sees what it wrote.
+#[tokio::test]
+async fn the_answer_lists_fields_in_the_order_the_query_asks() {
+    let (_shop, bff) = shop_and_bff().await;
+    let (status, body) = bff
+        .post_graphql(
+            json!({"query": "{ products(page: 0, size: 1) { totalPages items { name id price } } }"})
+                .to_string(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let at = |field: &str| {
+        body.find(&format!("\"{field}\""))
+            .unwrap_or_else(|| panic!("{field} in {body}"))
+    };
+    assert!(at("totalPages") < at("items"), "{body}");
+    assert!(at("name") < at("id") && at("id") < at("price"), "{body}");
+}

@@ -5,9 +5,11 @@
 //! - [`errors`]: [`BffError`] as GraphQL errors (`extensions.code`, `upstream`)
 //! - [`field_errors`]: failed fields answered as the specification says (null, propagation)
 //! - [`document_limits`], [`variables`]: what a request may ask, checked before it runs
+//! - [`parsed`]: parsed documents kept by their text (a query sent again is not parsed again)
 //! - [`cost`]: what a query is expected to bring back (list fields count their rows)
 //! - [`loaders`]: per-request DataLoaders and the stale marks
 //! - [`subscription`]: the `myPage` subscription, fed by [`crate::live`]
+//! - [`rendered`]: a subscription's CHANGE resolved once per selection, for all its subscribers
 //!
 //! [`builder`] returns the schema builder so more data can be added before `finish()`
 //! (the live feed: [`crate::live::Live`]).
@@ -18,6 +20,8 @@ pub mod document_limits;
 pub mod errors;
 pub mod field_errors;
 pub mod loaders;
+pub mod parsed;
+pub mod rendered;
 pub mod subscription;
 pub mod types;
 pub mod variables;
@@ -347,6 +351,8 @@ pub fn builder(
 ) -> SchemaBuilder<Query, Mutation, Subscription> {
     let builder = Schema::build(Query, Mutation, Subscription)
         .data(gateway)
+        .data(rendered::RenderedChanges::new(rendered::DEFAULT_MAX_BYTES))
+        .data(parsed::ParsedDocuments::new(parsed::DEFAULT_MAX_BYTES))
         .extension(document_limits::DocumentLimits {
             max_depth: limits.max_depth,
             introspection: limits.introspection,
@@ -368,6 +374,26 @@ pub fn sdl() -> String {
     Schema::build(Query, Mutation, Subscription).finish().sdl()
 }
 
+/// The request with its document parsed once (or a copy of the one kept for its text: see
+/// [`parsed`]) for async-graphql to run; the error of a required variable it lacks instead.
+/// A document that does not parse is left to async-graphql, which reports why.
+fn prepare(
+    schema: &BffSchema,
+    mut request: async_graphql::Request,
+) -> Result<async_graphql::Request, async_graphql::ServerError> {
+    let document = match schema.data::<parsed::ParsedDocuments>() {
+        Some(kept) => kept.parse(&request.query),
+        None => async_graphql::parser::parse_query(&request.query).ok(),
+    };
+    if let Some(document) = document {
+        if let Some(missing) = variables::missing_required(&document, &request) {
+            return Err(missing);
+        }
+        request.set_parsed_query(document);
+    }
+    Ok(request)
+}
+
 /// Executes one request with fresh per-request loaders, then gives errors their codes and
 /// the response its `extensions.stale` marks.
 pub async fn execute(
@@ -376,9 +402,10 @@ pub async fn execute(
     context: RequestContext,
     request: async_graphql::Request,
 ) -> async_graphql::Response {
-    if let Some(missing) = variables::missing_required(&request) {
-        return async_graphql::Response::from_errors(vec![missing]);
-    }
+    let request = match prepare(schema, request) {
+        Ok(request) => request,
+        Err(missing) => return async_graphql::Response::from_errors(vec![missing]),
+    };
     let query = request.query.clone();
     let data = RequestData::new(gateway.clone(), context);
     let stale = data.stale.clone();
@@ -403,14 +430,20 @@ pub fn execute_stream(
     request: async_graphql::Request,
     session: Option<Arc<async_graphql::Data>>,
 ) -> BoxStream<'static, async_graphql::Response> {
-    if let Some(missing) = variables::missing_required(&request) {
-        return futures::stream::once(async move {
-            async_graphql::Response::from_errors(vec![missing])
-        })
-        .boxed();
-    }
+    let request = match prepare(schema, request) {
+        Ok(request) => request,
+        Err(missing) => {
+            return futures::stream::once(async move {
+                async_graphql::Response::from_errors(vec![missing])
+            })
+            .boxed()
+        }
+    };
     let query = request.query.clone();
-    let request = request.data(RequestData::new(gateway.clone(), context));
+    let selection = rendered::Selection::of(&request);
+    let request = request
+        .data(RequestData::new(gateway.clone(), context))
+        .data(selection);
     let responses = match session {
         Some(data) => schema
             .execute_stream_with_session_data(request, data)

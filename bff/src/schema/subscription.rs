@@ -9,6 +9,7 @@ use super::{access, gateway, not_blank};
 use crate::error::BffError;
 use crate::live::{my_page_updates, Live};
 use crate::request_context::RequestContext;
+use crate::schema::rendered::SharedUpdate;
 use crate::schema::types::MyPageUpdate;
 use crate::upstream::Upstream;
 use mall_auth::policy::Action;
@@ -22,7 +23,7 @@ impl Subscription {
         &self,
         ctx: &Context<'_>,
         customer_id: Option<String>,
-    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<MyPageUpdate>>> {
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<SharedUpdate>>> {
         // Errors are extended here: a subscription's responses do not pass through
         // `schema::execute`, which gives query errors their codes.
         let (customer, request) =
@@ -31,8 +32,16 @@ impl Subscription {
         let Ok(Live(feed)) = ctx.data::<Live>() else {
             return Err(BffError::LiveUnavailable.extend());
         };
-        Ok(my_page_updates(gateway, request, feed.as_ref(), &customer)
-            .map(|u| u.map(MyPageUpdate).map_err(|e| e.extend())))
+        let shared: std::sync::Arc<str> = customer.as_str().into();
+        Ok(
+            my_page_updates(gateway, request, feed.as_ref(), &customer).map(move |u| {
+                u.map(|update| SharedUpdate {
+                    update: MyPageUpdate(update),
+                    customer: shared.clone(),
+                })
+                .map_err(|e| e.extend())
+            }),
+        )
     }
 }
 

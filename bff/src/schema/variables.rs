@@ -5,7 +5,6 @@
 //! tell a missing variable from a failed field. GraphQL over HTTP counts variable coercion
 //! as part of the request, so a missing one refuses the whole request up front.
 
-use async_graphql::parser::parse_query;
 use async_graphql::parser::types::{ExecutableDocument, OperationDefinition};
 use async_graphql::{Request, ServerError, Value};
 
@@ -25,12 +24,11 @@ pub fn selected_operation<'d>(
         .map(|(_, op)| &op.node)
 }
 
-/// The error of the first required variable (non-null, no default) of the selected
-/// operation that the request does not carry; `None` when all are there, or when the
-/// document does not parse or names no operation (execution reports those).
-pub fn missing_required(request: &Request) -> Option<ServerError> {
-    let document = parse_query(&request.query).ok()?;
-    selected_operation(&document, request.operation_name.as_deref())?
+/// The error of the first required variable (non-null, no default) of the operation of
+/// `document` (the request's, parsed) that the request selects and does not carry; `None`
+/// when all are there, or when the document names no such operation (execution reports it).
+pub fn missing_required(document: &ExecutableDocument, request: &Request) -> Option<ServerError> {
+    selected_operation(document, request.operation_name.as_deref())?
         .variable_definitions
         .iter()
         .find_map(|definition| {
@@ -65,6 +63,11 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    fn missing_required(request: &Request) -> Option<ServerError> {
+        let document = async_graphql::parser::parse_query(&request.query).expect("parses");
+        super::missing_required(&document, request)
+    }
 
     fn request(query: &str, variables: serde_json::Value) -> Request {
         Request::new(query).variables(Variables::from_json(variables))
