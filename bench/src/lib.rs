@@ -41,6 +41,8 @@ pub struct Bench {
     pub client: reqwest::Client,
     /// The `mall` binary, or why there is none.
     pub mall: Result<PathBuf, String>,
+    /// An older `mall` binary to compare scenario 2's CPU per query with (`--baseline`).
+    pub baseline: Option<PathBuf>,
     /// Whether wrk is usable, or why not.
     pub wrk: Result<(), String>,
     pub report: report::Report,
@@ -60,7 +62,7 @@ const SCENARIOS: &[Scenario] = &[
 
 /// Runs the selected scenarios (all when `only` is empty), prints the table and writes
 /// BENCHMARKS.md at the repository root.
-pub async fn run(only: &[String], mall: Option<PathBuf>) -> Result<()> {
+pub async fn run(only: &[String], mall: Option<PathBuf>, baseline: Option<PathBuf>) -> Result<()> {
     let started = Instant::now();
     let machine = machine::Machine::read();
     println!("12st mall benchmarks on {}", machine.line());
@@ -73,9 +75,13 @@ pub async fn run(only: &[String], mall: Option<PathBuf>) -> Result<()> {
         None => rig::mall_binary().map_err(|e| format!("{e:#}")),
     };
     let wrk = wrk::ensure_installed().map_err(|e| format!("{e:#}"));
+    if let Some(path) = baseline.as_ref().filter(|p| !p.is_file()) {
+        anyhow::bail!("there is no baseline mall binary at {}", path.display());
+    }
     let mut bench = Bench {
         client,
         mall,
+        baseline,
         wrk,
         report: report::Report::default(),
     };

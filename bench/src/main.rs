@@ -1,8 +1,10 @@
 //! `mall-bench` (run by `cargo xtask bench`): runs the benchmark scenarios against the real
 //! system on 127.0.0.1, prints the table and writes BENCHMARKS.md.
 //!
-//! `mall-bench [--only 1,2,...] [--mall PATH]` runs only the given scenarios, with the given
-//! `mall` binary (by default it builds one with `cargo build --release -p mall`).
+//! `mall-bench [--only 1,2,...] [--mall PATH] [--baseline PATH]` runs only the given
+//! scenarios, with the given `mall` binary (by default it builds one with `cargo build
+//! --release -p mall`); with `--baseline`, scenario 2 also runs that older `mall` binary's BFF
+//! side by side with this one and compares their CPU per query.
 
 use std::path::PathBuf;
 
@@ -12,6 +14,7 @@ use anyhow::{bail, Result};
 async fn main() -> Result<()> {
     let mut only = Vec::new();
     let mut mall = None;
+    let mut baseline = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -27,10 +30,17 @@ async fn main() -> Result<()> {
                 };
                 mall = Some(PathBuf::from(path));
             }
+            "--baseline" => {
+                let Some(path) = args.next() else {
+                    bail!("--baseline needs the path of an older `mall` binary");
+                };
+                baseline = Some(PathBuf::from(path));
+            }
             other => bail!(
-                "unknown argument `{other}`; usage: mall-bench [--only 1,2,...] [--mall PATH]"
+                "unknown argument `{other}`; usage: mall-bench [--only 1,2,...] [--mall PATH] \
+                 [--baseline PATH]"
             ),
         }
     }
-    mall_bench::run(&only, mall).await
+    mall_bench::run(&only, mall, baseline).await
 }

@@ -174,7 +174,8 @@ impl Bff {
             .route("/healthz", get(|| async { "ok\n" }))
             .route("/readyz", get(readyz))
             .route("/metrics", get(metrics_text))
-            .with_state(self)
+            // One `Arc` per request instead of a copy of every part's handle.
+            .with_state(Arc::new(self))
             .merge(auth_routes)
             .merge(extra)
             .fallback_service(crate::static_files::router(&static_dir));
@@ -186,7 +187,7 @@ impl Bff {
 
 /// `POST /graphql`: one GraphQL request over HTTP (the body's size limit is enforced
 /// while reading it, so it holds with or without a `Content-Length`).
-async fn graphql(State(bff): State<Bff>, headers: HeaderMap, body: Body) -> Response {
+async fn graphql(State(bff): State<Arc<Bff>>, headers: HeaderMap, body: Body) -> Response {
     let Some(media) = MediaType::negotiate(&headers) else {
         return RequestError::NotAcceptable.into_response(None);
     };
@@ -254,7 +255,7 @@ fn subscriptions_of(bff: &Bff) -> Subscriptions {
 /// `GET /graphql`: a WebSocket upgrade is a subscription connection, anything else gets
 /// GraphiQL.
 async fn graphiql_or_subscriptions(
-    State(bff): State<Bff>,
+    State(bff): State<Arc<Bff>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
@@ -281,7 +282,7 @@ async fn graphiql_or_subscriptions(
 
 /// `GET /graphql/ws`: subscription connections only.
 async fn subscriptions(
-    State(bff): State<Bff>,
+    State(bff): State<Arc<Bff>>,
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
@@ -297,11 +298,11 @@ async fn subscriptions(
     }
 }
 
-async fn graphiql_asset(State(bff): State<Bff>, Path(file): Path<String>) -> Response {
+async fn graphiql_asset(State(bff): State<Arc<Bff>>, Path(file): Path<String>) -> Response {
     bff.graphiql.asset(&file)
 }
 
-async fn readyz(State(bff): State<Bff>) -> Response {
+async fn readyz(State(bff): State<Arc<Bff>>) -> Response {
     let missing: Vec<&str> = bff
         .gateway
         .clients()
@@ -323,7 +324,7 @@ async fn readyz(State(bff): State<Bff>) -> Response {
     }
 }
 
-async fn metrics_text(State(bff): State<Bff>) -> Response {
+async fn metrics_text(State(bff): State<Arc<Bff>>) -> Response {
     for c in bff.gateway.clients() {
         metrics::gauge!("bff_upstream_circuit_state", "upstream" => c.upstream().as_str())
             .set(c.circuit_state().gauge());

@@ -65,6 +65,11 @@ enum Cmd {
         /// Run only these scenarios (comma-separated numbers, e.g. `--only 1,2`).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
+        /// An older `mall` binary whose BFF scenario 2 runs beside this build's, to compare
+        /// their CPU per query (build one from an earlier commit with `cargo build --release
+        /// -p mall` and copy it aside).
+        #[arg(long)]
+        baseline: Option<std::path::PathBuf>,
     },
     /// Build the `mall` container image offline with Debian's podman: a static musl binary,
     /// the shop and GraphiQL's files on `scratch` (installs podman and musl-tools if missing).
@@ -170,7 +175,7 @@ fn main() -> Result<()> {
             setup::ensure_all()?;
             e2e::run(project.as_deref())
         }
-        Cmd::Bench { only } => bench(&only),
+        Cmd::Bench { only, baseline } => bench(&only, baseline.as_deref()),
         Cmd::Image { tag } => image::build(tag),
         Cmd::Fuzz {
             examples,
@@ -247,7 +252,7 @@ const BENCH_BROWSER_SCENARIO: &str = "5";
 
 /// Builds the release `mall` binary (and the bundles when the browser scenario runs), then
 /// runs the benchmarks in release mode.
-fn bench(only: &[String]) -> Result<()> {
+fn bench(only: &[String], baseline: Option<&std::path::Path>) -> Result<()> {
     let browser = only.is_empty() || only.iter().any(|s| s == BENCH_BROWSER_SCENARIO);
     if browser {
         setup::ensure_all()?;
@@ -273,6 +278,10 @@ fn bench(only: &[String]) -> Result<()> {
     let only = only.join(",");
     if !only.is_empty() {
         args.extend(["--only", only.as_str()]);
+    }
+    let baseline = baseline.map(|p| p.to_string_lossy().into_owned());
+    if let Some(path) = &baseline {
+        args.extend(["--baseline", path.as_str()]);
     }
     cargo(&args)
 }

@@ -122,9 +122,105 @@ async fn measure(bench: &mut Bench, rig: &Rig) -> Result<()> {
         not_measured_bff(&mut bench.report, &why);
         return Ok(());
     }
-    let result = measure_bff(bench, &bff, &direct_url, dir.path(), &params).await;
+    let mut result = measure_bff(bench, &bff, &direct_url, dir.path(), &params).await;
+    if let (Ok(()), Some(baseline)) = (&result, bench.baseline.clone()) {
+        result = against_baseline(bench, rig, &bff, &baseline, dir.path()).await;
+    }
     bff.stop().await;
     result
+}
+
+/// The CPU a products query costs this build's BFF against an older build's (`--baseline`),
+/// both running side by side on the same upstreams, loaded in turn [`ROUNDS`] times.
+/// Target: 30% less CPU per query than the baseline.
+async fn against_baseline(
+    bench: &mut Bench,
+    rig: &Rig,
+    bff: &MallProcess,
+    baseline: &std::path::Path,
+    dir: &std::path::Path,
+) -> Result<()> {
+    let old = MallProcess::bff(baseline, &rig.direct).await?;
+    let outcome = async {
+        let script = dir.join("products.lua");
+        let urls = [old.graphql_url(), bff.graphql_url()];
+        for url in &urls {
+            graphql::post(&bench.client, url, PRODUCTS)
+                .await?
+                .expect_clean()?;
+            wrk::run(WARM_UP, url, Some(&script)).await?;
+        }
+        let procs = [old.proc, bff.proc];
+        let mut cpu = [Duration::ZERO; 2];
+        let mut requests = [0u64; 2];
+        let mut per_round = Vec::new();
+        for _ in 0..ROUNDS {
+            let mut round = [0.0; 2];
+            for i in 0..2 {
+                let before = procs[i].cpu_time();
+                let run = wrk::run(LOAD, &urls[i], Some(&script)).await?;
+                let after = procs[i].cpu_time();
+                let (Some(a), Some(b)) = (before, after) else {
+                    bail!("cannot read a BFF's CPU time from /proc");
+                };
+                if run.errors > 0 {
+                    bail!("{} of a BFF's answers under load were errors", run.errors);
+                }
+                let spent = b.saturating_sub(a);
+                cpu[i] += spent;
+                requests[i] += run.requests;
+                round[i] = spent.as_secs_f64() * 1e6 / run.requests.max(1) as f64;
+            }
+            per_round.push(round);
+        }
+        Ok((cpu, requests, per_round))
+    }
+    .await;
+    old.stop().await;
+    let (cpu, requests, per_round) = outcome?;
+    let micros = |i: usize| cpu[i].as_secs_f64() * 1e6 / requests[i].max(1) as f64;
+    let ratio = micros(1) / micros(0).max(1e-9);
+    let met = ratio <= 0.70;
+    let rounds: Vec<String> = per_round
+        .iter()
+        .map(|[old, new]| format!("{old:.0} → {new:.0} µs"))
+        .collect();
+    let r = &mut bench.report;
+    r.row(
+        SCENARIO,
+        "BFF CPU per products query: baseline build → this build",
+        format!(
+            "{} × {ROUNDS} rounds each, in turn, both BFFs on the same upstreams; baseline {}",
+            LOAD.describe(),
+            baseline
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ),
+        format!(
+            "{:.0} µs → {:.0} µs = {ratio:.2}× ({:+.0}%; rounds {})",
+            micros(0),
+            micros(1),
+            (ratio - 1.0) * 100.0,
+            rounds.join(", ")
+        ),
+        "≤ 0.70× (−30%)",
+        Verdict::of(met),
+    );
+    r.reading(
+        SCENARIO,
+        format!(
+            "Against the baseline build (`--baseline`): both BFFs run at once on the same \
+             upstreams and are loaded in turn, {ROUNDS} rounds each; CPU per query is each \
+             process's own CPU time over the requests wrk completed: {:.0} µs for the baseline, \
+             {:.0} µs for this build ({:+.0}%, target −30% {}).",
+            micros(0),
+            micros(1),
+            (ratio - 1.0) * 100.0,
+            if met { "met" } else { "MISSED" }
+        ),
+    );
+    Ok(())
 }
 
 async fn measure_bff(
