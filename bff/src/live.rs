@@ -84,8 +84,10 @@ struct State {
     ctx: RequestContext,
     customer: String,
     changes: BoxStream<'static, LiveItem>,
-    /// The rows the subscriber has; `None` until a snapshot is read (again).
-    rows: Option<Vec<MyPageRow>>,
+    /// The rows the subscriber has; `None` until a snapshot is read (again). Shared with
+    /// the update last sent, which is gone by the time the next change is applied, so
+    /// applying one changes them in place.
+    rows: Option<Arc<Vec<MyPageRow>>>,
     failures: u32,
     _active: Active,
 }
@@ -129,6 +131,7 @@ async fn step(mut s: State) -> Option<(Result<MyPageUpdate, BffError>, State)> {
             // would make every subscriber's waiting state as large for its whole life.
             let update = match Box::pin(snapshot(&s.gateway, &s.ctx, &s.customer)).await {
                 Ok(rows) => {
+                    let rows = Arc::new(rows);
                     s.failures = 0;
                     s.rows = Some(rows.clone());
                     metrics::counter!(METRIC_DELIVERED, "kind" => "snapshot").increment(1);
@@ -153,8 +156,8 @@ async fn step(mut s: State) -> Option<(Result<MyPageUpdate, BffError>, State)> {
                 s.rows = None;
             }
             LiveItem::Changed(row) => {
-                let rows = s.rows.get_or_insert_with(Vec::new);
-                if !apply(rows, row.clone()) {
+                let rows = s.rows.get_or_insert_with(Default::default);
+                if !apply(Arc::make_mut(rows), row.clone()) {
                     // The subscriber has this row already: a change the snapshot included
                     // (its event reached the bus after the snapshot was read), or a
                     // redelivered event.

@@ -8,6 +8,8 @@
 //! from the `self` link, so that a Spring Data REST service that does not expose ids, or
 //! names a field the course's way, still works.
 
+use std::sync::Arc;
+
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
@@ -319,8 +321,9 @@ pub enum MyPageUpdateKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MyPageUpdate {
     pub kind: MyPageUpdateKind,
-    /// The customer's rows after this update.
-    pub rows: Vec<MyPageRow>,
+    /// The customer's rows after this update (shared with the subscription's own copy:
+    /// an update costs no copy of the rows).
+    pub rows: Arc<Vec<MyPageRow>>,
     /// The row that changed (CHANGE only).
     pub row: Option<MyPageRow>,
 }

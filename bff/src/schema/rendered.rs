@@ -193,7 +193,7 @@ mod tests {
         };
         model::MyPageUpdate {
             kind: MyPageUpdateKind::Change,
-            rows: vec![row.clone()],
+            rows: Arc::new(vec![row.clone()]),
             row: Some(row),
         }
     }
