@@ -432,8 +432,8 @@ pub fn crate_version(dir: impl AsRef<Path>) -> Result<String> {
 }
 
 /// Writes the document template: the shell's module and wasm (`shell` is their path without
-/// `.js` / `_bg.wasm`) filled in; the BFF fills in the manifest and the components' hints
-/// per request.
+/// `.js` / `_bg.wasm`) filled in; the BFF fills in the manifest, the components' hints and
+/// who is signed in per request.
 fn write_index(dist: &Path, shell: &str) -> Result<()> {
     let template = Path::new(SHELL.dir).join("index.html");
     let html =
@@ -443,6 +443,8 @@ fn write_index(dist: &Path, shell: &str) -> Result<()> {
         "{{SHELL_WASM}}",
         "<!--mall:preload-->",
         "<!--mall:manifest-->",
+        "<!--mall:session-->",
+        "<!--mall:account-name-->",
     ] {
         ensure!(
             html.contains(mark),
