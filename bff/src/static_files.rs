@@ -52,6 +52,15 @@ pub const ACCOUNT_NAME_MARK: &str = "<!--mall:account-name-->";
 /// An element of the template hidden until someone is signed in (the header's greeting):
 /// shown in a signed-in caller's document.
 pub const SIGNED_IN_HIDDEN: &str = "data-signed-in hidden";
+/// The file in a bundle's directory that declares the component's first queries (read here,
+/// never by the browser; written by `cargo xtask build` from the component's crate).
+pub const FIRST_QUERIES: &str = "first-queries.json";
+/// The attribute naming the operation of a first query's preload, which the component's
+/// GraphQL client looks for (mall-kit's `graphql::PRELOAD_MARK`).
+pub const QUERY_MARK: &str = "data-mall-query";
+/// The attribute giving that preload's variables as JSON text (keys sorted), which the
+/// client compares with its own request's (mall-kit's `graphql::PRELOAD_VARIABLES`).
+pub const QUERY_VARIABLES: &str = "data-mall-variables";
 /// A slot that needs a customer, as the template marks it.
 const NEEDS_ACCOUNT: &str = r#"data-needs="account""#;
 
@@ -175,16 +184,16 @@ struct ManifestEntry {
 /// the template's slots that need a customer (`data-needs="account"`) are hinted only for a
 /// signed-in caller: a signed-out page does not mount them, and hides those slots.
 pub fn render(template: &str, dist: &Path, me: Option<&Me>) -> String {
-    let skip = match me {
-        Some(Me::SignedIn(_)) => Vec::new(),
-        _ => account_slots(template),
+    let (skip, customer) = match me {
+        Some(Me::SignedIn(profile)) => (Vec::new(), Some(profile.customer_id.as_str())),
+        _ => (account_slots(template), None),
     };
     // The caller first, into the template alone: nothing the manifest brings is read as a mark.
     let template = match me {
         Some(me) => with_session(template, me),
         None => template.to_owned(),
     };
-    match manifest_parts(dist, &skip) {
+    match manifest_parts(dist, &skip, customer) {
         Ok((manifest, hints)) => {
             template
                 .replacen(PRELOAD_MARK, &hints, 1)
@@ -235,8 +244,12 @@ fn account_slots(template: &str) -> Vec<String> {
 }
 
 /// The `<script>` carrying the manifest and the preload hints of every bundle it names but
-/// those of the components in `skip`.
-fn manifest_parts(dist: &Path, skip: &[String]) -> Result<(String, String), DocumentError> {
+/// those of the components in `skip`, with their first queries (as `customer` asks them).
+fn manifest_parts(
+    dist: &Path,
+    skip: &[String],
+    customer: Option<&str>,
+) -> Result<(String, String), DocumentError> {
     let path = dist.join(MANIFEST);
     let text = std::fs::read_to_string(&path).map_err(|source| DocumentError::Manifest {
         path: path.clone(),
@@ -270,6 +283,7 @@ fn manifest_parts(dist: &Path, skip: &[String]) -> Result<(String, String), Docu
             "<link rel=\"preload\" href=\"./{}\" as=\"fetch\" crossorigin>\n",
             attribute(&wasm)
         ));
+        hints.push_str(&query_hints(&dist.join(dir), customer));
     }
     // Valid JSON as read, re-serialised so that nothing in it can end the <script> early.
     let value: serde_json::Value =
@@ -282,6 +296,78 @@ fn manifest_parts(dist: &Path, skip: &[String]) -> Result<(String, String), Docu
         script_json(&value)
     );
     Ok((manifest, hints))
+}
+
+/// One first query of a component, as its bundle declares it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FirstQuery {
+    operation_name: String,
+    /// The query document exactly as the component sends it.
+    query: String,
+    /// The variables; `{"$mall": "customerId"}` stands for the signed-in customer's id.
+    #[serde(default)]
+    variables: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A preload of each first query the bundle in `dir` declares, as the component will GET it
+/// (`graphql?query=…&operationName=…&variables=…`, marked with its operation): the answer
+/// arrives while the bundle compiles, and the component's first request takes it. A query
+/// that needs a customer is preloaded only for a signed-in `customer`. No declaration, or one
+/// that cannot be read (logged), preloads nothing: the component then asks by itself.
+fn query_hints(dir: &Path, customer: Option<&str>) -> String {
+    let path = dir.join(FIRST_QUERIES);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return String::new();
+    };
+    let queries: Vec<FirstQuery> = match serde_json::from_str(&text) {
+        Ok(queries) => queries,
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "a bundle's first queries are not valid; not preloading them");
+            return String::new();
+        }
+    };
+    let mut hints = String::new();
+    for query in queries {
+        let Some(variables) = bind(query.variables, customer) else {
+            continue;
+        };
+        // serde_json's maps are sorted by key: the JSON text the client compares.
+        let variables = serde_json::Value::Object(variables).to_string();
+        let search = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("query", &query.query)
+            .append_pair("operationName", &query.operation_name)
+            .append_pair("variables", &variables)
+            .finish();
+        hints.push_str(&format!(
+            "<link rel=\"preload\" href=\"./graphql?{}\" as=\"fetch\" crossorigin {QUERY_MARK}=\"{}\" {QUERY_VARIABLES}=\"{}\">\n",
+            attribute(&search),
+            attribute(&query.operation_name),
+            attribute(&variables)
+        ));
+    }
+    hints
+}
+
+/// The variables with each `{"$mall": "customerId"}` as `customer`; `None` when one needs a
+/// customer and nobody is signed in, or stands for anything else.
+fn bind(
+    variables: serde_json::Map<String, serde_json::Value>,
+    customer: Option<&str>,
+) -> Option<serde_json::Map<String, serde_json::Value>> {
+    variables
+        .into_iter()
+        .map(|(name, value)| {
+            let value = match value.as_object().and_then(|o| o.get("$mall")) {
+                Some(serde_json::Value::String(what)) if what == "customerId" => {
+                    serde_json::Value::String(customer?.to_owned())
+                }
+                Some(_) => return None,
+                None => value,
+            };
+            Some((name, value))
+        })
+        .collect()
 }
 
 fn module_hint(module: &str) -> String {
@@ -770,6 +856,98 @@ mod tests {
             html.contains("&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;!--&lt;script&gt;&amp;amp;"),
             "{html}"
         );
+    }
+
+    /// The GETs a document preloads for first queries: (operation, the request's parameters).
+    fn query_preloads(html: &str) -> Vec<(String, BTreeMap<String, String>)> {
+        html.lines()
+            .filter_map(|line| {
+                let rest = line.strip_prefix(r#"<link rel="preload" href="./graphql?"#)?;
+                let (search, rest) = rest.split_once('"')?;
+                let (_, rest) = rest.split_once(&format!(r#"{QUERY_MARK}=""#))?;
+                let (operation, rest) = rest.split_once('"')?;
+                let (_, variables) = rest.split_once(&format!(r#"{QUERY_VARIABLES}=""#))?;
+                let variables = variables.trim_end_matches("\">").replace("&quot;", "\"");
+                let search = search.replace("&amp;", "&");
+                let params: BTreeMap<String, String> =
+                    url::form_urlencoded::parse(search.as_bytes())
+                        .into_owned()
+                        .collect();
+                // The attribute repeats the URL's variables, for the client to compare.
+                assert_eq!(params["variables"], variables, "{line}");
+                Some((operation.to_owned(), params))
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn the_document_preloads_the_first_queries_of_what_it_mounts() {
+        let dir = dist();
+        let template = r#"<head><!--mall:preload--><!--mall:manifest--><!--mall:session--></head><body>
+            <section class="slot" data-slot="product"></section>
+            <section class="slot" data-slot="order" data-needs="account"></section></body>"#;
+        std::fs::write(dir.path().join(DOCUMENT), template).expect("template");
+        let manifest = r#"{"product":{"entry":"components/product/0.1.0/product_component.js"},
+            "order":{"entry":"components/order/0.1.0/order_component.js"}}"#;
+        std::fs::write(dir.path().join(MANIFEST), manifest).expect("manifest");
+        let products =
+            "query Products($page: Int!) { products(page: $page) { page } }\nmutation X { y }";
+        std::fs::write(
+            dir.path().join("components/product/0.1.0").join(FIRST_QUERIES),
+            serde_json::json!([{"operationName": "Products", "query": products, "variables": {"page": 0}}]).to_string(),
+        )
+        .expect("product's first queries");
+        let order = dir.path().join("components/order/0.1.0");
+        std::fs::create_dir_all(&order).expect("order bundle");
+        std::fs::write(
+            order.join(FIRST_QUERIES),
+            serde_json::json!([
+                {"operationName": "MyPage", "query": "query MyPage($customerId: String) { myPage(customerId: $customerId) { orderId } }",
+                 "variables": {"customerId": {"$mall": "customerId"}}},
+                {"operationName": "Other", "query": "query Other($a: String) { x }",
+                 "variables": {"a": {"$mall": "address"}}}
+            ])
+            .to_string(),
+        )
+        .expect("order's first queries");
+
+        let accounts = Accounts::open();
+        let signed_out = text(accounts.get(dir.path(), "/", None).await).await;
+        let preloads = query_preloads(&signed_out);
+        assert_eq!(preloads.len(), 1, "{signed_out}");
+        let (operation, params) = &preloads[0];
+        assert_eq!(operation, "Products");
+        assert_eq!(params["query"], products);
+        assert_eq!(params["operationName"], "Products");
+        assert_eq!(params["variables"], r#"{"page":0}"#);
+        // Fetched as wasm-bindgen's loader and the kit's GET fetch: CORS mode, same-origin
+        // credentials (the session cookie rides along).
+        assert!(
+            signed_out.contains(&format!(
+                r#"as="fetch" crossorigin {QUERY_MARK}="Products" {QUERY_VARIABLES}="{{&quot;page&quot;:0}}">"#
+            )),
+            "{signed_out}"
+        );
+
+        let cookie = accounts.sign_up("Ada").await;
+        let signed_in = text(accounts.get(dir.path(), "/", Some(&cookie)).await).await;
+        let preloads = query_preloads(&signed_in);
+        let operations: Vec<&str> = preloads.iter().map(|(o, _)| o.as_str()).collect();
+        // Only the signed-in customer's id stands for `$mall`; nothing else is made up.
+        assert_eq!(operations, ["MyPage", "Products"], "{signed_in}");
+        assert_eq!(
+            preloads[0].1["variables"],
+            r#"{"customerId":"ada@test.example"}"#
+        );
+
+        // A declaration that cannot be read preloads nothing; the page still loads.
+        std::fs::write(order.join(FIRST_QUERIES), "[{not json").expect("broken");
+        let response = accounts.get(dir.path(), "/", Some(&cookie)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let html = text(response).await;
+        let operations: Vec<String> = query_preloads(&html).into_iter().map(|(o, _)| o).collect();
+        assert_eq!(operations, ["Products"], "{html}");
+        assert!(html.contains("order_component_bg.wasm"), "{html}");
     }
 
     #[test]
