@@ -3,11 +3,11 @@ import { freshAccount, signUp } from './fixtures/account';
 import { ShopPage } from './fixtures/shop';
 
 // The document carries the page's frame as HTML and everything the browser needs to fetch at
-// once: the manifest inlined, and a preload hint for each bundle's module and wasm. With
-// every wasm response held back, the frame is already painted (header, three slots saying
-// they load); once the wasm arrives the shell asks who is signed in, greets them, and each
-// slot mounts its component, and each wasm was fetched once: the preloaded response is the
-// one instantiated.
+// once: the manifest inlined, who is signed in, and a preload hint for each bundle's module
+// and wasm. With every wasm response held back, the frame is already painted (the header
+// greeting the account, three slots saying they load); once the wasm arrives the shell takes
+// the header over and each slot mounts its component, and each wasm was fetched once: the
+// preloaded response is the one instantiated.
 test('the frame paints before any wasm arrives, and every bundle is fetched at once', async ({
   page,
   request,
@@ -28,8 +28,11 @@ test('the frame paints before any wasm arrives, and every bundle is fetched at o
 
   // Painted with no wasm at all.
   await expect(page.getByTestId('frame-header')).toBeVisible();
-  // Nothing is said about who is signed in before the shell has asked the BFF.
-  await expect(page.getByTestId('account')).toBeHidden();
+  // The header greets the account from the document itself (the BFF knows who asks); its
+  // Sign out does nothing yet, so it says so until the shell wires it.
+  await expect(page.getByTestId('account')).toBeVisible();
+  await expect(page.getByTestId('account-name')).toHaveText(account.name);
+  await expect(page.getByRole('button', { name: 'Sign out' })).toBeDisabled();
   await expect(page.getByTestId('auth')).toBeHidden();
   for (const name of ['product', 'order', 'delivery'] as const) {
     await expect(shop.slot(name)).toBeVisible();
@@ -51,6 +54,7 @@ test('the frame paints before any wasm arrives, and every bundle is fetched at o
   for (const resolve of held) resolve();
   for (const name of ['product', 'order', 'delivery'] as const) await shop.expectReady(name);
   await shop.expectSignedIn(account.name);
+  await expect(page.getByRole('button', { name: 'Sign out' })).toBeEnabled();
 
   // The hints name the deployed manifest's bundles (the document as this signed-in browser
   // gets it: a signed-out one is not hinted the customer's bundles).

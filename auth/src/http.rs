@@ -27,7 +27,7 @@ use tokio::sync::broadcast;
 use self::cookie::{session_id, CookieSettings};
 use self::principal::{Principal, Via};
 use self::problem::AuthProblem;
-use crate::account::{Email, Password};
+use crate::account::{Email, Password, Profile};
 use crate::identity::{Identity, SignUp};
 use crate::keys::SigningKey;
 use crate::session::SessionKey;
@@ -252,24 +252,78 @@ async fn logout(
         .into_response())
 }
 
-async fn me(State(state): State<AuthState>, principal: Principal) -> Result<Response, AuthProblem> {
-    let Some(id) = principal.caller.id() else {
-        // What the sign-in page may offer besides its own form (an RFC 9457 extension).
+async fn me(State(state): State<AuthState>, principal: Principal) -> Response {
+    match state.me(&principal).await {
+        Ok(me) => me.into_response(),
+        Err(problem) => problem.into_response(),
+    }
+}
+
+/// Who `GET /auth/me` says the caller is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Me {
+    /// Signed in: the account without its secrets (200).
+    SignedIn(Profile),
+    /// Nobody, or an account gone since (401), with what the sign-in page may offer besides
+    /// its own form (RFC 9457 extension members: `signInWith`, `signInAt`).
+    SignedOut(serde_json::Map<String, serde_json::Value>),
+}
+
+impl Me {
+    /// The answer's JSON body: the profile, or the problem document with the offers.
+    pub fn body(&self) -> serde_json::Value {
+        match self {
+            Me::SignedIn(profile) => serde_json::to_value(profile).unwrap_or_default(),
+            Me::SignedOut(offers) => AuthProblem::sign_in_first().body_with(offers.clone()),
+        }
+    }
+}
+
+impl IntoResponse for Me {
+    fn into_response(self) -> Response {
+        match self {
+            Me::SignedIn(profile) => no_store(Json(profile).into_response()),
+            Me::SignedOut(offers) => AuthProblem::sign_in_first().into_response_with(offers),
+        }
+    }
+}
+
+impl AuthState {
+    /// Who `principal` is, as `GET /auth/me` answers it. An error is the store's (500).
+    pub async fn me(&self, principal: &Principal) -> Result<Me, AuthProblem> {
+        let signed_out = || Me::SignedOut(self.sign_in_offers());
+        let Some(id) = principal.caller.id() else {
+            return Ok(signed_out());
+        };
+        let Ok(email) = Email::parse(id) else {
+            return Ok(signed_out());
+        };
+        let identity = self.identity.clone();
+        let account = tokio::task::spawn_blocking(move || identity.store().account(&email))
+            .await
+            .map_err(|e| AuthProblem::Internal(e.to_string()))?
+            .map_err(|e| AuthProblem::Internal(e.to_string()))?;
+        Ok(account.map_or_else(signed_out, |a| Me::SignedIn(a.profile())))
+    }
+
+    /// What `GET /auth/me` would answer a request with these headers (the caller resolved
+    /// as its extractor does): the shop's document carries it, so the page need not ask.
+    /// An error is what `/auth/me` would refuse with (a bearer token not accepted, the
+    /// store unreachable).
+    pub async fn me_of(&self, headers: &HeaderMap) -> Result<Me, AuthProblem> {
+        let principal = principal::resolve(self, &axum::http::Method::GET, headers).await?;
+        self.me(&principal).await
+    }
+
+    /// What the sign-in page may offer besides its own form: the external issuer, if any.
+    fn sign_in_offers(&self) -> serde_json::Map<String, serde_json::Value> {
         let mut offers = serde_json::Map::new();
-        if let Some(name) = &state.sign_in_with {
+        if let Some(name) = &self.sign_in_with {
             offers.insert("signInWith".into(), (&**name).into());
             offers.insert("signInAt".into(), "/auth/oidc/login".into());
         }
-        return Ok(AuthProblem::sign_in_first().into_response_with(offers));
-    };
-    let email = Email::parse(id).map_err(|_| AuthProblem::sign_in_first())?;
-    let identity = state.identity.clone();
-    let account = tokio::task::spawn_blocking(move || identity.store().account(&email))
-        .await
-        .map_err(|e| AuthProblem::Internal(e.to_string()))?
-        .map_err(|e| AuthProblem::Internal(e.to_string()))?
-        .ok_or_else(AuthProblem::sign_in_first)?;
-    Ok(no_store(Json(account.profile()).into_response()))
+        offers
+    }
 }
 
 async fn jwks(State(state): State<AuthState>) -> Response {

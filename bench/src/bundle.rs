@@ -43,8 +43,13 @@ pub fn sizes_of(bytes: &[u8]) -> Result<Sizes> {
     })
 }
 
-/// Every file a bundle directory ships (the precompressed `.gz` / `.br` copies left out),
-/// sorted, including subdirectories (wasm-bindgen's `snippets/`).
+/// The component's declared first queries beside its bundle: read by the BFF, never fetched by
+/// the browser, so not part of a bundle's size.
+const FIRST_QUERIES: &str = "first-queries.json";
+
+/// Every file a bundle directory ships to the browser (the precompressed `.gz` / `.br` copies
+/// and the first queries left out), sorted, including subdirectories (wasm-bindgen's
+/// `snippets/`).
 pub fn files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut todo = vec![dir.to_owned()];
@@ -55,7 +60,9 @@ pub fn files(dir: &Path) -> Result<Vec<PathBuf>> {
             let path = entry?.path();
             if path.is_dir() {
                 todo.push(path);
-            } else if !matches!(path.extension().and_then(|e| e.to_str()), Some("gz" | "br")) {
+            } else if !matches!(path.extension().and_then(|e| e.to_str()), Some("gz" | "br"))
+                && path.file_name() != Some(FIRST_QUERIES.as_ref())
+            {
                 out.push(path);
             }
         }

@@ -165,7 +165,8 @@ impl Bff {
     /// issuer is configured).
     pub fn router_with(self, extra: Router) -> Router {
         let static_dir = self.config.static_dir.clone();
-        let auth_routes = mall_auth::http::router(self.auth.clone());
+        let auth = self.auth.clone();
+        let auth_routes = mall_auth::http::router(auth.clone());
         let rate_limits = self.config.rate_limits.clone();
         let router = Router::new()
             .route("/graphql", get(graphiql_or_subscriptions).post(graphql))
@@ -178,7 +179,7 @@ impl Bff {
             .with_state(Arc::new(self))
             .merge(auth_routes)
             .merge(extra)
-            .fallback_service(crate::static_files::router(&static_dir));
+            .fallback_service(crate::static_files::router(&static_dir, auth));
         let router = crate::rate_limit::apply(router, &rate_limits);
         let router = crate::request_id::apply(router);
         crate::security_headers::apply(router)

@@ -1,9 +1,12 @@
-//! Serving the shell, `components.json` and the versioned wasm bundles from `dist/`.
+//! Serving the shop's document, `components.json` and the versioned wasm bundles from `dist/`.
 //!
 //! Versioned paths (`/components/<name>/<version>/…`, `/shell/<version>/…`) never change once
-//! published, so browsers may keep them forever; the shell's index and the manifest are what a
-//! deploy changes, so browsers revalidate them on every load. Bundles are served precompressed
-//! when the build left `.br`/`.gz` files beside them, anything else is compressed on the fly.
+//! published, so browsers may keep them forever; the manifest is what a deploy changes, so
+//! browsers revalidate it on every load. The document is rendered for its caller (the
+//! manifest, the preload hints, and who is signed in), so no cache shares it between callers:
+//! `private` and `Vary: Cookie`, and `no-store` when it carries an account (as `/auth/me`).
+//! Bundles are served precompressed when the build left `.br`/`.gz` files beside them,
+//! anything else is compressed on the fly.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,6 +19,7 @@ use axum::{
     routing::get,
     Router,
 };
+use mall_auth::http::{AuthState, Me};
 use serde::Deserialize;
 use tower_http::{compression::CompressionLayer, services::ServeDir};
 
@@ -23,8 +27,13 @@ use crate::security_headers;
 
 /// Cache policy of files under a version directory.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
-/// Cache policy of everything else (the index, components.json): always revalidate.
+/// Cache policy of everything else (components.json): always revalidate.
 pub const NO_CACHE: &str = "no-cache";
+/// Cache policy of a document for a caller nobody signed in: theirs only, revalidated.
+pub const DOCUMENT_SIGNED_OUT: &str = "private, no-cache";
+/// Cache policy of a document that carries the caller's account: kept nowhere, as
+/// `/auth/me`'s answer.
+pub const DOCUMENT_SIGNED_IN: &str = "private, no-store";
 
 /// The built document template, in `dist/`.
 pub const DOCUMENT: &str = "index.html";
@@ -34,9 +43,37 @@ pub const MANIFEST: &str = "components.json";
 pub const PRELOAD_MARK: &str = "<!--mall:preload-->";
 /// Where the document's inlined manifest goes (a comment in the template).
 pub const MANIFEST_MARK: &str = "<!--mall:manifest-->";
+/// Where the document's inlined `/auth/me` answer goes (a comment in the template).
+pub const SESSION_MARK: &str = "<!--mall:session-->";
+/// The id of the inlined `/auth/me` answer's `<script type="application/json">`.
+pub const SESSION_ID: &str = "mall-session";
+/// Where the signed-in header's name goes (a comment in the template).
+pub const ACCOUNT_NAME_MARK: &str = "<!--mall:account-name-->";
+/// An element of the template hidden until someone is signed in (the header's greeting):
+/// shown in a signed-in caller's document.
+pub const SIGNED_IN_HIDDEN: &str = "data-signed-in hidden";
+/// The file in a bundle's directory that declares the component's first queries (read here,
+/// never by the browser; written by `cargo xtask build` from the component's crate).
+pub const FIRST_QUERIES: &str = "first-queries.json";
+/// The attribute naming the operation of a first query's preload, which the component's
+/// GraphQL client looks for (mall-kit's `graphql::PRELOAD_MARK`).
+pub const QUERY_MARK: &str = "data-mall-query";
+/// The attribute giving that preload's variables as JSON text (keys sorted), which the
+/// client compares with its own request's (mall-kit's `graphql::PRELOAD_VARIABLES`).
+pub const QUERY_VARIABLES: &str = "data-mall-variables";
+/// A slot that needs a customer, as the template marks it.
+const NEEDS_ACCOUNT: &str = r#"data-needs="account""#;
 
-/// The router serving `dist/`: the BFF mounts it as its fallback.
-pub fn router(dist: &Path) -> Router {
+/// What the document handler needs: the built files and who is signed in.
+#[derive(Clone)]
+struct Site {
+    dist: PathBuf,
+    auth: AuthState,
+}
+
+/// The router serving `dist/`: the BFF mounts it as its fallback. `auth` says who is signed
+/// in, for the document.
+pub fn router(dist: &Path, auth: AuthState) -> Router {
     let files = ServeDir::new(dist)
         .append_index_html_on_directories(false)
         .precompressed_br()
@@ -44,7 +81,10 @@ pub fn router(dist: &Path) -> Router {
     Router::new()
         .route("/", get(document))
         .route("/index.html", get(document))
-        .with_state(dist.to_path_buf())
+        .with_state(Site {
+            dist: dist.to_path_buf(),
+            auth,
+        })
         .fallback_service(files)
         .layer(middleware::from_fn(cache_headers))
         .layer(CompressionLayer::new())
@@ -76,12 +116,15 @@ pub enum DocumentError {
     },
 }
 
-/// `GET /`: the template with the current manifest inlined and the bundles' preload hints,
-/// under a script policy that allows its inline start script by hash.
-/// A manifest that cannot be read or is invalid leaves them out (the shell then fetches
-/// components.json itself and shows the problem in each slot); the page still loads.
-async fn document(State(dist): State<PathBuf>, headers: HeaderMap) -> Response {
-    let path = dist.join(DOCUMENT);
+/// `GET /`: the template with the current manifest inlined, the bundles' preload hints and
+/// what `/auth/me` would answer this caller (so the shell need not ask before it mounts the
+/// components that need a customer), under a script policy that allows its inline start
+/// script by hash. A manifest that cannot be read or is invalid leaves the manifest and the
+/// hints out (the shell then fetches components.json itself and shows the problem in each
+/// slot); a caller `/auth/me` would refuse (a bearer token not accepted, the store
+/// unreachable) leaves the answer out (the shell then asks `/auth/me`); the page still loads.
+async fn document(State(site): State<Site>, headers: HeaderMap) -> Response {
+    let path = site.dist.join(DOCUMENT);
     let template = match tokio::fs::read_to_string(&path).await {
         Ok(template) => template,
         Err(source) => {
@@ -96,17 +139,30 @@ async fn document(State(dist): State<PathBuf>, headers: HeaderMap) -> Response {
     };
     // The template's own inline scripts, never what the manifest put into the document.
     let policy = security_headers::policy_for_document(&template);
-    let signed_in = mall_auth::http::cookie::session_id(&headers).is_some();
-    let site = dist.clone();
-    let rendered = tokio::task::spawn_blocking(move || render(&template, &site, signed_in));
+    let me = match site.auth.me_of(&headers).await {
+        Ok(me) => Some(me),
+        Err(e) => {
+            tracing::info!(error = %e, "the document goes without who is signed in");
+            None
+        }
+    };
+    let signed_in = matches!(me, Some(Me::SignedIn(_)));
+    let dist = site.dist.clone();
+    let rendered = tokio::task::spawn_blocking(move || render(&template, &dist, me.as_ref()));
     match rendered.await {
         Ok(html) => {
             let mut response = Html(html).into_response();
+            let h = response.headers_mut();
             if let Ok(value) = HeaderValue::from_str(&policy) {
-                response
-                    .headers_mut()
-                    .insert(header::CONTENT_SECURITY_POLICY, value);
+                h.insert(header::CONTENT_SECURITY_POLICY, value);
             }
+            let cache = if signed_in {
+                DOCUMENT_SIGNED_IN
+            } else {
+                DOCUMENT_SIGNED_OUT
+            };
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+            h.insert(header::VARY, HeaderValue::from_static("cookie"));
             response
         }
         Err(e) => {
@@ -122,17 +178,22 @@ struct ManifestEntry {
     entry: String,
 }
 
-/// The template with the manifest of `dist` inlined and the hints for its bundles; without
-/// them (logged) when the manifest cannot be used. The bundles of the template's slots that
-/// need a customer (`data-needs="account"`) are hinted only when the request carries a
-/// session (`signed_in`): a signed-out page does not mount them.
-pub fn render(template: &str, dist: &Path, signed_in: bool) -> String {
-    let skip = if signed_in {
-        Vec::new()
-    } else {
-        account_slots(template)
+/// The template with the manifest of `dist` inlined and the hints for its bundles (without
+/// them, logged, when the manifest cannot be used), and who is signed in (`me`, what
+/// `/auth/me` would answer; `None` when that is not known: the shell asks). The bundles of
+/// the template's slots that need a customer (`data-needs="account"`) are hinted only for a
+/// signed-in caller: a signed-out page does not mount them, and hides those slots.
+pub fn render(template: &str, dist: &Path, me: Option<&Me>) -> String {
+    let (skip, customer) = match me {
+        Some(Me::SignedIn(profile)) => (Vec::new(), Some(profile.customer_id.as_str())),
+        _ => (account_slots(template), None),
     };
-    match manifest_parts(dist, &skip) {
+    // The caller first, into the template alone: nothing the manifest brings is read as a mark.
+    let template = match me {
+        Some(me) => with_session(template, me),
+        None => template.to_owned(),
+    };
+    match manifest_parts(dist, &skip, customer) {
         Ok((manifest, hints)) => {
             template
                 .replacen(PRELOAD_MARK, &hints, 1)
@@ -140,8 +201,27 @@ pub fn render(template: &str, dist: &Path, signed_in: bool) -> String {
         }
         Err(e) => {
             tracing::warn!("serving the shop without an inlined manifest: {e}");
-            template.to_owned()
+            template
         }
+    }
+}
+
+/// The template with `me` inlined (`<script type="application/json" id="mall-session">`)
+/// and the frame in that state: a signed-in caller's header greets them, a signed-out
+/// caller's page hides the slots that need a customer.
+fn with_session(template: &str, me: &Me) -> String {
+    let script = format!(
+        "<script type=\"application/json\" id=\"{SESSION_ID}\">{}</script>",
+        script_json(&me.body())
+    );
+    let html = template.replacen(SESSION_MARK, &script, 1);
+    match me {
+        Me::SignedIn(profile) => html.replace(SIGNED_IN_HIDDEN, "data-signed-in").replacen(
+            ACCOUNT_NAME_MARK,
+            &text(&profile.name),
+            1,
+        ),
+        Me::SignedOut(_) => html.replace(NEEDS_ACCOUNT, &format!("{NEEDS_ACCOUNT} hidden")),
     }
 }
 
@@ -151,7 +231,7 @@ fn account_slots(template: &str) -> Vec<String> {
     let mut names = Vec::new();
     for tag in template.split("<section").skip(1) {
         let tag = tag.split('>').next().unwrap_or("");
-        if !tag.contains(r#"data-needs="account""#) {
+        if !tag.contains(NEEDS_ACCOUNT) {
             continue;
         }
         if let Some((_, rest)) = tag.split_once(r#"data-slot=""#) {
@@ -164,8 +244,12 @@ fn account_slots(template: &str) -> Vec<String> {
 }
 
 /// The `<script>` carrying the manifest and the preload hints of every bundle it names but
-/// those of the components in `skip`.
-fn manifest_parts(dist: &Path, skip: &[String]) -> Result<(String, String), DocumentError> {
+/// those of the components in `skip`, with their first queries (as `customer` asks them).
+fn manifest_parts(
+    dist: &Path,
+    skip: &[String],
+    customer: Option<&str>,
+) -> Result<(String, String), DocumentError> {
     let path = dist.join(MANIFEST);
     let text = std::fs::read_to_string(&path).map_err(|source| DocumentError::Manifest {
         path: path.clone(),
@@ -199,6 +283,7 @@ fn manifest_parts(dist: &Path, skip: &[String]) -> Result<(String, String), Docu
             "<link rel=\"preload\" href=\"./{}\" as=\"fetch\" crossorigin>\n",
             attribute(&wasm)
         ));
+        hints.push_str(&query_hints(&dist.join(dir), customer));
     }
     // Valid JSON as read, re-serialised so that nothing in it can end the <script> early.
     let value: serde_json::Value =
@@ -206,10 +291,83 @@ fn manifest_parts(dist: &Path, skip: &[String]) -> Result<(String, String), Docu
             path: path.clone(),
             source,
         })?;
-    let json = value.to_string().replace("</", "<\\/");
-    let manifest =
-        format!("<script type=\"application/json\" id=\"mall-manifest\">{json}</script>");
+    let manifest = format!(
+        "<script type=\"application/json\" id=\"mall-manifest\">{}</script>",
+        script_json(&value)
+    );
     Ok((manifest, hints))
+}
+
+/// One first query of a component, as its bundle declares it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FirstQuery {
+    operation_name: String,
+    /// The query document exactly as the component sends it.
+    query: String,
+    /// The variables; `{"$mall": "customerId"}` stands for the signed-in customer's id.
+    #[serde(default)]
+    variables: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A preload of each first query the bundle in `dir` declares, as the component will GET it
+/// (`graphql?query=…&operationName=…&variables=…`, marked with its operation): the answer
+/// arrives while the bundle compiles, and the component's first request takes it. A query
+/// that needs a customer is preloaded only for a signed-in `customer`. No declaration, or one
+/// that cannot be read (logged), preloads nothing: the component then asks by itself.
+fn query_hints(dir: &Path, customer: Option<&str>) -> String {
+    let path = dir.join(FIRST_QUERIES);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return String::new();
+    };
+    let queries: Vec<FirstQuery> = match serde_json::from_str(&text) {
+        Ok(queries) => queries,
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "a bundle's first queries are not valid; not preloading them");
+            return String::new();
+        }
+    };
+    let mut hints = String::new();
+    for query in queries {
+        let Some(variables) = bind(query.variables, customer) else {
+            continue;
+        };
+        // serde_json's maps are sorted by key: the JSON text the client compares.
+        let variables = serde_json::Value::Object(variables).to_string();
+        let search = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("query", &query.query)
+            .append_pair("operationName", &query.operation_name)
+            .append_pair("variables", &variables)
+            .finish();
+        hints.push_str(&format!(
+            "<link rel=\"preload\" href=\"./graphql?{}\" as=\"fetch\" crossorigin {QUERY_MARK}=\"{}\" {QUERY_VARIABLES}=\"{}\">\n",
+            attribute(&search),
+            attribute(&query.operation_name),
+            attribute(&variables)
+        ));
+    }
+    hints
+}
+
+/// The variables with each `{"$mall": "customerId"}` as `customer`; `None` when one needs a
+/// customer and nobody is signed in, or stands for anything else.
+fn bind(
+    variables: serde_json::Map<String, serde_json::Value>,
+    customer: Option<&str>,
+) -> Option<serde_json::Map<String, serde_json::Value>> {
+    variables
+        .into_iter()
+        .map(|(name, value)| {
+            let value = match value.as_object().and_then(|o| o.get("$mall")) {
+                Some(serde_json::Value::String(what)) if what == "customerId" => {
+                    serde_json::Value::String(customer?.to_owned())
+                }
+                Some(_) => return None,
+                None => value,
+            };
+            Some((name, value))
+        })
+        .collect()
 }
 
 fn module_hint(module: &str) -> String {
@@ -259,6 +417,25 @@ fn snippets(dir: &Path) -> Vec<String> {
     found
 }
 
+/// JSON for a `<script type="application/json">`: `<`, `>` and `&` (which JSON has only
+/// inside strings) as `\u` escapes, so no `</script>` or `<!--` in a value can end the
+/// script or change how the HTML parser reads it; `JSON.parse` reads the same value.
+fn script_json(value: &serde_json::Value) -> String {
+    value
+        .to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
+/// Escapes text for an element's content.
+fn text(value: &str) -> String {
+    value
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 /// Escapes what would end or break a double-quoted attribute.
 fn attribute(value: &str) -> String {
     value
@@ -281,11 +458,13 @@ fn starts_with_digit(s: &str) -> bool {
     s.chars().next().is_some_and(|c| c.is_ascii_digit())
 }
 
+/// The cache policy of a file, unless its handler set one (the document).
 async fn cache_headers(request: Request, next: Next) -> Response {
     let versioned = is_versioned(request.uri().path());
     let mut response = next.run(request).await;
     let status = response.status();
-    if status.is_success() || status == StatusCode::NOT_MODIFIED {
+    let set = response.headers().contains_key(header::CACHE_CONTROL);
+    if !set && (status.is_success() || status == StatusCode::NOT_MODIFIED) {
         let policy = if versioned { IMMUTABLE } else { NO_CACHE };
         response
             .headers_mut()
@@ -310,11 +489,59 @@ mod tests {
         dir
     }
 
+    /// Accounts and sessions in a store of their own (not under `dist`, which is served).
+    struct Accounts {
+        auth: AuthState,
+        _store: tempfile::TempDir,
+    }
+
+    impl Accounts {
+        fn open() -> Accounts {
+            let store = tempfile::tempdir().expect("temp dir");
+            let auth = AuthState::open(
+                &mall_auth::store::StoreLocation::Embedded(store.path().to_owned()),
+                &Default::default(),
+                "http://127.0.0.1:8088",
+            )
+            .expect("identity store");
+            Accounts {
+                auth,
+                _store: store,
+            }
+        }
+
+        /// Signs a customer called `name` up; the `Cookie` header of their session.
+        async fn sign_up(&self, name: &str) -> String {
+            let opened = self
+                .auth
+                .identity
+                .sign_up(mall_auth::identity::SignUp {
+                    email: "ada@test.example".into(),
+                    name: name.into(),
+                    address: "1 Main St".into(),
+                    password: mall_auth::account::Password::new("a long password")
+                        .expect("password"),
+                })
+                .await
+                .expect("sign-up");
+            format!("theme=dark; mall_session={}", opened.id.expose())
+        }
+
+        /// `GET path` with these `Cookie` headers.
+        async fn get(&self, dist: &Path, path: &str, cookie: Option<&str>) -> Response {
+            let mut request = Request::get(path);
+            if let Some(cookie) = cookie {
+                request = request.header(header::COOKIE, cookie);
+            }
+            router(dist, self.auth.clone())
+                .oneshot(request.body(Body::empty()).expect("request"))
+                .await
+                .expect("infallible")
+        }
+    }
+
     async fn get(dist: &Path, path: &str) -> Response {
-        router(dist)
-            .oneshot(Request::get(path).body(Body::empty()).expect("request"))
-            .await
-            .expect("infallible")
+        Accounts::open().get(dist, path, None).await
     }
 
     #[test]
@@ -346,17 +573,36 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_index_and_the_manifest_are_revalidated() {
+    async fn the_manifest_is_revalidated() {
         let dir = dist();
-        for path in ["/", "/components.json"] {
-            let response = get(dir.path(), path).await;
-            assert_eq!(response.status(), StatusCode::OK, "{path}");
-            assert_eq!(
-                response.headers()[header::CACHE_CONTROL],
-                NO_CACHE,
-                "{path}"
+        let response = get(dir.path(), "/components.json").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[header::CACHE_CONTROL], NO_CACHE);
+    }
+
+    #[tokio::test]
+    async fn no_cache_shares_a_document_and_none_keeps_an_account() {
+        let dir = dist();
+        let accounts = Accounts::open();
+        let cookie = accounts.sign_up("Ada").await;
+        let signed_out = accounts.get(dir.path(), "/", None).await;
+        let signed_in = accounts.get(dir.path(), "/", Some(&cookie)).await;
+        for (response, policy) in [
+            (&signed_out, DOCUMENT_SIGNED_OUT),
+            (&signed_in, DOCUMENT_SIGNED_IN),
+        ] {
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(response.headers()[header::CACHE_CONTROL], policy);
+            assert!(policy.contains("private"), "{policy}");
+            let vary: Vec<_> = response.headers().get_all(header::VARY).iter().collect();
+            assert!(
+                vary.iter().any(|v| v
+                    .to_str()
+                    .is_ok_and(|v| v.to_ascii_lowercase().contains("cookie"))),
+                "{vary:?}"
             );
         }
+        assert!(DOCUMENT_SIGNED_IN.contains("no-store"));
     }
 
     async fn text(response: Response) -> String {
@@ -382,7 +628,6 @@ mod tests {
 
         let response = get(dir.path(), "/").await;
         assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(response.headers()[header::CACHE_CONTROL], NO_CACHE);
         let html = text(response).await;
         assert!(html.contains(r#"<script type="application/json" id="mall-manifest">{"product":{"contract":1,"entry":"components/product/0.1.0/product_component.js","version":"0.1.0"}}</script>"#), "{html}");
         assert!(html.contains(r#"<link rel="modulepreload" href="./components/product/0.1.0/product_component.js">"#), "{html}");
@@ -444,14 +689,16 @@ mod tests {
         // The manifest is whole: signing in on the page mounts the order component from it.
         assert!(signed_out.contains("order_component.js\"}"), "{signed_out}");
 
-        let request = Request::get("/")
-            .header(header::COOKIE, "theme=dark; mall_session=abc")
-            .body(Body::empty())
-            .expect("request");
-        let response = router(dir.path())
-            .oneshot(request)
-            .await
-            .expect("infallible");
+        // A cookie whose session is unknown (ended, or made up) is signed out too.
+        let accounts = Accounts::open();
+        let stale = accounts
+            .get(dir.path(), "/", Some("mall_session=abc"))
+            .await;
+        let stale = text(stale).await;
+        assert!(!stale.contains(r#"href="./components/order/"#), "{stale}");
+
+        let cookie = accounts.sign_up("Ada").await;
+        let response = accounts.get(dir.path(), "/", Some(&cookie)).await;
         let signed_in = text(response).await;
         for module in [
             "product/0.1.0/product_component",
@@ -496,8 +743,232 @@ mod tests {
         let dir = dist();
         let manifest = r#"{"x</script><script>alert(1)":{"entry":"components/x/1.0.0/x.js"}}"#;
         std::fs::write(dir.path().join(MANIFEST), manifest).expect("manifest");
-        let html = render(TEMPLATE, dir.path(), true);
+        let html = render(TEMPLATE, dir.path(), None);
         assert_eq!(html.matches("</script>").count(), 1, "{html}");
+    }
+
+    /// A template with the marks and the frame the document handler fills in (as
+    /// frontend/index.html has them).
+    const FRAME: &str = r#"<head><!--mall:preload--><!--mall:manifest--><!--mall:session--></head><body>
+        <div class="account" id="account" data-signed-in hidden><strong id="account-name"><!--mall:account-name--></strong></div>
+        <section class="slot" data-slot="product"></section>
+        <section class="slot" data-slot="order" data-needs="account"></section></body>"#;
+
+    /// The `/auth/me` answer a document carries, as the browser's `JSON.parse` reads it.
+    fn inlined(html: &str) -> Option<serde_json::Value> {
+        let open = format!(r#"<script type="application/json" id="{SESSION_ID}">"#);
+        let (_, rest) = html.split_once(&open)?;
+        let (json, _) = rest.split_once("</script>")?;
+        Some(serde_json::from_str(json).expect("the inlined answer is JSON"))
+    }
+
+    #[tokio::test]
+    async fn a_signed_in_document_carries_the_account_and_greets_it() {
+        let dir = dist();
+        std::fs::write(dir.path().join(DOCUMENT), FRAME).expect("template");
+        let accounts = Accounts::open();
+        let cookie = accounts.sign_up("Ada Lovelace").await;
+        let html = text(accounts.get(dir.path(), "/", Some(&cookie)).await).await;
+        assert_eq!(
+            inlined(&html),
+            Some(serde_json::json!({
+                "customerId": "ada@test.example",
+                "name": "Ada Lovelace",
+                "address": "1 Main St",
+                "roles": ["customer"],
+            })),
+            "{html}"
+        );
+        // The header greets the account in the frame itself; the slots are shown.
+        assert!(
+            html.contains(r#"<div class="account" id="account" data-signed-in><strong id="account-name">Ada Lovelace</strong></div>"#),
+            "{html}"
+        );
+        assert!(!html.contains(" hidden"), "{html}");
+    }
+
+    #[tokio::test]
+    async fn a_signed_out_document_carries_nobodys_account() {
+        let dir = dist();
+        std::fs::write(dir.path().join(DOCUMENT), FRAME).expect("template");
+        let accounts = Accounts::open();
+        let _someone = accounts.sign_up("Ada Lovelace").await;
+        for cookie in [None, Some("mall_session=not-a-session")] {
+            let html = text(accounts.get(dir.path(), "/", cookie).await).await;
+            let me = inlined(&html).expect("a signed-out answer");
+            // What `/auth/me` answers nobody: a 401 problem, no account.
+            assert_eq!(me["status"], 401, "{cookie:?}: {me}");
+            assert_eq!(me.get("customerId"), None, "{cookie:?}: {me}");
+            assert!(!html.contains("Ada") && !html.contains("ada@"), "{html}");
+            // The greeting stays hidden; the slots that need a customer are hidden too.
+            assert!(html.contains("data-signed-in hidden"), "{html}");
+            assert!(
+                html.contains(r#"data-slot="order" data-needs="account" hidden"#),
+                "{html}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_signed_out_document_offers_the_external_sign_in() {
+        let dir = dist();
+        std::fs::write(dir.path().join(DOCUMENT), FRAME).expect("template");
+        let mut accounts = Accounts::open();
+        accounts.auth = accounts.auth.clone().offer_sign_in_with("Example ID");
+        let html = text(accounts.get(dir.path(), "/", None).await).await;
+        let me = inlined(&html).expect("a signed-out answer");
+        assert_eq!(me["signInWith"], "Example ID", "{me}");
+        assert_eq!(me["signInAt"], "/auth/oidc/login", "{me}");
+    }
+
+    #[tokio::test]
+    async fn a_refused_bearer_token_leaves_the_question_to_the_shell() {
+        let dir = dist();
+        std::fs::write(dir.path().join(DOCUMENT), FRAME).expect("template");
+        let request = Request::get("/")
+            .header(header::AUTHORIZATION, "Bearer not-a-token")
+            .body(Body::empty())
+            .expect("request");
+        let response = router(dir.path(), Accounts::open().auth)
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        assert_eq!(response.status(), StatusCode::OK);
+        let html = text(response).await;
+        assert_eq!(inlined(&html), None, "{html}");
+        assert!(html.contains("data-signed-in hidden"), "{html}");
+    }
+
+    #[tokio::test]
+    async fn nothing_in_an_account_can_close_its_script_or_break_the_frame() {
+        let dir = dist();
+        std::fs::write(dir.path().join(DOCUMENT), FRAME).expect("template");
+        let accounts = Accounts::open();
+        let name = "</script><script>alert(1)</script><!--<script>&amp;";
+        let cookie = accounts.sign_up(name).await;
+        let html = text(accounts.get(dir.path(), "/", Some(&cookie)).await).await;
+        assert_eq!(html.matches("<script").count(), 2, "{html}");
+        assert_eq!(html.matches("</script>").count(), 2, "{html}");
+        assert!(!html.contains("<!--<"), "{html}");
+        // The browser reads the name back as it was given.
+        assert_eq!(inlined(&html).expect("inlined")["name"], name);
+        assert!(
+            html.contains("&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;!--&lt;script&gt;&amp;amp;"),
+            "{html}"
+        );
+    }
+
+    /// The GETs a document preloads for first queries: (operation, the request's parameters).
+    fn query_preloads(html: &str) -> Vec<(String, BTreeMap<String, String>)> {
+        html.lines()
+            .filter_map(|line| {
+                let rest = line.strip_prefix(r#"<link rel="preload" href="./graphql?"#)?;
+                let (search, rest) = rest.split_once('"')?;
+                let (_, rest) = rest.split_once(&format!(r#"{QUERY_MARK}=""#))?;
+                let (operation, rest) = rest.split_once('"')?;
+                let (_, variables) = rest.split_once(&format!(r#"{QUERY_VARIABLES}=""#))?;
+                let variables = variables.trim_end_matches("\">").replace("&quot;", "\"");
+                let search = search.replace("&amp;", "&");
+                let params: BTreeMap<String, String> =
+                    url::form_urlencoded::parse(search.as_bytes())
+                        .into_owned()
+                        .collect();
+                // The attribute repeats the URL's variables, for the client to compare.
+                assert_eq!(params["variables"], variables, "{line}");
+                Some((operation.to_owned(), params))
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn the_document_preloads_the_first_queries_of_what_it_mounts() {
+        let dir = dist();
+        let template = r#"<head><!--mall:preload--><!--mall:manifest--><!--mall:session--></head><body>
+            <section class="slot" data-slot="product"></section>
+            <section class="slot" data-slot="order" data-needs="account"></section></body>"#;
+        std::fs::write(dir.path().join(DOCUMENT), template).expect("template");
+        let manifest = r#"{"product":{"entry":"components/product/0.1.0/product_component.js"},
+            "order":{"entry":"components/order/0.1.0/order_component.js"}}"#;
+        std::fs::write(dir.path().join(MANIFEST), manifest).expect("manifest");
+        let products =
+            "query Products($page: Int!) { products(page: $page) { page } }\nmutation X { y }";
+        std::fs::write(
+            dir.path().join("components/product/0.1.0").join(FIRST_QUERIES),
+            serde_json::json!([{"operationName": "Products", "query": products, "variables": {"page": 0}}]).to_string(),
+        )
+        .expect("product's first queries");
+        let order = dir.path().join("components/order/0.1.0");
+        std::fs::create_dir_all(&order).expect("order bundle");
+        std::fs::write(
+            order.join(FIRST_QUERIES),
+            serde_json::json!([
+                {"operationName": "MyPage", "query": "query MyPage($customerId: String) { myPage(customerId: $customerId) { orderId } }",
+                 "variables": {"customerId": {"$mall": "customerId"}}},
+                {"operationName": "Other", "query": "query Other($a: String) { x }",
+                 "variables": {"a": {"$mall": "address"}}}
+            ])
+            .to_string(),
+        )
+        .expect("order's first queries");
+
+        let accounts = Accounts::open();
+        let signed_out = text(accounts.get(dir.path(), "/", None).await).await;
+        let preloads = query_preloads(&signed_out);
+        assert_eq!(preloads.len(), 1, "{signed_out}");
+        let (operation, params) = &preloads[0];
+        assert_eq!(operation, "Products");
+        assert_eq!(params["query"], products);
+        assert_eq!(params["operationName"], "Products");
+        assert_eq!(params["variables"], r#"{"page":0}"#);
+        // Fetched as wasm-bindgen's loader and the kit's GET fetch: CORS mode, same-origin
+        // credentials (the session cookie rides along).
+        assert!(
+            signed_out.contains(&format!(
+                r#"as="fetch" crossorigin {QUERY_MARK}="Products" {QUERY_VARIABLES}="{{&quot;page&quot;:0}}">"#
+            )),
+            "{signed_out}"
+        );
+
+        let cookie = accounts.sign_up("Ada").await;
+        let signed_in = text(accounts.get(dir.path(), "/", Some(&cookie)).await).await;
+        let preloads = query_preloads(&signed_in);
+        let operations: Vec<&str> = preloads.iter().map(|(o, _)| o.as_str()).collect();
+        // Only the signed-in customer's id stands for `$mall`; nothing else is made up.
+        assert_eq!(operations, ["MyPage", "Products"], "{signed_in}");
+        assert_eq!(
+            preloads[0].1["variables"],
+            r#"{"customerId":"ada@test.example"}"#
+        );
+
+        // A declaration that cannot be read preloads nothing; the page still loads.
+        std::fs::write(order.join(FIRST_QUERIES), "[{not json").expect("broken");
+        let response = accounts.get(dir.path(), "/", Some(&cookie)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let html = text(response).await;
+        let operations: Vec<String> = query_preloads(&html).into_iter().map(|(o, _)| o).collect();
+        assert_eq!(operations, ["Products"], "{html}");
+        assert!(html.contains("order_component_bg.wasm"), "{html}");
+    }
+
+    #[test]
+    fn the_shops_template_has_every_mark_the_document_fills_in() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../frontend/index.html");
+        let template = std::fs::read_to_string(&path).expect("frontend/index.html");
+        for mark in [
+            PRELOAD_MARK,
+            MANIFEST_MARK,
+            SESSION_MARK,
+            ACCOUNT_NAME_MARK,
+            SIGNED_IN_HIDDEN,
+            NEEDS_ACCOUNT,
+        ] {
+            assert_eq!(template.matches(mark).count().min(1), 1, "{mark}");
+        }
+        assert_eq!(
+            template.matches(SESSION_MARK).count(),
+            1,
+            "one inlined answer"
+        );
     }
 
     #[tokio::test]

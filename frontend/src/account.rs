@@ -1,5 +1,6 @@
-//! The signed-in header and the sign-in / sign-up page. The document carries both as HTML,
-//! hidden (`#account` in the header, `#auth` beside the catalogue), so the shell only shows,
+//! The signed-in header and the sign-in / sign-up page. The document carries both as HTML
+//! (`#account` in the header, `#auth` beside the catalogue), hidden, or for a signed-in
+//! caller with the header already greeting them (the BFF renders it so), and the shell shows,
 //! fills and wires them. Signed out, the page shows the catalogue and the sign-in page;
 //! signed in, the header greets the account and the slots that need a customer
 //! (`section[data-needs=account]`) load their components with it. When the BFF names an
@@ -53,9 +54,14 @@ impl Page {
         self.0.document.get_element_by_id(id)
     }
 
-    /// Asks the BFF who is signed in and shows the page accordingly.
+    /// Shows the page for whoever is signed in: as the document says (what `/auth/me` would
+    /// answer, inlined by the BFF), or, when it says nothing, as the BFF answers.
     pub async fn start(self) {
-        match session::call("GET", "auth/me", None).await {
+        let answer = match session::inline(&self.0.document) {
+            Some(answer) => Ok(answer),
+            None => session::call("GET", "auth/me", None).await,
+        };
+        match answer {
             Ok(answer) => match session::account(&answer) {
                 Some(account) => self.signed_in(account),
                 None => {
@@ -167,6 +173,9 @@ impl Page {
             let _ =
                 button.add_event_listener_with_callback("click", on_click.as_ref().unchecked_ref());
             on_click.forget();
+            // The document disables it until it does something (the frame may show the
+            // signed-in header before the shell runs).
+            let _ = button.remove_attribute("disabled");
         }
         // A component says the session ended. Handled after the component's own call has
         // returned (a task, not inside its dispatch): unmounting it from within its own call

@@ -5,7 +5,8 @@
 //! the shell only loads, holds slots, shows fallbacks with Retry, and runs the header and the
 //! sign-in page.
 //!
-//! - [`session`]: who is signed in (`/auth/me`), the page's one piece of state
+//! - [`session`]: who is signed in (the document's inlined `/auth/me` answer, else
+//!   `/auth/me`), the page's one piece of state
 //! - [`account`]: the signed-in header, the sign-in / sign-up page, and what a session's end does
 //! - [`config`]: where the BFF is (from the page's `<meta>` tags and its URL)
 //! - [`events`]: the names of the `mall:*` events the shell listens to
@@ -57,8 +58,9 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
 
 /// Takes the page's frame over; the document's start script calls it once the module is
 /// initialised, with `(url) => import(url)` (see [`loader::Importer`]): every
-/// `section[data-slot]` of the document, the catalogue loading at once; then asks who is
-/// signed in, and loads the slots that need a customer (`data-needs="account"`) or shows the
+/// `section[data-slot]` of the document, the catalogue loading at once; then reads who is
+/// signed in (from the document, which the BFF gave what `/auth/me` would answer; else it
+/// asks), and loads the slots that need a customer (`data-needs="account"`) or shows the
 /// sign-in page.
 #[wasm_bindgen]
 pub fn run(import: js_sys::Function) {

@@ -1,7 +1,11 @@
 //! Who is signed in, asked of the BFF's `/auth` routes (DESIGN.md section 8). The browser
 //! never sees a token: the BFF keeps the session and gives the page an HttpOnly cookie, which
 //! every same-origin request and live link carries by itself. The shell only learns the
-//! account (`GET /auth/me`) to greet it and to put it into the components' mount context.
+//! account to greet it and to put it into the components' mount context: at start from the
+//! document, which carries what `GET /auth/me` answers its caller
+//! (`<script type="application/json" id="mall-session">`), so the components that need a
+//! customer mount without waiting for one more request; later (after a sign-in) from
+//! `GET /auth/me` itself.
 
 use alloc::rc::Rc;
 use alloc::string::String;
@@ -10,7 +14,7 @@ use core::cell::RefCell;
 
 use js_sys::{Array, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Headers, RequestInit};
+use web_sys::{Document, Headers, RequestInit};
 
 /// The signed-in account, as `/auth/me` answers it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -95,6 +99,22 @@ pub async fn call(method: &str, path: &str, json: Option<&str>) -> Result<Answer
         status: fetched.status,
         body: fetched.json.unwrap_or_default(),
     })
+}
+
+/// The id of the document's inlined `/auth/me` answer.
+pub const INLINE_ID: &str = "mall-session";
+
+/// The `/auth/me` answer the document carries, parsed by the browser; `None` when it has none
+/// (the BFF could not tell who is signed in, or the page was served without it): ask then.
+/// Its status is the problem document's own `status` (a 401 says so); a profile is a 200.
+pub fn inline(document: &Document) -> Option<Answer> {
+    let text = document.get_element_by_id(INLINE_ID)?.text_content()?;
+    let body = js_sys::JSON::parse(&text).ok().filter(JsValue::is_object)?;
+    let status = Reflect::get(&body, &JsValue::from_str("status"))
+        .ok()
+        .and_then(|s| s.as_f64())
+        .map_or(200, |s| s as u16);
+    Some(Answer { status, body })
 }
 
 /// `GET /auth/me`: the signed-in account, `None` when nobody is (401).

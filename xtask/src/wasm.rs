@@ -6,7 +6,8 @@
 //! `wasm-opt -Oz` optimises, `wasm-opt --minify-imports-and-exports-and-modules` shortens the
 //! names, which [`trim`] carries into the glue. Laid out as
 //! `dist/components/<name>/<version>/` (the shell as `dist/shell/<version>/` plus
-//! `dist/index.html`), and the component's entry written into `dist/components.json`.
+//! `dist/index.html`), with the component's declared first queries beside its bundle
+//! ([`first_queries`]), and the component's entry written into `dist/components.json`.
 //! Building some components leaves the shell, the other bundles and their entries untouched.
 
 use std::fs;
@@ -16,6 +17,7 @@ use std::process::Command;
 use anyhow::{bail, ensure, Context, Result};
 
 pub mod budget;
+pub mod first_queries;
 pub mod manifest;
 pub mod sizes;
 pub mod trim;
@@ -355,6 +357,7 @@ fn build_bundle_as(
         fs::remove_dir_all(out).with_context(|| format!("clearing {}", out.display()))?;
     }
     copy_dir(&staging, out)?;
+    first_queries::write(Path::new(bundle.dir), out)?;
     sizes::precompress(out)
 }
 
@@ -432,8 +435,8 @@ pub fn crate_version(dir: impl AsRef<Path>) -> Result<String> {
 }
 
 /// Writes the document template: the shell's module and wasm (`shell` is their path without
-/// `.js` / `_bg.wasm`) filled in; the BFF fills in the manifest and the components' hints
-/// per request.
+/// `.js` / `_bg.wasm`) filled in; the BFF fills in the manifest, the components' hints and
+/// who is signed in per request.
 fn write_index(dist: &Path, shell: &str) -> Result<()> {
     let template = Path::new(SHELL.dir).join("index.html");
     let html =
@@ -443,6 +446,8 @@ fn write_index(dist: &Path, shell: &str) -> Result<()> {
         "{{SHELL_WASM}}",
         "<!--mall:preload-->",
         "<!--mall:manifest-->",
+        "<!--mall:session-->",
+        "<!--mall:account-name-->",
     ] {
         ensure!(
             html.contains(mark),

@@ -97,13 +97,14 @@ impl IntoResponse for AuthProblem {
 }
 
 impl AuthProblem {
-    /// The answer, with these extension members added to the problem document.
-    pub fn into_response_with(
-        self,
+    /// The problem document, with these extension members added. An internal error's
+    /// detail is logged here and replaced by a generic message.
+    pub fn body_with(
+        &self,
         members: serde_json::Map<String, serde_json::Value>,
-    ) -> Response {
+    ) -> serde_json::Value {
         let status = self.status();
-        let detail = match &self {
+        let detail = match self {
             AuthProblem::Internal(detail) => {
                 tracing::error!(%detail, "internal error in /auth");
                 "the request could not be handled; it has been logged".to_owned()
@@ -119,6 +120,16 @@ impl AuthProblem {
         if let Some(object) = body.as_object_mut() {
             object.extend(members);
         }
+        body
+    }
+
+    /// The answer, with these extension members added to the problem document.
+    pub fn into_response_with(
+        self,
+        members: serde_json::Map<String, serde_json::Value>,
+    ) -> Response {
+        let status = self.status();
+        let body = self.body_with(members);
         let mut response = (
             status,
             [(header::CONTENT_TYPE, "application/problem+json")],

@@ -112,21 +112,64 @@ fn envelope(response: &JsValue) -> Result<(JsValue, Vec<FieldError>), js::Error>
     Ok((field("data"), errors))
 }
 
-/// POSTs `body` as JSON to `url`; the status and the parsed JSON body (the browser parses it).
-async fn post_json(url: &str, body: String) -> Result<(u16, Result<JsValue, JsValue>), JsValue> {
+/// Sends the request `body` (`{query, operationName, variables}`) to `url`: the GET the
+/// document preloaded for exactly this request (see [`preloaded`]), else a POST of it as
+/// JSON; the status and the parsed JSON body (the browser parses it). One function for every
+/// query type, so its code is in the bundle once.
+async fn exchange(url: &str, body: &JsValue) -> Result<(u16, Result<JsValue, JsValue>), JsValue> {
+    let request = match preloaded(body) {
+        // As `fetch(url)` does by default (mode `cors`, credentials `same-origin`): what a
+        // `<link rel="preload" as="fetch" crossorigin>` of the same URL fetched, so the
+        // browser answers it with that preload's response.
+        Some(href) => Request::new_with_str(&href)?,
+        None => {
+            let headers = Headers::new()?;
+            headers.set("content-type", "application/json")?;
+            let init = RequestInit::new();
+            init.set_method("POST");
+            init.set_headers(&headers);
+            init.set_body(&js_sys::JSON::stringify(body)?.into());
+            Request::new_with_str_and_init(url, &init)?
+        }
+    };
     let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
-    let headers = Headers::new()?;
-    headers.set("content-type", "application/json")?;
-    let init = RequestInit::new();
-    init.set_method("POST");
-    init.set_headers(&headers);
-    init.set_body(&JsValue::from_str(&body));
-    let request = Request::new_with_str_and_init(url, &init)?;
     let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request))
         .await?
         .dyn_into()?;
     let json = JsFuture::from(response.json()?).await;
     Ok((response.status(), json))
+}
+
+/// The attribute that marks the document's preload of a component's first query, naming its
+/// operation (the BFF renders it from the bundle's declared first queries).
+pub const PRELOAD_MARK: &str = "data-mall-query";
+/// The attribute of that preload giving its variables, as JSON text with the keys sorted.
+pub const PRELOAD_VARIABLES: &str = "data-mall-variables";
+
+/// The document's preload of this request, taken once: its URL, to GET. The BFF has the
+/// browser fetch each mounted component's declared first queries with the document
+/// (`<link rel="preload" as="fetch" crossorigin href="graphql?query=…&operationName=…&variables=…"
+/// data-mall-query=OPERATION data-mall-variables=JSON>`), so the data arrives while the
+/// bundle compiles. Its query is the text this bundle was built with (the build writes the
+/// declaration from the same file); it is used only when its variables are this request's
+/// (the same JSON text: the components' operations declare their variables in sorted order,
+/// which `cargo xtask build` checks). The mark goes either way, so a refresh (or a Retry's
+/// fresh instance) asks afresh.
+fn preloaded(body: &JsValue) -> Option<String> {
+    let field = |key: &str| Reflect::get(body, &JsValue::from_str(key)).ok();
+    let operation = field("operationName")?.as_string()?;
+    let document = web_sys::window()?.document()?;
+    let mut selector = String::from("link[");
+    selector.push_str(PRELOAD_MARK);
+    selector.push_str("=\"");
+    selector.push_str(&operation);
+    selector.push_str("\"]");
+    let link = document.query_selector(&selector).ok()??;
+    let _ = link.remove_attribute(PRELOAD_MARK);
+    let variables = js_sys::JSON::stringify(&field("variables")?).ok()?;
+    (link.get_attribute(PRELOAD_VARIABLES) == variables.as_string())
+        .then(|| link.get_attribute("href"))
+        .flatten()
 }
 
 /// The `extensions.code` of an error that means "sign in first".
@@ -142,7 +185,8 @@ pub(crate) fn session_ended() {
     crate::events::emit(&crate::events::SessionEnded {});
 }
 
-/// Sends `Q` with `variables` to `url` and decodes the typed answer. The request carries the
+/// Sends `Q` with `variables` to `url` and decodes the typed answer: a POST, or the GET the
+/// document preloaded for exactly this request (see [`preloaded`]). The request carries the
 /// page's session cookie (same origin); an `UNAUTHENTICATED` answer announces the session's end.
 pub async fn send<Q: GraphQLQuery>(
     url: &str,
@@ -151,9 +195,9 @@ pub async fn send<Q: GraphQLQuery>(
 where
     Q::ResponseData: for<'de> Deserialize<'de>,
 {
-    let body = js::to_json(&Q::build_query(variables))
-        .map_err(|e| GraphQlError::Network(e.to_string()))?;
-    let (status, json) = post_json(url, body)
+    let body =
+        js::to_js(&Q::build_query(variables)).map_err(|e| GraphQlError::Network(e.to_string()))?;
+    let (status, json) = exchange(url, &body)
         .await
         .map_err(|e| GraphQlError::Network(js::message(&e)))?;
     // GraphQL over HTTP may answer errors with a 4xx/5xx and a JSON body; prefer the body.

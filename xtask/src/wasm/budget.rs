@@ -62,8 +62,8 @@ pub fn of(dir: impl AsRef<Path>) -> Result<Budget> {
     })
 }
 
-/// The brotli size of every file a bundle directory ships (wasm, JS, snippets), the
-/// precompressed copies left out.
+/// The brotli size of every file a bundle directory ships to the browser (wasm, JS,
+/// snippets): the precompressed copies and the first queries (which the BFF reads) left out.
 pub fn brotli_size(dir: &Path) -> Result<usize> {
     let mut total = 0;
     for file in shipped(dir)? {
@@ -81,7 +81,9 @@ fn shipped(dir: &Path) -> Result<Vec<PathBuf>> {
             let path = item?.path();
             if path.is_dir() {
                 todo.push(path);
-            } else if !matches!(path.extension().and_then(|e| e.to_str()), Some("gz" | "br")) {
+            } else if !matches!(path.extension().and_then(|e| e.to_str()), Some("gz" | "br"))
+                && path.file_name() != Some(super::first_queries::FILE.as_ref())
+            {
                 out.push(path);
             }
         }
