@@ -93,12 +93,7 @@ test('a signed-out page fetches only the catalogue, and signing in loads the res
   expect(customerBundles()).toEqual([]);
 
   const account = freshAccount('visitor');
-  const form = shop.authForm('sign-up');
-  await form.getByLabel('Email').fill(account.email);
-  await form.getByLabel('Name').fill(account.name);
-  await form.getByLabel('Address').fill(account.address);
-  await form.getByLabel('Password').fill(account.password);
-  await form.getByRole('button', { name: 'Sign up' }).click();
+  await shop.signUpOnPage(account);
   await shop.expectSignedIn(account.name);
   await shop.expectReady('order');
   await shop.expectReady('delivery');

@@ -33,12 +33,7 @@ test('sign up, sign in, order, see it live, sign out', async ({ page }) => {
   await expect(page.getByTestId('sign-in-external')).toBeHidden();
 
   const account = freshAccount('jay');
-  const signUpForm = shop.authForm('sign-up');
-  await signUpForm.getByLabel('Email').fill(account.email);
-  await signUpForm.getByLabel('Name').fill(account.name);
-  await signUpForm.getByLabel('Address').fill(account.address);
-  await signUpForm.getByLabel('Password').fill(account.password);
-  await signUpForm.getByRole('button', { name: 'Sign up' }).click();
+  await shop.signUpOnPage(account);
   await shop.expectSignedIn(account.name);
   await shop.expectReady('order');
   await shop.expectReady('delivery');

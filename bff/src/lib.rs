@@ -38,6 +38,7 @@
 //! - [`upstream`]: the upstream clients: HAL documents, link templates, the tower stack
 //! - [`resilience`]: circuit breaker, retry policy and metrics layers
 //! - [`stale`]: last-known-good copies
+//! - [`byte_bounded`]: caches bounded in bytes (stale copies, parsed documents, rendered changes)
 //! - [`model`]: the plain data types and their reading from HAL items (no GraphQL)
 //! - [`gateway`]: the operations the schema needs, one part per upstream, and the batch loader
 //! - [`live`]: the live my-page: the feed port and the SNAPSHOT-then-CHANGE stream
@@ -53,6 +54,7 @@
 //! - [`fuzz_targets`]: the properties the cargo-fuzz targets of `fuzz/` check (HAL documents,
 //!   link templates, the GraphQL request envelope, the idempotency key)
 
+pub mod byte_bounded;
 pub mod config;
 pub mod error;
 pub mod fuzz_targets;

@@ -160,10 +160,8 @@ where
 {
     /// A cache of at most `max_bytes` (0 disables it).
     pub fn new(upstream: Upstream, max_bytes: u64) -> StaleCache<K, V> {
-        let entries = (max_bytes > 0).then(|| {
-            let items = (max_bytes / TYPICAL_ENTRY_BYTES).clamp(16, 1 << 20);
-            Cache::with_weighter(items as usize, max_bytes, ByWeight)
-        });
+        let entries = (max_bytes > 0)
+            .then(|| crate::byte_bounded::cache(max_bytes, TYPICAL_ENTRY_BYTES, ByWeight));
         StaleCache { upstream, entries }
     }
 

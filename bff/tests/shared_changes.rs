@@ -11,7 +11,7 @@ mod common;
 use std::sync::Arc;
 
 use common::shop::{customer_of, Shop, ShopOptions};
-use common::ws::{connect, next_message, send, Ws};
+use common::ws::{initialised, next_message, send, Ws};
 use common::TestBff;
 use futures::stream::BoxStream;
 use futures::StreamExt;
@@ -40,13 +40,7 @@ const WIDE: &str = "subscription($c: String!) { myPage(customerId: $c) { kind \
                     rows { orderId orderStatus } row { orderId productName orderStatus } } }";
 
 async fn subscriber(addr: std::net::SocketAddr, bff: &TestBff, query: &str) -> Ws {
-    let mut ws = connect(addr).await.expect("WebSocket handshake");
-    send(
-        &mut ws,
-        json!({"type": "connection_init", "payload": bff.init_payload()}),
-    )
-    .await;
-    assert_eq!(next_message(&mut ws).await["type"], "connection_ack");
+    let mut ws = initialised(addr, bff.init_payload()).await;
     send(
         &mut ws,
         json!({"id": "1", "type": "subscribe", "payload": {

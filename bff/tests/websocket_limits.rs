@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::shop::{customer_of, Shop, ShopOptions};
-use common::ws::{connect, next_message, send, Ws};
+use common::ws::{connect, initialised, next_message, send, Ws};
 use common::TestBff;
 use futures::stream::{self, BoxStream};
 use futures::{SinkExt, StreamExt};
@@ -42,17 +42,6 @@ async fn start(config: impl FnOnce(&mut BffConfig)) -> (Shop, TestBff, SocketAdd
     bff.bff = bff.bff.clone().with_live_feed(Arc::new(QuietFeed));
     let addr = bff.serve().await;
     (shop, bff, addr)
-}
-
-async fn initialised(addr: SocketAddr, bff: &TestBff) -> Ws {
-    let mut ws = connect(addr).await.expect("WebSocket handshake");
-    send(
-        &mut ws,
-        json!({"type": "connection_init", "payload": bff.init_payload()}),
-    )
-    .await;
-    assert_eq!(next_message(&mut ws).await["type"], "connection_ack");
-    ws
 }
 
 fn subscribe(id: &str) -> Value {
@@ -118,7 +107,7 @@ async fn an_initialised_connection_outlives_the_init_deadline() {
         c.subscriptions.init_timeout = Duration::from_millis(200);
     })
     .await;
-    let mut ws = initialised(addr, &bff).await;
+    let mut ws = initialised(addr, bff.init_payload()).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     subscribed(&mut ws, "1").await;
 }
@@ -132,7 +121,7 @@ async fn the_21st_subscription_is_refused_and_the_connection_stays_open() {
             .max_subscriptions_per_connection,
         20
     );
-    let mut ws = initialised(addr, &bff).await;
+    let mut ws = initialised(addr, bff.init_payload()).await;
     for i in 1..=20 {
         subscribed(&mut ws, &i.to_string()).await;
     }
@@ -169,8 +158,8 @@ async fn the_21st_subscription_is_refused_and_the_connection_stays_open() {
 #[tokio::test]
 async fn past_the_connection_cap_the_upgrade_is_refused_with_503() {
     let (_shop, bff, addr) = start(|c| c.subscriptions.max_connections = 2).await;
-    let first = initialised(addr, &bff).await;
-    let _second = initialised(addr, &bff).await;
+    let first = initialised(addr, bff.init_payload()).await;
+    let _second = initialised(addr, bff.init_payload()).await;
     match connect(addr).await {
         Err(WsError::Http(response)) => {
             assert_eq!(response.status(), 503);

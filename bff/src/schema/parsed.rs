@@ -34,9 +34,8 @@ pub struct ParsedDocuments {
 
 impl ParsedDocuments {
     pub fn new(max_bytes: u64) -> ParsedDocuments {
-        let items = (max_bytes / 4096).clamp(16, 1 << 16) as usize;
         ParsedDocuments {
-            kept: Cache::with_weighter(items, max_bytes.max(1), ByWeight),
+            kept: crate::byte_bounded::cache(max_bytes, 4096, ByWeight),
         }
     }
 

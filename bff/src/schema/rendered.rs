@@ -62,9 +62,8 @@ pub const DEFAULT_MAX_BYTES: u64 = 8 << 20;
 
 impl RenderedChanges {
     pub fn new(max_bytes: u64) -> RenderedChanges {
-        let items = (max_bytes / 4096).clamp(16, 1 << 16) as usize;
         RenderedChanges {
-            kept: Cache::with_weighter(items, max_bytes.max(1), ByWeight),
+            kept: crate::byte_bounded::cache(max_bytes, 4096, ByWeight),
         }
     }
 

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::Request;
@@ -25,6 +25,19 @@ pub fn request(addr: SocketAddr) -> Request {
         "graphql-transport-ws".parse().expect("header"),
     );
     request
+}
+
+/// Opens `/graphql/ws` at `addr` and initialises it with `payload` (`connection_init`),
+/// expecting the `connection_ack`.
+pub async fn initialised(addr: SocketAddr, payload: Value) -> Ws {
+    let mut ws = connect(addr).await.expect("WebSocket handshake");
+    send(
+        &mut ws,
+        json!({"type": "connection_init", "payload": payload}),
+    )
+    .await;
+    assert_eq!(next_message(&mut ws).await["type"], "connection_ack");
+    ws
 }
 
 /// Opens `/graphql/ws` at `addr` (the handshake's refusal is the error).
