@@ -218,7 +218,7 @@ fn with_session(template: &str, me: &Me) -> String {
     match me {
         Me::SignedIn(profile) => html.replace(SIGNED_IN_HIDDEN, "data-signed-in").replacen(
             ACCOUNT_NAME_MARK,
-            &text(&profile.name),
+            &escape_html(&profile.name),
             1,
         ),
         Me::SignedOut(_) => html.replace(NEEDS_ACCOUNT, &format!("{NEEDS_ACCOUNT} hidden")),
@@ -281,7 +281,7 @@ fn manifest_parts(
         let wasm = format!("{}_bg.wasm", module.trim_end_matches(".js"));
         hints.push_str(&format!(
             "<link rel=\"preload\" href=\"./{}\" as=\"fetch\" crossorigin>\n",
-            attribute(&wasm)
+            escape_html(&wasm)
         ));
         hints.push_str(&query_hints(&dist.join(dir), customer));
     }
@@ -341,9 +341,9 @@ fn query_hints(dir: &Path, customer: Option<&str>) -> String {
             .finish();
         hints.push_str(&format!(
             "<link rel=\"preload\" href=\"./graphql?{}\" as=\"fetch\" crossorigin {QUERY_MARK}=\"{}\" {QUERY_VARIABLES}=\"{}\">\n",
-            attribute(&search),
-            attribute(&query.operation_name),
-            attribute(&variables)
+            escape_html(&search),
+            escape_html(&query.operation_name),
+            escape_html(&variables)
         ));
     }
     hints
@@ -373,7 +373,7 @@ fn bind(
 fn module_hint(module: &str) -> String {
     format!(
         "<link rel=\"modulepreload\" href=\"./{}\">\n",
-        attribute(module)
+        escape_html(module)
     )
 }
 
@@ -428,20 +428,13 @@ fn script_json(value: &serde_json::Value) -> String {
         .replace('&', "\\u0026")
 }
 
-/// Escapes text for an element's content.
-fn text(value: &str) -> String {
-    value
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// Escapes what would end or break a double-quoted attribute.
-fn attribute(value: &str) -> String {
+/// Escapes what would end or break a double-quoted attribute or an element's text.
+fn escape_html(value: &str) -> String {
     value
         .replace('&', "&amp;")
         .replace('"', "&quot;")
         .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Whether `path` names a file inside a version directory.
