@@ -60,17 +60,17 @@ fn resolve(crate_dir: &Path, path: &Path) -> Result<Vec<Written>> {
         let file = crate_dir.join(&d.document);
         let query =
             fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-        ensure!(
-            declares_query(&query, &d.operation_name),
-            "{}: {} has no `query {}`",
-            path.display(),
-            file.display(),
-            d.operation_name
-        );
+        let Some(declared) = query_variables(&query, &d.operation_name) else {
+            anyhow::bail!(
+                "{}: {} has no `query {}`",
+                path.display(),
+                file.display(),
+                d.operation_name
+            );
+        };
         // The component's GraphQL client compares its variables with the preload's as JSON
         // text, whose keys the BFF writes sorted; the client writes them in the order the
         // operation declares them.
-        let declared = variable_names(&query, &d.operation_name);
         let mut sorted = declared.clone();
         sorted.sort();
         ensure!(
@@ -82,7 +82,7 @@ fn resolve(crate_dir: &Path, path: &Path) -> Result<Vec<Written>> {
         );
         let given: Vec<&str> = d.variables.keys().map(String::as_str).collect();
         ensure!(
-            given.iter().all(|name| declared.contains(name)),
+            given.iter().all(|name| declared.iter().any(|d| d == name)),
             "{}: {} gives variables {given:?}; `query {}` declares {declared:?}",
             path.display(),
             d.operation_name,
@@ -97,31 +97,21 @@ fn resolve(crate_dir: &Path, path: &Path) -> Result<Vec<Written>> {
     Ok(written)
 }
 
-/// The variables `query NAME(...)` of `document` declares, in their order.
-fn variable_names<'a>(document: &'a str, name: &str) -> Vec<&'a str> {
-    let mut head = String::from("query ");
-    head.push_str(name);
-    let Some(at) = document.find(&head) else {
-        return Vec::new();
-    };
-    let rest = document[at + head.len()..].trim_start();
-    let Some(list) = rest.strip_prefix('(').and_then(|r| r.split(')').next()) else {
-        return Vec::new();
-    };
-    list.split('$')
-        .skip(1)
-        .filter_map(|v| v.split(':').next())
-        .map(str::trim)
-        .collect()
-}
-
-/// Whether `document` holds a query operation called `name`.
-fn declares_query(document: &str, name: &str) -> bool {
-    document.match_indices("query ").any(|(at, _)| {
-        let rest = document[at + "query ".len()..].trim_start();
-        rest.strip_prefix(name).is_some_and(|after| {
-            after.starts_with(|c: char| c == '(' || c == '{' || c.is_whitespace())
-        })
+/// The variables the query operation `name` of `document` declares, in their order; `None`
+/// when the document does not parse or holds no query of that name (read by async-graphql's
+/// parser, as the BFF reads it).
+fn query_variables(document: &str, name: &str) -> Option<Vec<String>> {
+    let document = async_graphql_parser::parse_query(document).ok()?;
+    document.operations.iter().find_map(|(op_name, op)| {
+        (op_name.map(|n| n.as_str()) == Some(name)
+            && op.node.ty == async_graphql_parser::types::OperationType::Query)
+            .then(|| {
+                op.node
+                    .variable_definitions
+                    .iter()
+                    .map(|v| v.node.name.node.to_string())
+                    .collect()
+            })
     })
 }
 
@@ -154,6 +144,7 @@ mod tests {
 
     #[test]
     fn a_declared_operation_must_be_a_query_of_its_file() {
+        let declares_query = |document, name| query_variables(document, name).is_some();
         assert!(declares_query("query Products($p: Int) { x }", "Products"));
         assert!(declares_query("# c\nquery MyPage { x }", "MyPage"));
         assert!(!declares_query("query ProductsPage { x }", "Products"));
@@ -173,10 +164,10 @@ mod tests {
     #[test]
     fn an_operations_variables_must_be_declared_in_sorted_order() {
         assert_eq!(
-            variable_names("query P($page: Int!, $size: Int!) { x }", "P"),
-            ["page", "size"]
+            query_variables("query P($page: Int!, $size: Int!) { x }", "P"),
+            Some(vec!["page".to_owned(), "size".to_owned()])
         );
-        assert_eq!(variable_names("query P { x }", "P"), Vec::<&str>::new());
+        assert_eq!(query_variables("query P { x }", "P"), Some(Vec::new()));
         let dir = tempfile::tempdir().expect("temp dir");
         fs::write(
             dir.path().join("q.graphql"),
