@@ -16,6 +16,8 @@ pub const PRODUCTS: &str =
 #[derive(Debug, Clone)]
 pub struct Answer {
     pub body: Value,
+    /// When the request was sent.
+    pub sent: Instant,
     pub took: Duration,
 }
 
@@ -93,7 +95,11 @@ pub async fn send(
     let body: Value = serde_json::from_str(&text).with_context(|| {
         format!("{url} answered {status} with no GraphQL response: {text:.200}")
     })?;
-    Ok(Answer { body, took })
+    Ok(Answer {
+        body,
+        sent: started,
+        took,
+    })
 }
 
 /// Whether the BFF answers GraphQL at `url` yet (and if not, why).

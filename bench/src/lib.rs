@@ -25,6 +25,7 @@ pub mod machine;
 pub mod naive;
 pub mod profile;
 pub mod proxy;
+pub mod query_trace;
 pub mod report;
 pub mod rig;
 pub mod scenario;

@@ -32,9 +32,22 @@ struct Shared {
     upstream: String,
     mode: watch::Sender<Mode>,
     requests: AtomicU64,
-    /// When each request arrived and its path (kept only while tracing).
-    trace: std::sync::Mutex<Option<Vec<(Instant, String)>>>,
+    /// Each request's path and times (kept only while tracing).
+    trace: std::sync::Mutex<Option<Vec<Traced>>>,
     client: reqwest::Client,
+}
+
+/// One request through the proxy, as the trace keeps it.
+#[derive(Debug, Clone)]
+pub struct Traced {
+    /// Path and query.
+    pub path: String,
+    /// When it reached the proxy.
+    pub arrived: Instant,
+    /// When the delay was over and it left for the service.
+    pub forwarded: Instant,
+    /// When the service's whole answer had come back (the proxy then hands it over).
+    pub answered: Instant,
 }
 
 /// A running proxy.
@@ -89,8 +102,8 @@ impl Proxy {
         *self.shared.trace.lock().expect("trace lock") = Some(Vec::new());
     }
 
-    /// Stops recording; what arrived since [`Proxy::start_trace`] (path and query).
-    pub fn take_trace(&self) -> Vec<(Instant, String)> {
+    /// Stops recording; the requests answered since [`Proxy::start_trace`].
+    pub fn take_trace(&self) -> Vec<Traced> {
         self.shared
             .trace
             .lock()
@@ -114,18 +127,20 @@ impl Drop for Proxy {
 }
 
 async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let arrived = Instant::now();
     shared.requests.fetch_add(1, Ordering::Relaxed);
-    if let Some(trace) = shared.trace.lock().expect("trace lock").as_mut() {
-        let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
-        trace.push((Instant::now(), path.to_owned()));
-    }
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
     let mut mode_rx = shared.mode.subscribe();
     loop {
         let mode = *mode_rx.borrow_and_update();
         match mode {
             Mode::Pass => break,
             Mode::Delay(d) => {
-                tokio::time::sleep(d).await;
+                wait_until(arrived + d).await;
                 break;
             }
             Mode::Hang => {
@@ -135,9 +150,33 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
             }
         }
     }
-    match relay(&shared, request).await {
+    let forwarded = Instant::now();
+    let answer = match relay(&shared, request).await {
         Ok(r) => r,
         Err(e) => (StatusCode::BAD_GATEWAY, format!("bench proxy: {e:#}")).into_response(),
+    };
+    if let Some(trace) = shared.trace.lock().expect("trace lock").as_mut() {
+        trace.push(Traced {
+            path,
+            arrived,
+            forwarded,
+            answered: Instant::now(),
+        });
+    }
+    answer
+}
+
+/// Waits until `deadline`, to a fraction of a millisecond: tokio's timer counts whole
+/// milliseconds and rounds a sleep up to the next one, which would add up to a millisecond to
+/// every injected delay; the last stretch is slept on a blocking thread instead.
+async fn wait_until(deadline: Instant) {
+    const TIMER_GRAIN: Duration = Duration::from_millis(2);
+    if let Some(coarse) = deadline.checked_sub(TIMER_GRAIN) {
+        tokio::time::sleep_until(coarse.into()).await;
+    }
+    let rest = deadline.saturating_duration_since(Instant::now());
+    if !rest.is_zero() {
+        let _ = tokio::task::spawn_blocking(move || std::thread::sleep(rest)).await;
     }
 }
 

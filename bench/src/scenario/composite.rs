@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::graphql::{self, COMPOSITE};
 use crate::naive;
 use crate::proxy::Mode;
+use crate::query_trace::{self, Breakdown, Hop};
 use crate::report::Verdict;
 use crate::rig::{MallProcess, Rig};
 use crate::stats::{ms, Summary};
@@ -114,7 +115,14 @@ async fn measure(bench: &mut Bench, rig: &Rig) -> Result<()> {
         graphql::post_as(client, &url, COMPOSITE, staff).await?;
         let before = proxies.requests();
         let mut times = Vec::new();
+        let mut traced = Vec::new();
+        let last_size = n == *SIZES.last().expect("sizes");
         for _ in 0..BFF_RUNS {
+            if last_size {
+                for p in proxies.all() {
+                    p.start_trace();
+                }
+            }
             let answer = graphql::post_as(client, &url, COMPOSITE, staff).await?;
             let data = answer.expect_clean()?;
             let rows = data
@@ -125,33 +133,27 @@ async fn measure(bench: &mut Bench, rig: &Rig) -> Result<()> {
                 bail!("the BFF returned {rows} orders, not {n}");
             }
             times.push(answer.took);
+            if last_size {
+                // Where the time goes: each upstream request of the query, when it reached
+                // its proxy, left it after the delay, and had the service's answer.
+                let named = [
+                    ("order", &proxies.order),
+                    ("delivery", &proxies.delivery),
+                    ("product", &proxies.product),
+                    ("mypage", &proxies.mypage),
+                ];
+                let mut hops = Vec::new();
+                for (name, p) in named {
+                    for t in p.take_trace() {
+                        hops.push(Hop::of(answer.sent, name, &t));
+                    }
+                }
+                traced.extend(Breakdown::of(answer.took, &hops, DELAY));
+            }
         }
         let per_query = (proxies.requests() - before) as f64 / BFF_RUNS as f64;
-        if n == *SIZES.last().expect("sizes") {
-            // Where the time goes: when each upstream request of one query arrived.
-            for p in proxies.all() {
-                p.start_trace();
-            }
-            let started = Instant::now();
-            graphql::post_as(client, &url, COMPOSITE, staff).await?;
-            let took = started.elapsed();
-            let named = [
-                ("order", &proxies.order),
-                ("delivery", &proxies.delivery),
-                ("product", &proxies.product),
-                ("mypage", &proxies.mypage),
-            ];
-            let mut arrivals = Vec::new();
-            for (name, p) in named {
-                for (at, path) in p.take_trace() {
-                    arrivals.push((at.saturating_duration_since(started), name, path));
-                }
-            }
-            let follow_ups = arrivals
-                .iter()
-                .filter(|(_, _, path)| path.contains("page=") && !path.contains("page=0"))
-                .count();
-            trace = Some((timeline(&mut arrivals), took, follow_ups));
+        if last_size {
+            trace = query_trace::median(&traced).map(|b| (b, traced.len()));
         }
         let s = Summary::of(&times).expect("BFF runs");
         let ratio = in_d(s.p50);
@@ -217,19 +219,30 @@ async fn measure(bench: &mut Bench, rig: &Rig) -> Result<()> {
                     },
                 ),
             );
-            if let Some((timeline, took, follow_ups)) = trace {
+            if let Some((b, runs)) = trace {
+                let follow_ups = b
+                    .levels
+                    .iter()
+                    .flat_map(|l| &l.requests)
+                    .filter(|r| r.contains("page=") && !r.contains("page=0"))
+                    .count();
                 bench.report.reading(
                     SCENARIO,
                     format!(
-                        "Where the time goes at N = {}: the upstream requests of one query as \
-                         they reached the proxies (offset from the query's start, in d; the \
-                         query took {:.2} d): {timeline}. A request that comes a d or more \
-                         after the one before it waited for that one's answer: the levels of \
-                         the query are the order list, then products and deliveries side by \
-                         side; any further delivery requests are pages of one search answer \
-                         followed by their `next` links one after the other.",
+                        "Where the time goes at N = {}, stage by stage (medians of the {runs} \
+                         queries above, each traced at the proxies: when a request reached its \
+                         proxy, left it after the delay, and had the service's whole answer): \
+                         {b}. Of the query's {} ({:.2} d), the two delays are 2 d; the BFF's \
+                         own part (before, between and after the levels, including reading \
+                         each answer and writing the response) is {} ({:.2} d); the rest is \
+                         the services' own time and the proxy. A request counts as one level \
+                         deeper when it reached its proxy after another's answer had come \
+                         back.",
                         SIZES.last().expect("sizes"),
-                        in_d(took)
+                        ms(b.took),
+                        in_d(b.took),
+                        ms(b.bff()),
+                        in_d(b.bff()),
                     ),
                 );
                 if follow_ups > 0 {
@@ -238,13 +251,7 @@ async fn measure(bench: &mut Bench, rig: &Rig) -> Result<()> {
                         format!(
                             "So the BFF is depth-bound except for one thing: {follow_ups} of its \
                              requests were further pages of a search answer, each costing one \
-                             more d in sequence. The BFF asks for `size=1000` only where a \
-                             search's link template advertises `size`; the delivery service's \
-                             `findByOrderIdIn{{?orderIds}}` does not, so its answer comes in \
-                             pages of 20 and is walked by `next` links. Advertising \
-                             `{{?orderIds,page,size,sort}}` on the In-searches (as \
-                             `findByCustomerId` does) should bring N = 100 to the ~2.4 d of \
-                             N = 10 (three levels), within both targets."
+                             more d in sequence."
                         ),
                     );
                 }
@@ -262,53 +269,4 @@ async fn measure(bench: &mut Bench, rig: &Rig) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// A request path as the timeline shows it: without its query, but with the `page` and
-/// `size` it asked for (`/deliveries/search/findByOrderIdIn page=2`).
-pub fn short_path(path_and_query: &str) -> String {
-    let (path, query) = path_and_query
-        .split_once('?')
-        .unwrap_or((path_and_query, ""));
-    let mut out = path.to_owned();
-    for pair in query.split('&') {
-        if pair.starts_with("page=") || pair.starts_with("size=") {
-            out.push(' ');
-            out.push_str(pair);
-        }
-    }
-    out
-}
-
-/// The arrivals as `0.0 d order /orders size=1000; 1.6 d product /products/search/…`, in
-/// order.
-pub fn timeline(arrivals: &mut [(Duration, &str, String)]) -> String {
-    arrivals.sort_by_key(|(at, _, _)| *at);
-    arrivals
-        .iter()
-        .map(|(at, service, path)| format!("{:.1} d {service} `{}`", in_d(*at), short_path(path)))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timeline_lists_requests_in_arrival_order_in_units_of_d() {
-        let mut arrivals = vec![
-            (
-                DELAY * 2,
-                "delivery",
-                "/deliveries/search/x?orderIds=1,2&page=1".to_owned(),
-            ),
-            (Duration::ZERO, "order", "/orders?size=1000".to_owned()),
-        ];
-        assert_eq!(
-            timeline(&mut arrivals),
-            "0.0 d order `/orders size=1000`; 2.0 d delivery `/deliveries/search/x page=1`"
-        );
-        assert_eq!(short_path("/"), "/");
-    }
 }
