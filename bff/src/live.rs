@@ -116,7 +116,9 @@ async fn step(mut s: State) -> Option<(Result<MyPageUpdate, BffError>, State)> {
     loop {
         if s.rows.is_none() {
             if s.failures > 0 {
-                tokio::time::sleep(backoff(s.failures)).await;
+                // Boxed like the read below: a timer inline would stay in every waiting
+                // subscriber's state.
+                Box::pin(tokio::time::sleep(backoff(s.failures))).await;
             }
             // What the feed already holds was committed before the read below starts, so
             // the snapshot has it: dropping it spares the client changes older than its rows.

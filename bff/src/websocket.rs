@@ -37,8 +37,9 @@ use async_graphql::http::{
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures::channel::mpsc;
 use futures::{SinkExt, StreamExt};
-use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{oneshot, watch, OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
 use crate::gateway::Gateway;
@@ -64,8 +65,11 @@ pub const METRIC_REFUSED: &str = "bff_websocket_refused_total";
 /// The longest close reason a close frame may carry (RFC 6455: 125 bytes minus the code).
 const MAX_REASON: usize = 123;
 
-/// Bytes read from a socket at a time.
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Bytes read from a socket at a time, and the read buffer an idle connection holds. Clients
+/// send a few small messages (`connection_init` with a token is the largest, under 1 KiB);
+/// a longer one grows the buffer for as long as it is read. Every open connection holds this
+/// much: at 4 KiB it was a sixth of what a subscriber costs.
+const READ_BUFFER_BYTES: usize = 512;
 /// Bytes of outgoing frames gathered before a write.
 const WRITE_BUFFER_BYTES: usize = 8 * 1024;
 /// The largest message (and frame) a client may send.
@@ -145,9 +149,13 @@ impl Drop for SessionSlot {
 }
 
 /// What the connections of one BFF share: the schema and gateway they execute against, the
-/// settings, the connection slots and the shutdown signal.
+/// settings, the connection slots and the shutdown signal. One allocation for all of them:
+/// every open connection's task holds a pointer to it, not copies (a connection's task is
+/// the largest part of what an idle subscriber costs).
 #[derive(Clone)]
-pub struct Subscriptions {
+pub struct Subscriptions(Arc<Shared>);
+
+struct Shared {
     schema: BffSchema,
     gateway: Arc<Gateway>,
     settings: SubscriptionSettings,
@@ -165,34 +173,37 @@ impl Subscriptions {
         closing: watch::Receiver<bool>,
         auth: AuthState,
     ) -> Subscriptions {
-        Subscriptions {
+        Subscriptions(Arc::new(Shared {
             schema,
             gateway,
             settings,
             slots,
             closing,
             auth,
-        }
+        }))
     }
 
     /// Accepts the upgrade if the client asked for a GraphQL subprotocol from an allowed
     /// origin (see [`crate::socket_auth`]), and serves it.
     pub async fn upgrade(self, headers: &HeaderMap, upgrade: WebSocketUpgrade) -> Response {
-        let upgrader =
-            match socket_auth::check_upgrade(&self.auth, headers, &self.settings.allowed_origins)
-                .await
-            {
-                Ok(u) => u,
-                Err(refused) => {
-                    let reason = if refused.status() == StatusCode::FORBIDDEN {
-                        "origin"
-                    } else {
-                        "caller"
-                    };
-                    metrics::counter!(METRIC_REFUSED, "reason" => reason).increment(1);
-                    return refused;
-                }
-            };
+        let upgrader = match socket_auth::check_upgrade(
+            &self.0.auth,
+            headers,
+            &self.0.settings.allowed_origins,
+        )
+        .await
+        {
+            Ok(u) => u,
+            Err(refused) => {
+                let reason = if refused.status() == StatusCode::FORBIDDEN {
+                    "origin"
+                } else {
+                    "caller"
+                };
+                metrics::counter!(METRIC_REFUSED, "reason" => reason).increment(1);
+                return refused;
+            }
+        };
         let Some(protocol) = requested_protocol(headers) else {
             return (
                 StatusCode::BAD_REQUEST,
@@ -201,7 +212,7 @@ impl Subscriptions {
             )
                 .into_response();
         };
-        let Ok(slot) = self.slots.permits.clone().try_acquire_owned() else {
+        let Ok(slot) = self.0.slots.permits.clone().try_acquire_owned() else {
             metrics::counter!(METRIC_REFUSED, "reason" => "too_many_connections").increment(1);
             return (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -209,7 +220,7 @@ impl Subscriptions {
                 format!(
                     "too many subscription connections: this BFF holds at most {} \
                      (subscriptions.max_connections); try again later\n",
-                    self.slots.max
+                    self.0.slots.max
                 ),
             )
                 .into_response();
@@ -238,7 +249,7 @@ impl Subscriptions {
     }
 
     async fn serve(
-        mut self,
+        self,
         socket: WebSocket,
         protocol: Protocols,
         _slot: OwnedSemaphorePermit,
@@ -247,9 +258,12 @@ impl Subscriptions {
     ) {
         metrics::gauge!(METRIC_CONNECTIONS).increment(1.0);
         let _open = Defer(|| metrics::gauge!(METRIC_CONNECTIONS).decrement(1.0));
-        let settings = self.settings.clone();
+        let shared = self.0;
+        let settings = &shared.settings;
         let (mut sink, incoming) = socket.split();
         let active = Arc::new(Mutex::new(HashSet::<String>::new()));
+        // futures' channel allocates per message; tokio's allocates a block of 32 slots up
+        // front, a kilobyte per connection for messages that almost never come.
         let (reject, mut rejections) = mpsc::channel::<String>(REJECTIONS_QUEUED);
         let cap = Cap {
             active: active.clone(),
@@ -272,23 +286,23 @@ impl Subscriptions {
             .boxed();
         let context = Arc::new(OnceLock::<RequestContext>::new());
         let executor = Executor {
-            schema: self.schema.clone(),
-            gateway: self.gateway.clone(),
+            schema: shared.schema.clone(),
+            gateway: shared.gateway.clone(),
             context: context.clone(),
             request_id: request_id.clone(),
         };
         let (initialised, mut init_seen) = oneshot::channel::<()>();
         // When the bearer token of `connection_init` expires (nothing is sent for a cookie).
         let (token_expiry, token_expires) = oneshot::channel::<tokio::time::Instant>();
-        let auth = self.auth.clone();
+        let upgrader = Arc::new(upgrader);
+        let on_init = shared.clone();
         let signed_in = context.clone();
         let upgraded = upgrader.clone();
-        let slots = self.slots.clone();
         let mut graphql = ProtocolSocket::from_message_stream(executor, incoming, protocol)
             .keepalive_timeout(settings.idle_timeout)
             .on_connection_init(move |payload| async move {
                 let _ = initialised.send(());
-                let caller = socket_auth::on_init(&auth, &upgraded, &payload)
+                let caller = socket_auth::on_init(&on_init.auth, &upgraded, &payload)
                     .await
                     .map_err(async_graphql::Error::new)?;
                 if let Some(at) = caller.token_expires {
@@ -301,13 +315,13 @@ impl Subscriptions {
                 // The connection's data lives as long as the connection: so does its slot.
                 let mut data = async_graphql::Data::default();
                 if let Via::Session(key) = &principal.via {
-                    let slot = slots.take_for_session(key).ok_or_else(|| {
+                    let slot = on_init.slots.take_for_session(key).ok_or_else(|| {
                         metrics::counter!(METRIC_REFUSED, "reason" => "too_many_session_connections")
                             .increment(1);
                         async_graphql::Error::new(format!(
                             "{TOO_MANY_SESSION_CONNECTIONS}: at most {} at a time \
                              (subscriptions.max_connections_per_session); close another tab",
-                            slots.max_per_session
+                            on_init.slots.max_per_session
                         ))
                     })?;
                     data.insert(slot);
@@ -323,10 +337,15 @@ impl Subscriptions {
             }
         };
         tokio::pin!(token_deadline);
-        let mut ended_sessions = self.auth.ended_sessions();
-        let mut recheck =
-            tokio::time::interval(settings.session_recheck.max(Duration::from_secs(1)));
-        recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut closing = shared.closing.clone();
+        let mut ended_sessions = shared.auth.ended_sessions();
+        // Only a connection that came with a session cookie has a session to check.
+        let mut recheck = upgrader.session.is_some().then(|| {
+            let mut every =
+                tokio::time::interval(settings.session_recheck.max(Duration::from_secs(1)));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            every
+        });
         let by_cookie = |context: &OnceLock<RequestContext>| match context.get() {
             Some(c) => match &c.principal().via {
                 Via::Session(key) => Some(key.clone()),
@@ -347,13 +366,13 @@ impl Subscriptions {
         let mut recheck_due = false;
         loop {
             let (message, last) = if std::mem::take(&mut recheck_due)
-                && session_is_over(&self.auth, &upgrader).await
+                && session_is_over(&shared.auth, &upgrader).await
             {
                 session_ended()
             } else {
                 tokio::select! {
                 biased;
-                _ = self.closing.wait_for(|c| *c) => {
+                _ = closing.wait_for(|c| *c) => {
                     metrics::counter!(METRIC_DISCONNECTS, "reason" => "shutdown").increment(1);
                     (close(1001, "the server is shutting down; reconnect"), true)
                 }
@@ -371,17 +390,22 @@ impl Subscriptions {
                     match ended {
                         Ok(key) if Some(&key) == by_cookie(&context).as_ref() => session_ended(),
                         Err(tokio::sync::broadcast::error::RecvError::Closed) => {
-                            ended_sessions = self.auth.ended_sessions();
+                            ended_sessions = shared.auth.ended_sessions();
                             continue;
                         }
                         _ => continue,
                     }
                 }
-                _ = recheck.tick(), if by_cookie(&context).is_some() => {
+                _ = async {
+                    match recheck.as_mut() {
+                        Some(every) => every.tick().await,
+                        None => futures::future::pending().await,
+                    }
+                }, if by_cookie(&context).is_some() => {
                     recheck_due = true;
                     continue;
                 }
-                Some(rejection) = rejections.recv() => (Message::Text(rejection.into()), false),
+                Some(rejection) = rejections.next() => (Message::Text(rejection.into()), false),
                 next = graphql.next() => match next {
                     Some(WsMessage::Text(text)) => {
                         if let Some(id) = completed_id(&text) {
@@ -429,7 +453,7 @@ impl Cap {
     /// Passes a client message on, except a `subscribe` past the cap, which is answered
     /// with an `error` message for its id instead.
     async fn admit(
-        self,
+        mut self,
         message: serde_json::Result<ClientMessage>,
     ) -> Option<serde_json::Result<ClientMessage>> {
         let refused = match &message {

@@ -112,6 +112,27 @@ async fn an_initialised_connection_outlives_the_init_deadline() {
     subscribed(&mut ws, "1").await;
 }
 
+/// An idle connection keeps a small read buffer (half a kilobyte); a client message longer
+/// than that is still read whole.
+#[tokio::test]
+async fn messages_longer_than_the_read_buffer_are_read_whole() {
+    let (_shop, bff, addr) = start(|_| {}).await;
+    let mut payload = bff.init_payload();
+    payload["client"] = json!("x".repeat(6_000));
+    let mut ws = initialised(addr, payload).await;
+    let padding = format!("# {}\n", "y".repeat(4_000));
+    send(
+        &mut ws,
+        json!({"id": "1", "type": "subscribe", "payload": {
+            "query": format!("{padding}subscription($c: String!) {{ myPage(customerId: $c) {{ kind }} }}"),
+            "variables": {"c": customer_of(1)}}}),
+    )
+    .await;
+    let m = next_message(&mut ws).await;
+    assert_eq!(m["type"], "next", "{m:#}");
+    assert_eq!(m["payload"]["data"]["myPage"]["kind"], "SNAPSHOT", "{m:#}");
+}
+
 #[tokio::test]
 async fn the_21st_subscription_is_refused_and_the_connection_stays_open() {
     let (_shop, bff, addr) = start(|_| {}).await;

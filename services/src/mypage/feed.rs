@@ -33,8 +33,11 @@ use super::MyPageRow;
 use crate::bus::{EventBus, Start};
 use crate::event::EventType;
 
-/// How many updates a subscriber may fall behind before it is considered lagged.
-pub const BUFFER: usize = 32;
+/// How many updates a subscriber may fall behind before it is considered lagged. A customer's
+/// page changes a few times per order, so a reader this far behind has stopped reading, and
+/// a fresh snapshot serves it better than the backlog; every customer with a subscriber holds
+/// a ring this long (at 32, 1.4 kB each).
+pub const BUFFER: usize = 16;
 
 /// One change of a customer's my page.
 #[derive(Debug, Clone, PartialEq)]
