@@ -241,7 +241,7 @@ mod tests {
                 "product `/products/search/y`".to_owned()
             ]
         );
-        assert_eq!(median(&[b.clone()]), Some(b));
+        assert_eq!(median(std::slice::from_ref(&b)), Some(b));
         assert_eq!(short_path("/"), "/");
     }
 }
