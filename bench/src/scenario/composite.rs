@@ -75,7 +75,8 @@ async fn measure(bench: &mut Bench, rig: &Rig) -> Result<()> {
     };
     let report = &mut bench.report;
     let mut at_100 = (None, None);
-    let mut trace = None;
+    // Where the time went, per size (medians of its traced queries).
+    let mut traces = Vec::new();
     for n in SIZES {
         rig.seed_orders(n).await?;
         proxies.set_mode(Mode::Delay(DELAY));
@@ -116,12 +117,9 @@ async fn measure(bench: &mut Bench, rig: &Rig) -> Result<()> {
         let before = proxies.requests();
         let mut times = Vec::new();
         let mut traced = Vec::new();
-        let last_size = n == *SIZES.last().expect("sizes");
         for _ in 0..BFF_RUNS {
-            if last_size {
-                for p in proxies.all() {
-                    p.start_trace();
-                }
+            for p in proxies.all() {
+                p.start_trace();
             }
             let answer = graphql::post_as(client, &url, COMPOSITE, staff).await?;
             let data = answer.expect_clean()?;
@@ -133,27 +131,25 @@ async fn measure(bench: &mut Bench, rig: &Rig) -> Result<()> {
                 bail!("the BFF returned {rows} orders, not {n}");
             }
             times.push(answer.took);
-            if last_size {
-                // Where the time goes: each upstream request of the query, when it reached
-                // its proxy, left it after the delay, and had the service's answer.
-                let named = [
-                    ("order", &proxies.order),
-                    ("delivery", &proxies.delivery),
-                    ("product", &proxies.product),
-                    ("mypage", &proxies.mypage),
-                ];
-                let mut hops = Vec::new();
-                for (name, p) in named {
-                    for t in p.take_trace() {
-                        hops.push(Hop::of(answer.sent, name, &t));
-                    }
+            // Where the time goes: each upstream request of the query, when it reached its
+            // proxy, left it after the delay, and had the service's answer.
+            let named = [
+                ("order", &proxies.order),
+                ("delivery", &proxies.delivery),
+                ("product", &proxies.product),
+                ("mypage", &proxies.mypage),
+            ];
+            let mut hops = Vec::new();
+            for (name, p) in named {
+                for t in p.take_trace() {
+                    hops.push(Hop::of(answer.sent, name, &t));
                 }
-                traced.extend(Breakdown::of(answer.took, &hops, DELAY));
             }
+            traced.extend(Breakdown::of(answer.took, &hops, DELAY));
         }
         let per_query = (proxies.requests() - before) as f64 / BFF_RUNS as f64;
-        if last_size {
-            trace = query_trace::median(&traced).map(|b| (b, traced.len()));
+        if let Some(b) = query_trace::median(&traced) {
+            traces.push((n, b, traced.len()));
         }
         let s = Summary::of(&times).expect("BFF runs");
         let ratio = in_d(s.p50);
@@ -219,7 +215,24 @@ async fn measure(bench: &mut Bench, rig: &Rig) -> Result<()> {
                     },
                 ),
             );
-            if let Some((b, runs)) = trace {
+            let by_size = traces
+                .iter()
+                .map(|(n, b, _)| {
+                    let spans: Duration = b.levels.iter().map(|l| l.span).sum();
+                    let delays = DELAY * b.levels.len() as u32;
+                    format!(
+                        "N = {n}: {} ({:.2} d) = {} levels × d + the BFF's own {} + the \
+                         services' and proxy's {}",
+                        ms(b.took),
+                        in_d(b.took),
+                        b.levels.len(),
+                        ms(b.bff()),
+                        ms(spans.saturating_sub(delays)),
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            if let Some((n, b, runs)) = traces.last() {
                 let follow_ups = b
                     .levels
                     .iter()
@@ -229,7 +242,7 @@ async fn measure(bench: &mut Bench, rig: &Rig) -> Result<()> {
                 bench.report.reading(
                     SCENARIO,
                     format!(
-                        "Where the time goes at N = {}, stage by stage (medians of the {runs} \
+                        "Where the time goes at N = {n}, stage by stage (medians of the {runs} \
                          queries above, each traced at the proxies: when a request reached its \
                          proxy, left it after the delay, and had the service's whole answer): \
                          {b}. Of the query's {} ({:.2} d), the two delays are 2 d; the BFF's \
@@ -237,8 +250,7 @@ async fn measure(bench: &mut Bench, rig: &Rig) -> Result<()> {
                          each answer and writing the response) is {} ({:.2} d); the rest is \
                          the services' own time and the proxy. A request counts as one level \
                          deeper when it reached its proxy after another's answer had come \
-                         back.",
-                        SIZES.last().expect("sizes"),
+                         back. By size (medians): {by_size}.",
                         ms(b.took),
                         in_d(b.took),
                         ms(b.bff()),
