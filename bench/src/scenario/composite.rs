@@ -21,9 +21,10 @@ use crate::Bench;
 pub const SCENARIO: &str = "1 Composite depth";
 
 /// The previous published run, for comparison.
-const PREVIOUS: &str = "Previous run (2026-11-25, before sign-in; the query was anonymous \
-    then, it is staff's now): BFF 2.50 d at N = 1, 2.54 d at N = 10, 2.83 d at N = 50, 2.79 d \
-    at N = 100 (3 upstream requests each); naive / BFF 1.9×, 9.8×, 42.5×, 85.5×.";
+const PREVIOUS: &str = "Previous run (2026-12-01 05:14, before the stage-by-stage trace, \
+    when the proxy's delay could overshoot by up to a millisecond): BFF 2.30 d at N = 1, 2.35 d \
+    at N = 10, 2.39 d at N = 50, 2.49 d at N = 100; naive / BFF 1.9×, 10.4×, 48.1×, 91.5×. \
+    On 2026-11-25 (before sign-in): 2.50, 2.54, 2.83 and 2.79 d.";
 
 /// The injected delay of every upstream answer.
 pub const DELAY: Duration = Duration::from_millis(20);

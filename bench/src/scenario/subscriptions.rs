@@ -67,10 +67,13 @@ const WARM_UP: &str = "warm-up@bench.12st.example";
 
 /// The previous published run, for comparison (it had no sign-in and measured 1,000 and
 /// 10,000 subscribers of one customer only).
-const PREVIOUS: &str = "Previous run (2026-11-25, before sign-in, one customer only): 10,000 \
-    subscribers of one customer: mutation → last subscriber p50 1.14 s, p99 1.36 s, each \
-    delivery p50 659 ms, p99 1.30 s, 25.8 kB per subscriber (connected in 11.60 s); 1,000 \
-    subscribers: last p50 87.7 ms, p99 102 ms, 26.7 kB per subscriber";
+const PREVIOUS: &str = "Previous run (2026-12-01 05:14, before the memory step of issue 14: a \
+    4 KiB socket read buffer, copies of the connection settings and auth state in every \
+    connection task, a feed ring of 32): (a) 27.9 kB per subscriber, p99 0.82× the single \
+    subscriber's; (b) 23.0 kB per subscriber (25.0 kB after the mutations), last subscriber p99 \
+    402 ms = 16.27× the single subscriber's 24.7 ms; (c) 13.4 kB per connection. On \
+    2026-11-25 (before sign-in, one customer only): 10,000 subscribers of one customer, last \
+    subscriber p99 1.36 s, 25.8 kB per subscriber";
 
 /// The customer of subscriber `i` in (a).
 pub fn spread_customer(i: usize) -> String {
