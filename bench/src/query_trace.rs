@@ -96,9 +96,12 @@ impl Breakdown {
             let last = members.iter().map(|h| h.answered).max()?;
             let overshoot = members
                 .iter()
-                .map(|h| (h.forwarded - h.arrived).saturating_sub(delay))
+                .map(|h| h.forwarded.saturating_sub(h.arrived).saturating_sub(delay))
                 .max()?;
-            let service = members.iter().map(|h| h.answered - h.forwarded).max()?;
+            let service = members
+                .iter()
+                .map(|h| h.answered.saturating_sub(h.forwarded))
+                .max()?;
             levels.push(Level {
                 requests: members
                     .iter()

@@ -580,13 +580,13 @@ mod tests {
         let cookie = accounts.sign_up("Ada").await;
         let signed_out = accounts.get(dir.path(), "/", None).await;
         let signed_in = accounts.get(dir.path(), "/", Some(&cookie)).await;
+        // Kept by the caller's browser only; revalidated, and never stored with an account.
         for (response, policy) in [
-            (&signed_out, DOCUMENT_SIGNED_OUT),
-            (&signed_in, DOCUMENT_SIGNED_IN),
+            (&signed_out, "private, no-cache"),
+            (&signed_in, "private, no-store"),
         ] {
             assert_eq!(response.status(), StatusCode::OK);
             assert_eq!(response.headers()[header::CACHE_CONTROL], policy);
-            assert!(policy.contains("private"), "{policy}");
             let vary: Vec<_> = response.headers().get_all(header::VARY).iter().collect();
             assert!(
                 vary.iter().any(|v| v
@@ -595,7 +595,6 @@ mod tests {
                 "{vary:?}"
             );
         }
-        assert!(DOCUMENT_SIGNED_IN.contains("no-store"));
     }
 
     async fn text(response: Response) -> String {
@@ -747,6 +746,13 @@ mod tests {
         <section class="slot" data-slot="product"></section>
         <section class="slot" data-slot="order" data-needs="account"></section></body>"#;
 
+    /// A `dist` whose template is [`FRAME`].
+    fn framed() -> tempfile::TempDir {
+        let dir = dist();
+        std::fs::write(dir.path().join(DOCUMENT), FRAME).expect("template");
+        dir
+    }
+
     /// The `/auth/me` answer a document carries, as the browser's `JSON.parse` reads it.
     fn inlined(html: &str) -> Option<serde_json::Value> {
         let open = format!(r#"<script type="application/json" id="{SESSION_ID}">"#);
@@ -757,8 +763,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_signed_in_document_carries_the_account_and_greets_it() {
-        let dir = dist();
-        std::fs::write(dir.path().join(DOCUMENT), FRAME).expect("template");
+        let dir = framed();
         let accounts = Accounts::open();
         let cookie = accounts.sign_up("Ada Lovelace").await;
         let html = text(accounts.get(dir.path(), "/", Some(&cookie)).await).await;
@@ -782,8 +787,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_signed_out_document_carries_nobodys_account() {
-        let dir = dist();
-        std::fs::write(dir.path().join(DOCUMENT), FRAME).expect("template");
+        let dir = framed();
         let accounts = Accounts::open();
         let _someone = accounts.sign_up("Ada Lovelace").await;
         for cookie in [None, Some("mall_session=not-a-session")] {
@@ -804,8 +808,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_signed_out_document_offers_the_external_sign_in() {
-        let dir = dist();
-        std::fs::write(dir.path().join(DOCUMENT), FRAME).expect("template");
+        let dir = framed();
         let mut accounts = Accounts::open();
         accounts.auth = accounts.auth.clone().offer_sign_in_with("Example ID");
         let html = text(accounts.get(dir.path(), "/", None).await).await;
@@ -816,8 +819,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_refused_bearer_token_leaves_the_question_to_the_shell() {
-        let dir = dist();
-        std::fs::write(dir.path().join(DOCUMENT), FRAME).expect("template");
+        let dir = framed();
         let request = Request::get("/")
             .header(header::AUTHORIZATION, "Bearer not-a-token")
             .body(Body::empty())
@@ -834,8 +836,7 @@ mod tests {
 
     #[tokio::test]
     async fn nothing_in_an_account_can_close_its_script_or_break_the_frame() {
-        let dir = dist();
-        std::fs::write(dir.path().join(DOCUMENT), FRAME).expect("template");
+        let dir = framed();
         let accounts = Accounts::open();
         let name = "</script><script>alert(1)</script><!--<script>&amp;";
         let cookie = accounts.sign_up(name).await;
@@ -955,7 +956,7 @@ mod tests {
             SIGNED_IN_HIDDEN,
             NEEDS_ACCOUNT,
         ] {
-            assert_eq!(template.matches(mark).count().min(1), 1, "{mark}");
+            assert!(template.contains(mark), "{mark}");
         }
         assert_eq!(
             template.matches(SESSION_MARK).count(),

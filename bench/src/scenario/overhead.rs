@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 
 use crate::graphql::{self, PRODUCTS};
+use crate::machine::Proc;
 use crate::report::{Report, Verdict};
 use crate::rig::{MallProcess, Rig};
 use crate::stats::{mib, ms};
@@ -157,23 +158,14 @@ async fn against_baseline(
         for _ in 0..ROUNDS {
             let mut round = [0.0; 2];
             for i in 0..2 {
-                let before = procs[i].cpu_time();
-                let run = wrk::run(LOAD, &urls[i], Some(&script)).await?;
-                let after = procs[i].cpu_time();
-                let (Some(a), Some(b)) = (before, after) else {
-                    bail!("cannot read a BFF's CPU time from /proc");
-                };
-                if run.errors > 0 {
-                    bail!("{} of a BFF's answers under load were errors", run.errors);
-                }
-                let spent = b.saturating_sub(a);
+                let (run, spent) = loaded(procs[i], &urls[i], &script).await?;
                 cpu[i] += spent;
                 requests[i] += run.requests;
                 round[i] = spent.as_secs_f64() * 1e6 / run.requests.max(1) as f64;
             }
             per_round.push(round);
         }
-        Ok((cpu, requests, per_round))
+        Ok::<_, anyhow::Error>((cpu, requests, per_round))
     }
     .await;
     old.stop().await;
@@ -223,6 +215,21 @@ async fn against_baseline(
     Ok(())
 }
 
+/// One [`LOAD`] run of the products query (`script`) against the BFF at `url`, and the CPU
+/// time its process `proc` spent meanwhile; an answer that was an error fails the run.
+async fn loaded(proc: Proc, url: &str, script: &std::path::Path) -> Result<(WrkResult, Duration)> {
+    let before = proc.cpu_time();
+    let run = wrk::run(LOAD, url, Some(script)).await?;
+    let after = proc.cpu_time();
+    let (Some(a), Some(b)) = (before, after) else {
+        bail!("cannot read the BFF's CPU time from /proc");
+    };
+    if run.errors > 0 {
+        bail!("{} of the BFF's answers under load were errors", run.errors);
+    }
+    Ok((run, b.saturating_sub(a)))
+}
+
 async fn measure_bff(
     bench: &mut Bench,
     bff: &MallProcess,
@@ -262,19 +269,8 @@ async fn measure_bff(
     let mut cpu = Duration::ZERO;
     for _ in 0..ROUNDS {
         direct_rounds.push(wrk::run(LOAD, direct_url, None).await?);
-        let cpu_before = bff.proc.cpu_time();
-        let through = wrk::run(LOAD, &url, Some(&script)).await?;
-        let cpu_after = bff.proc.cpu_time();
-        match (cpu_before, cpu_after) {
-            (Some(a), Some(b)) => cpu += b.saturating_sub(a),
-            _ => bail!("cannot read the BFF's CPU time from /proc"),
-        }
-        if through.errors > 0 {
-            bail!(
-                "{} of the BFF's answers under load were errors",
-                through.errors
-            );
-        }
+        let (through, spent) = loaded(bff.proc, &url, &script).await?;
+        cpu += spent;
         bff_rounds.push(through);
     }
     sampling.store(false, std::sync::atomic::Ordering::Relaxed);

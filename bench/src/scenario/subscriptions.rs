@@ -65,8 +65,8 @@ const SOLO: &str = "solo@bench.12st.example";
 const CROWD: &str = "crowd@bench.12st.example";
 const WARM_UP: &str = "warm-up@bench.12st.example";
 
-/// The previous published run, for comparison (it had no sign-in and measured 1,000 and
-/// 10,000 subscribers of one customer only).
+/// The previous published run, for comparison (and the first one's, which had no sign-in and
+/// measured subscribers of one customer only).
 const PREVIOUS: &str = "Previous run (2026-12-01 05:14, before the memory step of issue 14: a \
     4 KiB socket read buffer, copies of the connection settings and auth state in every \
     connection task, a feed ring of 32): (a) 27.9 kB per subscriber, p99 0.82× the single \
