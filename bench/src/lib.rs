@@ -8,6 +8,7 @@
 //! - [`rig`]: the services (behind proxies or not) and the `mall` processes under test
 //! - [`graphql`], [`naive`]: the BFF's client and the naive resolver baseline
 //! - [`subscriber`]: a `myPage` subscriber over graphql-transport-ws
+//! - [`fanout_floor`]: a minimal server's fan-out to as many sockets, the floor of scenario 4 (b)
 //! - [`tokens`]: bearer tokens signed with the key of the `mall` process under test
 //! - [`bundle`]: the micro-frontend bundles' sizes and what their wasm is made of
 //! - [`wrk`]: the load generator
@@ -20,6 +21,7 @@ use std::time::Instant;
 use anyhow::Result;
 
 pub mod bundle;
+pub mod fanout_floor;
 pub mod graphql;
 pub mod machine;
 pub mod naive;

@@ -16,6 +16,9 @@ async fn main() -> Result<()> {
     let mut mall = None;
     let mut baseline = None;
     let mut args = std::env::args().skip(1);
+    if std::env::args().nth(1).as_deref() == Some(mall_bench::fanout_floor::ARG) {
+        return mall_bench::fanout_floor::serve().await;
+    }
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--only" => {

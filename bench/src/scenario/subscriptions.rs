@@ -27,6 +27,7 @@ use rand::{rngs::StdRng, Rng as _, SeedableRng as _};
 use serde_json::json;
 use tokio::sync::mpsc;
 
+use crate::fanout_floor::{self, Floor};
 use crate::report::Verdict;
 use crate::rig::MallProcess;
 use crate::stats::{ms, percentile, Summary};
@@ -117,13 +118,28 @@ pub async fn run(bench: &mut Bench) -> Result<()> {
         }
     };
     let mut readings = Vec::new();
+    let mut crowd = None;
     for part in [Some(Part::Spread), Some(Part::Crowd), None] {
         let process = MallProcess::all(&mall).await?;
         let result = match part {
-            Some(part) => measure(bench, &process, part).await,
+            Some(part) => measure(bench, &process, part).await.map(|(reading, last)| {
+                crowd = crowd.or(last);
+                reading
+            }),
             None => connections_only(bench, &process).await,
         };
         process.stop().await;
+        if matches!(part, Some(Part::Crowd)) {
+            match floor(bench, crowd).await {
+                Ok(reading) => readings.push(reading),
+                Err(e) => {
+                    eprintln!("scenario {SCENARIO}, {FLOOR}: {e:#}");
+                    bench
+                        .report
+                        .not_measured(SCENARIO, FLOOR, format!("it failed: {e:#}"));
+                }
+            }
+        }
         match result {
             Ok(reading) => readings.push(reading),
             Err(e) => {
@@ -164,6 +180,75 @@ enum Part {
 
 /// (c): signed-in connections with no subscription (memory only).
 const CONNECTIONS: &str = "(c) connections without a subscription";
+
+/// (b)'s floor: the same fan-out from a server that only writes a ready message.
+const FLOOR: &str = "(b) floor: a minimal server's fan-out";
+
+/// What (b) measured: its last subscriber's p99 and its single subscriber's.
+#[derive(Debug, Clone, Copy)]
+struct Crowd {
+    last_p99: Duration,
+    single_p99: Duration,
+}
+
+/// (b)'s floor ([`fanout_floor`]): [`SUBSCRIBERS`] sockets of the same subscribers, each
+/// sent the same ready CHANGE [`CROWD_MUTATIONS`] times; the time from the bench handing
+/// the message over to the last subscriber reading it.
+async fn floor(bench: &mut Bench, crowd: Option<Crowd>) -> Result<String> {
+    let mut server = Floor::start().await?;
+    let (tx, mut rx) = mpsc::unbounded_channel::<Change>();
+    let ws_url = server.ws_url().to_owned();
+    let (subscribers, connect_time) = connect(
+        &ws_url,
+        SUBSCRIBERS,
+        |_| (CROWD.to_owned(), String::new()),
+        &tx,
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut lasts = Vec::new();
+    let mut listed = Vec::new();
+    for order_id in 1..=CROWD_MUTATIONS as i64 {
+        while rx.try_recv().is_ok() {}
+        listed.push(order_id);
+        let sent = Instant::now();
+        server.broadcast(&fanout_floor::change(&listed)).await?;
+        let got = await_change(&mut rx, order_id, SUBSCRIBERS, sent, None, &mut 0).await?;
+        lasts.push(got.into_values().max().context("subscribers")?);
+        tokio::time::sleep(SETTLE).await;
+    }
+    drop(subscribers);
+    let last = Summary::of(&lasts).context("no broadcasts")?;
+    let against = crowd.map_or_else(String::new, |c| {
+        format!(
+            "; (b)'s last p99 {} is this floor + {}; the best (b) a server could reach here \
+             is about (floor + single p99) / single p99 = {:.1}×",
+            ms(c.last_p99),
+            ms(c.last_p99.saturating_sub(last.p99)),
+            (last.p99 + c.single_p99).as_secs_f64() / c.single_p99.as_secs_f64()
+        )
+    });
+    bench.report.row(
+        SCENARIO,
+        "(b) floor: a minimal server → last subscriber has the message",
+        format!(
+            "the same {SUBSCRIBERS} subscribers (connected in {}) of a server that writes one \
+             ready message to each socket, {CROWD_MUTATIONS} broadcasts",
+            ms(connect_time)
+        ),
+        format!("p99 {} (p50 {}){against}", ms(last.p99), ms(last.p50)),
+        "",
+        Verdict::Info,
+    );
+    Ok(format!(
+        "(b)'s floor: a server that does nothing but write one ready message to each of \
+         {SUBSCRIBERS} sockets (`bench/src/fanout_floor.rs`, its own process, one task per \
+         socket and one broadcast channel, the same bench subscribers reading) reached the last \
+         of them in {} at p99 ({} at p50){against}.",
+        ms(last.p99),
+        ms(last.p50),
+    ))
+}
 
 impl Part {
     fn label(self) -> &'static str {
@@ -346,7 +431,11 @@ async fn connections_only(bench: &mut Bench, process: &MallProcess) -> Result<St
     ))
 }
 
-async fn measure(bench: &mut Bench, process: &MallProcess, part: Part) -> Result<String> {
+async fn measure(
+    bench: &mut Bench,
+    process: &MallProcess,
+    part: Part,
+) -> Result<(String, Option<Crowd>)> {
     let client = bench.client.clone();
     let url = process.graphql_url();
     let tokens = process.tokens()?;
@@ -392,7 +481,7 @@ async fn measure(bench: &mut Bench, process: &MallProcess, part: Part) -> Result
     let rss_kib = process.proc.rss_kib().unwrap_or(0);
     let per_subscriber = rss_kib.saturating_sub(base_kib) as f64 * 1024.0 / SUBSCRIBERS as f64;
 
-    let reading = match part {
+    let (reading, crowd) = match part {
         Part::Spread => {
             let mut rng = StdRng::seed_from_u64(SEED);
             let mut times = Vec::new();
@@ -440,16 +529,19 @@ async fn measure(bench: &mut Bench, process: &MallProcess, part: Part) -> Result
                 "0",
                 Verdict::of(strays == 0),
             );
-            format!(
-                "(a) With {SUBSCRIBERS} subscribers of as many customers, a mutation for a \
+            (
+                format!(
+                    "(a) With {SUBSCRIBERS} subscribers of as many customers, a mutation for a \
                  random customer reached that customer's subscriber in {} at p99 ({} at p50), \
                  {x:.2}× the {} p99 of a single subscriber alone on the same process (target \
                  ≤ {SPREAD_RATIO}× {}); the other subscribers saw {strays} changes: one send \
                  per change to its customer's channel, nothing per other subscriber.",
-                ms(s.p99),
-                ms(s.p50),
-                ms(baseline.p99),
-                verdict.label(),
+                    ms(s.p99),
+                    ms(s.p50),
+                    ms(baseline.p99),
+                    verdict.label(),
+                ),
+                None,
             )
         }
         Part::Crowd => {
@@ -496,15 +588,21 @@ async fn measure(bench: &mut Bench, process: &MallProcess, part: Part) -> Result
                 "",
                 Verdict::Info,
             );
-            format!(
-                "(b) With {SUBSCRIBERS} subscribers of one customer, the last of them had the \
+            (
+                format!(
+                    "(b) With {SUBSCRIBERS} subscribers of one customer, the last of them had the \
                  change {} after the mutation at p99 ({} at p50; every delivery p50 {}), \
                  {x:.2}× the {} p99 of a single subscriber alone (target ≤ {CROWD_RATIO}× {}).",
-                ms(last.p99),
-                ms(last.p50),
-                ms(p50),
-                ms(baseline.p99),
-                verdict.label(),
+                    ms(last.p99),
+                    ms(last.p50),
+                    ms(p50),
+                    ms(baseline.p99),
+                    verdict.label(),
+                ),
+                Some(Crowd {
+                    last_p99: last.p99,
+                    single_p99: baseline.p99,
+                }),
             )
         }
     };
@@ -531,13 +629,16 @@ async fn measure(bench: &mut Bench, process: &MallProcess, part: Part) -> Result
         Verdict::of(memory_ok),
     );
     drop(subscribers);
-    Ok(format!(
-        "{reading} Each subscriber cost {:.1} kB resident once connected ({:.1} kB after the \
+    Ok((
+        format!(
+            "{reading} Each subscriber cost {:.1} kB resident once connected ({:.1} kB after the \
          mutations; target ≤ {:.0} kB {}).",
-        per_subscriber / 1000.0,
-        after / 1000.0,
-        BYTES_PER_SUBSCRIBER / 1000.0,
-        Verdict::of(memory_ok).label()
+            per_subscriber / 1000.0,
+            after / 1000.0,
+            BYTES_PER_SUBSCRIBER / 1000.0,
+            Verdict::of(memory_ok).label()
+        ),
+        crowd,
     ))
 }
 
