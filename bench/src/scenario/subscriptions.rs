@@ -68,13 +68,14 @@ const WARM_UP: &str = "warm-up@bench.12st.example";
 
 /// The previous published run, for comparison (and the first one's, which had no sign-in and
 /// measured subscribers of one customer only).
-const PREVIOUS: &str = "Previous run (2026-12-01 05:14, before the memory step of issue 14: a \
-    4 KiB socket read buffer, copies of the connection settings and auth state in every \
-    connection task, a feed ring of 32): (a) 27.9 kB per subscriber, p99 0.82× the single \
-    subscriber's; (b) 23.0 kB per subscriber (25.0 kB after the mutations), last subscriber p99 \
-    402 ms = 16.27× the single subscriber's 24.7 ms; (c) 13.4 kB per connection. On \
-    2026-11-25 (before sign-in, one customer only): 10,000 subscribers of one customer, last \
-    subscriber p99 1.36 s, 25.8 kB per subscriber";
+const PREVIOUS: &str = "Previous run (2026-12-01 07:49, after the memory step of issue 14, \
+    before (b)'s floor was measured, on a quieter machine of the same kind): (a) 19.6 kB per \
+    subscriber, p99 1.08× the single subscriber's 10.2 ms; (b) 17.2 kB per subscriber (19.2 kB \
+    after the mutations), last subscriber p99 431 ms = 43.61× the single subscriber's 9.89 ms; \
+    (c) 7.7 kB per connection. Before the memory step (2026-12-01 05:14): (a) 27.9 kB, (b) \
+    23.0 kB per subscriber, (c) 13.4 kB per connection. On 2026-11-25 (before sign-in, one \
+    customer only): 10,000 subscribers of one customer, last subscriber p99 1.36 s, 25.8 kB \
+    per subscriber";
 
 /// The customer of subscriber `i` in (a).
 pub fn spread_customer(i: usize) -> String {
