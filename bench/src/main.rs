@@ -2,7 +2,7 @@
 //! system on 127.0.0.1, prints the table and writes BENCHMARKS.md.
 //!
 //! `mall-bench [--only 1,2,...] [--mall PATH] [--baseline PATH]` runs only the given
-//! scenarios, with the given `mall` binary (by default it builds one with `cargo build
+//! scenarios (BENCHMARKS.md keeps the others' rows from its last version), with the given `mall` binary (by default it builds one with `cargo build
 //! --release -p mall`); with `--baseline`, scenario 2 also runs that older `mall` binary's BFF
 //! side by side with this one and compares their CPU per query.
 
