@@ -17,14 +17,19 @@
 // - hung[NAME]: routed, and NAME's bundle requests never answered;
 // then, when a second shop (ALONE_URL, whose manifest file is ALONE_MANIFEST) is given:
 // - composed / alone: the full page against the same shell with only the slowest component
-//   (by the healthy loads' median first data) in its manifest, interleaved.
+//   (by the healthy loads' median first data) in its manifest, interleaved; these loads also
+//   read the renderer's main-thread time (`main`, see once());
+// - repeatComposed / repeatAlone: the same two as a repeat visit (a second load in the same
+//   browser context: bundles and compiled wasm cached), interleaved.
 //
 // node bench/browser.mjs URL RUNS [ALONE_URL ALONE_MANIFEST]  →  prints one JSON object:
 // { "healthy": [Sample, ...], "routed": [...], "hung": {"order": [...], ...},
 //   "composed": [...], "alone": [...], "slowest": "order",
+//   "repeatComposed": [...], "repeatAlone": [...],
 //   "timeline": [{"/shell/0.1.0/mall_shell_bg.wasm": 120.5, ...}, ...] (healthy loads: when
 //   each file had arrived) }
-// where Sample = { ready: {product, order, delivery}, data: {...}, depth, chain: [names] }.
+// where Sample = { ready: {product, order, delivery}, data: {...}, depth, chain: [names],
+//   main: {task, script, layout, style} (ms; composed, alone and repeat loads only) }.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { chromium } from 'playwright';
@@ -32,6 +37,8 @@ import { chromium } from 'playwright';
 const [url, runsArg, aloneUrl, aloneManifest] = process.argv.slice(2);
 const runs = Number(runsArg ?? 5);
 const NAMES = ['product', 'order', 'delivery'];
+// How long a repeat visit's first load is left before the second.
+const REPEAT_AFTER_MS = 3000;
 // The first GraphQL-backed content of each component, inside its shadow root.
 const MARKERS = {
   product: '[data-testid="product-row"]',
@@ -160,9 +167,18 @@ function chainDepth(entries, until) {
 // before). `routed`: every request through Playwright's interception; `hung` (a component's
 // name, implies routed): that component's requests are never answered; `expected`: the
 // components that must show data.
-async function once(base, state, { routed = false, hung = null, expected = NAMES } = {}) {
-  const context = await browser.newContext({ storageState: state });
+async function once(
+  base,
+  state,
+  { routed = false, hung = null, expected = NAMES, context: given = null, metrics = false } = {},
+) {
+  const context = given ?? (await browser.newContext({ storageState: state }));
   const page = await context.newPage();
+  // The renderer's own account of its main thread (Chromium's Performance domain: the
+  // cumulative time of its tasks, of script, layout and style), read as soon as Playwright
+  // has seen every component's data (within a frame of it).
+  const cdp = metrics ? await context.newCDPSession(page) : null;
+  if (cdp) await cdp.send('Performance.enable', { timeDomain: 'timeTicks' });
   if (routed || hung) {
     await page.route('**/*', (route) => {
       if (hung && route.request().url().includes(`/components/${hung}/`)) {
@@ -178,6 +194,12 @@ async function once(base, state, { routed = false, hung = null, expected = NAMES
     expected,
     { timeout: 30_000 },
   );
+  let main;
+  if (cdp) {
+    const { metrics: list } = await cdp.send('Performance.getMetrics');
+    const m = Object.fromEntries(list.map(({ name, value }) => [name, value * 1000]));
+    main = { task: m.TaskDuration, script: m.ScriptDuration, layout: m.LayoutDuration, style: m.RecalcStyleDuration };
+  }
   const seen = await page.evaluate(() => ({ ready: window.__mallReady, data: window.__mallData }));
   const entries = await page.evaluate(() => {
     const nav = performance.getEntriesByType('navigation')[0];
@@ -189,14 +211,15 @@ async function once(base, state, { routed = false, hung = null, expected = NAMES
     }
     return out;
   });
-  await context.close();
+  if (given) await page.close();
+  else await context.close();
   const pick = (times) => Object.fromEntries(expected.map((n) => [n, times[n]]));
   const data = pick(seen.data);
   const until = Math.max(...Object.values(data));
   const arrived = Object.fromEntries(
     entries.filter((e) => e.start <= until && Number.isFinite(e.end)).map((e) => [e.name, e.end]),
   );
-  return { ready: pick(seen.ready), data, ...chainDepth(entries, until), arrived };
+  return { ready: pick(seen.ready), data, ...chainDepth(entries, until), arrived, main };
 }
 
 const median = (xs) => {
@@ -237,12 +260,39 @@ if (aloneUrl && aloneManifest) {
   const aloneSignedIn = await customer(aloneUrl);
   await once(aloneUrl, aloneSignedIn, { expected: [slowest] }); // warm-up
   for (let i = 0; i < runs; i++) {
-    result.composed.push(await once(url, signedIn));
-    result.alone.push(await once(aloneUrl, aloneSignedIn, { expected: [slowest] }));
+    result.composed.push(await once(url, signedIn, { metrics: true }));
+    result.alone.push(await once(aloneUrl, aloneSignedIn, { expected: [slowest], metrics: true }));
+  }
+  // A repeat visit: the same context loads the page once, waits a moment (Chromium may keep
+  // compiled code beside a cached response), then loads it again in a new tab; that second
+  // load is measured. The bundles' versioned URLs are immutable, so they come from the HTTP
+  // cache; the document and the data are asked afresh.
+  result.repeatComposed = [];
+  result.repeatAlone = [];
+  const visits = [
+    [url, signedIn, NAMES, result.repeatComposed],
+    [aloneUrl, aloneSignedIn, [slowest], result.repeatAlone],
+  ];
+  for (let i = 0; i < runs; i++) {
+    for (const [base, state, expected, list] of visits) {
+      const context = await browser.newContext({ storageState: state });
+      await once(base, state, { expected, context });
+      await new Promise((done) => setTimeout(done, REPEAT_AFTER_MS));
+      list.push(await once(base, state, { expected, context, metrics: true }));
+      await context.close();
+    }
   }
 }
 await browser.close();
-for (const list of [result.healthy, result.routed, ...Object.values(result.hung), result.composed ?? [], result.alone ?? []]) {
+for (const list of [
+  result.healthy,
+  result.routed,
+  ...Object.values(result.hung),
+  result.composed ?? [],
+  result.alone ?? [],
+  result.repeatComposed ?? [],
+  result.repeatAlone ?? [],
+]) {
   for (const s of list) delete s.arrived;
 }
 console.log(JSON.stringify(result));
