@@ -196,6 +196,44 @@ impl Page {
             );
         }
         on_ended.forget();
+        // The page comes back from the back/forward cache as it was left: whoever signed in
+        // or out meanwhile (in another tab, or on the page navigated to) is asked again.
+        let page = self.clone();
+        let on_show = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+            let restored = js_sys::Reflect::get(&e, &JsValue::from_str("persisted"))
+                .is_ok_and(|p| p.is_truthy());
+            if restored {
+                let page = page.clone();
+                wasm_bindgen_futures::spawn_local(async move { page.recheck().await });
+            }
+        });
+        if let Some(window) = web_sys::window() {
+            let _ = window
+                .add_event_listener_with_callback("pageshow", on_show.as_ref().unchecked_ref());
+        }
+        on_show.forget();
+    }
+
+    /// Asks the BFF who is signed in and follows any change: a page restored from the
+    /// back/forward cache shows the session it was left with.
+    async fn recheck(&self) {
+        let now = match session::me().await {
+            Ok(now) => now,
+            // Not reachable: the page stays as it was; its next call says more.
+            Err(_) => return,
+        };
+        let shown = self.0.session.account().map(|a| a.id);
+        match now {
+            Some(account) if shown.as_deref() == Some(account.id.as_str()) => {}
+            Some(account) => {
+                if shown.is_some() {
+                    self.signed_out("");
+                }
+                self.signed_in(account);
+            }
+            None if shown.is_some() => self.signed_out("Your session has ended: sign in again."),
+            None => {}
+        }
     }
 
     /// Sends a sign-in or sign-up form as JSON; signed in, shows the shop.
