@@ -20,7 +20,7 @@
 //   (by the healthy loads' median first data) in its manifest, interleaved; these loads also
 //   read the renderer's main-thread time (`main`, see once());
 // - repeatComposed / repeatAlone: the same two as a repeat visit (a second load in the same
-//   browser context: bundles and compiled wasm cached), interleaved.
+//   browser context, its bundles in the HTTP cache), interleaved.
 //
 // node bench/browser.mjs URL RUNS [ALONE_URL ALONE_MANIFEST]  →  prints one JSON object:
 // { "healthy": [Sample, ...], "routed": [...], "hung": {"order": [...], ...},
