@@ -29,7 +29,7 @@
 //   "timeline": [{"/shell/0.1.0/mall_shell_bg.wasm": 120.5, ...}, ...] (healthy loads: when
 //   each file had arrived) }
 // where Sample = { ready: {product, order, delivery}, data: {...}, depth, chain: [names],
-//   main: {task, script, layout, style} (ms; composed, alone and repeat loads only) }.
+//   main: {task, script} (ms; composed, alone and repeat loads only) }.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { chromium } from 'playwright';
@@ -175,7 +175,7 @@ async function once(
   const context = given ?? (await browser.newContext({ storageState: state }));
   const page = await context.newPage();
   // The renderer's own account of its main thread (Chromium's Performance domain: the
-  // cumulative time of its tasks, of script, layout and style), read as soon as Playwright
+  // cumulative time of its tasks and of script in them), read as soon as Playwright
   // has seen every component's data (within a frame of it).
   const cdp = metrics ? await context.newCDPSession(page) : null;
   if (cdp) await cdp.send('Performance.enable', { timeDomain: 'timeTicks' });
@@ -198,7 +198,7 @@ async function once(
   if (cdp) {
     const { metrics: list } = await cdp.send('Performance.getMetrics');
     const m = Object.fromEntries(list.map(({ name, value }) => [name, value * 1000]));
-    main = { task: m.TaskDuration, script: m.ScriptDuration, layout: m.LayoutDuration, style: m.RecalcStyleDuration };
+    main = { task: m.TaskDuration, script: m.ScriptDuration };
   }
   const seen = await page.evaluate(() => ({ ready: window.__mallReady, data: window.__mallData }));
   const entries = await page.evaluate(() => {
