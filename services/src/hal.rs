@@ -24,6 +24,16 @@ impl IntoResponse for Hal {
     }
 }
 
+/// A `application/hal+json` response already written as text: a listing, whose items'
+/// stored text is spliced in without being parsed into `Value` trees and printed again.
+pub struct HalText(pub String);
+
+impl IntoResponse for HalText {
+    fn into_response(self) -> Response {
+        ([(header::CONTENT_TYPE, HAL_JSON)], self.0).into_response()
+    }
+}
+
 pub fn link(href: impl Into<String>) -> Value {
     json!({ "href": href.into() })
 }
@@ -194,7 +204,8 @@ impl Paging {
     }
 }
 
-/// Builds a collection document with `_embedded`, `page` and the paging links.
+/// Writes a collection document with `_embedded`, `page` and the paging links; `items` is
+/// the text of the embedded items' JSON array.
 ///
 /// `href` is the absolute URL of the listing without paging parameters (it may carry a
 /// query of its own, e.g. a search's `?customerId=…`).
@@ -203,10 +214,10 @@ pub fn collection(
     href: &str,
     profile: &str,
     search: Option<&str>,
-    items: Vec<Value>,
+    items: &str,
     paging: &Paging,
     total: u64,
-) -> Value {
+) -> String {
     let total_pages = total.div_ceil(paging.size);
     let page_href = |n: u64| {
         let sep = if href.contains('?') { '&' } else { '?' };
@@ -239,16 +250,23 @@ pub fn collection(
     if let Some(search) = search {
         links.insert("search".into(), link(search));
     }
-    json!({
-        "_embedded": { rel: items },
-        "_links": links,
-        "page": {
-            "size": paging.size,
-            "totalElements": total,
-            "totalPages": total_pages,
-            "number": paging.page,
-        }
-    })
+    let page = json!({
+        "size": paging.size,
+        "totalElements": total,
+        "totalPages": total_pages,
+        "number": paging.page,
+    });
+    let mut out = String::with_capacity(items.len() + 512);
+    out.push_str("{\"_embedded\":{");
+    out.push_str(&Value::from(rel).to_string());
+    out.push(':');
+    out.push_str(items);
+    out.push_str("},\"_links\":");
+    out.push_str(&Value::Object(links).to_string());
+    out.push_str(",\"page\":");
+    out.push_str(&page.to_string());
+    out.push('}');
+    out
 }
 
 /// Adds `_links` to an item document.
@@ -288,10 +306,11 @@ mod tests {
             "http://h/products",
             "http://h/profile/products",
             Some("http://h/products/search"),
-            vec![],
+            "[]",
             &paging,
             5,
         );
+        let doc: Value = serde_json::from_str(&doc).expect("a JSON document");
         assert_eq!(doc["page"]["totalPages"], 3);
         assert_eq!(
             doc["_links"]["next"]["href"],

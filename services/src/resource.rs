@@ -3,11 +3,12 @@
 
 use std::sync::Arc;
 
+use serde::{Deserialize, Deserializer};
 use serde_json::{json, Map, Value};
 
-use crate::hal::{self, Hal, Paging, Params};
+use crate::hal::{self, Hal, HalText, Paging, Params};
 use crate::problem::AppError;
-use crate::store::{self, Query, Store};
+use crate::store::{self, Query, Store, StoreError, Stored};
 
 /// One exported collection of a service.
 #[derive(Debug, Clone, Copy)]
@@ -22,8 +23,109 @@ pub struct Resource {
     pub searches: &'static [(&'static str, &'static str)],
 }
 
-/// Renders one stored document with its `_links`.
-pub type Render = Arc<dyn Fn(Value) -> Value + Send + Sync>;
+/// The fields of a document that its links are made from; a field that is absent or not a
+/// whole number reads 0.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Keys {
+    pub id: Whole,
+    #[serde(rename = "productId")]
+    pub product: Whole,
+    #[serde(rename = "orderId")]
+    pub order: Whole,
+}
+
+/// A whole number read leniently: anything else is 0.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Whole(pub i64);
+
+impl<'de> Deserialize<'de> for Whole {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Whole(Value::deserialize(d)?.as_i64().unwrap_or_default()))
+    }
+}
+
+impl Keys {
+    fn of(doc: &Value) -> Keys {
+        let whole = |field: &str| Whole(doc[field].as_i64().unwrap_or_default());
+        Keys {
+            id: whole("id"),
+            product: whole("productId"),
+            order: whole("orderId"),
+        }
+    }
+}
+
+/// A resource's links for one document: each relation and its URL.
+pub type Links = Vec<(&'static str, String)>;
+
+/// Renders a document with its `_links`: as a tree (one item, a document just written), or
+/// spliced into a listing's text straight from the stored text.
+#[derive(Clone)]
+pub struct Render(Arc<dyn Fn(&Keys) -> Links + Send + Sync>);
+
+impl Render {
+    pub fn new(links: impl Fn(&Keys) -> Links + Send + Sync + 'static) -> Render {
+        Render(Arc::new(links))
+    }
+
+    /// `doc` with its `_links`.
+    pub fn value(&self, doc: Value) -> Value {
+        let links = (self.0)(&Keys::of(&doc));
+        hal::with_links(
+            doc,
+            links
+                .into_iter()
+                .map(|(rel, href)| (rel, hal::link(href)))
+                .collect(),
+        )
+    }
+
+    /// Appends a stored document with its `_links` to `out` without building its tree: the
+    /// text is read once for the keys (which also checks that it is one JSON object), then
+    /// copied with the links written before its closing brace.
+    pub fn write(
+        &self,
+        out: &mut Vec<u8>,
+        collection: &str,
+        stored: &Stored,
+    ) -> Result<(), StoreError> {
+        let corrupt = |reason: String| StoreError::Corrupt {
+            collection: collection.into(),
+            id: stored.id,
+            reason,
+        };
+        let body = stored.body.trim();
+        let keys: Keys = serde_json::from_str(body).map_err(|e| corrupt(e.to_string()))?;
+        let inner = body
+            .strip_prefix('{')
+            .and_then(|b| b.strip_suffix('}'))
+            .ok_or_else(|| corrupt("not a JSON object".into()))?;
+        out.push(b'{');
+        out.extend_from_slice(inner.as_bytes());
+        if !inner.trim().is_empty() {
+            out.push(b',');
+        }
+        out.extend_from_slice(br#""_links":{"#);
+        for (i, (rel, href)) in (self.0)(&keys).iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            string(out, rel);
+            out.extend_from_slice(br#":{"href":"#);
+            string(out, href);
+            out.push(b'}');
+        }
+        out.extend_from_slice(b"}}");
+        Ok(())
+    }
+}
+
+/// `s` as a JSON string.
+fn string(out: &mut Vec<u8>, s: &str) {
+    // Writing into a Vec cannot fail, and a str always serialises.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
 
 impl Resource {
     pub fn href(&self, base: &str) -> String {
@@ -85,23 +187,34 @@ impl Resource {
         params: &Params,
         mut query: Query,
         render: Render,
-    ) -> Result<Hal, AppError> {
+    ) -> Result<HalText, AppError> {
         let paging = Paging::from_params(params, self.sortable)?;
         query.page = paging.page;
         query.size = paging.size;
         query.sort = paging.sort.clone();
         let collection = self.collection;
         let page = store::read(store, move |tx| {
-            Ok::<_, AppError>(tx.list_raw(collection, &query)?)
+            Ok::<_, AppError>(tx.list_text(collection, &query)?)
         })
         .await?;
-        let items = page.items.into_iter().map(|v| render(v)).collect();
-        Ok(Hal(hal::collection(
+        let mut items =
+            Vec::with_capacity(2 + page.items.iter().map(|s| s.body.len() + 256).sum::<usize>());
+        items.push(b'[');
+        for (i, stored) in page.items.iter().enumerate() {
+            if i > 0 {
+                items.push(b',');
+            }
+            render.write(&mut items, collection, stored)?;
+        }
+        items.push(b']');
+        let items = String::from_utf8(items)
+            .map_err(|_| AppError::Internal("a listing is not UTF-8".into()))?;
+        Ok(HalText(hal::collection(
             self.collection,
             &href,
             &self.profile_href(base),
             Some(&self.search_href(base)),
-            items,
+            &items,
             &paging,
             page.total,
         )))
@@ -122,7 +235,7 @@ impl Resource {
         })
         .await?
         .ok_or_else(|| AppError::NotFound(format!("{item_rel} {id} does not exist")))?;
-        Ok(Hal(render(doc)))
+        Ok(Hal(render.value(doc)))
     }
 
     /// As [`Resource::get`], answered only if `owner` (the item's `customerId`) passes
@@ -176,5 +289,76 @@ pub fn where_in(field: &str, ids: Vec<i64>) -> Query {
     Query {
         within: Some((field.to_owned(), ids.into_iter().map(Value::from).collect())),
         ..Query::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order_links() -> Render {
+        Render::new(|keys: &Keys| {
+            vec![
+                ("self", format!("http://o/orders/{}", keys.id.0)),
+                ("product", format!("http://p/products/{}", keys.product.0)),
+            ]
+        })
+    }
+
+    fn written(stored: &Stored) -> Result<Value, StoreError> {
+        let mut out = Vec::new();
+        order_links().write(&mut out, "orders", stored)?;
+        Ok(serde_json::from_slice(&out).expect("the written item is JSON"))
+    }
+
+    #[test]
+    fn a_stored_item_is_written_with_the_links_its_tree_would_get() {
+        let body = r#"{"customerId":"a@b.c","id":7,"note":"say \"}\"","productId":3}"#;
+        let stored = Stored {
+            id: 7,
+            body: body.into(),
+        };
+        let tree = order_links().value(serde_json::from_str(body).expect("JSON"));
+        assert_eq!(written(&stored).expect("written"), tree);
+        assert_eq!(tree["_links"]["product"]["href"], "http://p/products/3");
+        // PostgreSQL's jsonb prints spaces; an empty object gets links only.
+        let spaced = Stored {
+            id: 7,
+            body: r#" { "id": 7, "productId": 3 } "#.into(),
+        };
+        assert_eq!(written(&spaced).expect("written")["_links"], tree["_links"]);
+        let empty = Stored {
+            id: 1,
+            body: "{ }".into(),
+        };
+        assert_eq!(
+            written(&empty).expect("written")["_links"]["self"]["href"],
+            "http://o/orders/0"
+        );
+    }
+
+    #[test]
+    fn a_stored_item_that_is_not_one_json_object_is_corrupt_and_writes_nothing_usable() {
+        for body in [r#"{"id":1"#, r#"{"id":1}}"#, "[1,2]", "7", r#"{"id":1} x"#] {
+            let stored = Stored {
+                id: 1,
+                body: body.into(),
+            };
+            let mut out = Vec::new();
+            let err = order_links()
+                .write(&mut out, "orders", &stored)
+                .expect_err(body);
+            assert!(
+                matches!(err, StoreError::Corrupt { ref collection, id: 1, .. } if collection == "orders"),
+                "{body}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_key_that_is_not_a_whole_number_reads_zero() {
+        let keys: Keys =
+            serde_json::from_str(r#"{"id":"7","productId":2.5,"orderId":null}"#).expect("read");
+        assert_eq!(keys, Keys::default());
     }
 }

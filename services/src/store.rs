@@ -57,6 +57,14 @@ pub struct Query {
 }
 
 /// One page of a listing and the total number of matching documents.
+/// A stored document as the store holds it: its id and its JSON text, unparsed (a listing
+/// is written out with its items' text spliced in, [`crate::resource::Render::write`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    pub id: i64,
+    pub body: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Page<T> {
     pub items: Vec<T>,
@@ -87,7 +95,21 @@ pub trait Tx {
     fn next_id(&mut self, collection: &str) -> Result<i64, StoreError>;
     fn get_raw(&mut self, collection: &str, id: i64) -> Result<Option<Value>, StoreError>;
     fn put_raw(&mut self, collection: &str, id: i64, doc: &Value) -> Result<(), StoreError>;
-    fn list_raw(&mut self, collection: &str, query: &Query) -> Result<Page<Value>, StoreError>;
+    /// The documents matching `query`, one page of them, as stored text.
+    fn list_text(&mut self, collection: &str, query: &Query) -> Result<Page<Stored>, StoreError>;
+    /// As [`Tx::list_text`], each document parsed.
+    fn list_raw(&mut self, collection: &str, query: &Query) -> Result<Page<Value>, StoreError> {
+        let page = self.list_text(collection, query)?;
+        let items = page
+            .items
+            .iter()
+            .map(|s| parse(collection, s))
+            .collect::<Result<_, _>>()?;
+        Ok(Page {
+            items,
+            total: page.total,
+        })
+    }
     /// Records an event to publish once this transaction commits.
     fn push_event(&mut self, event: &Event) -> Result<(), StoreError>;
     /// Marks an incoming event as processed by `consumer`; false if it already was.
@@ -227,6 +249,25 @@ pub(crate) fn dead_letter_of(
     })
 }
 
+/// A stored document's text parsed; a document that is not JSON is [`StoreError::Corrupt`].
+pub(crate) fn parse(collection: &str, stored: &Stored) -> Result<Value, StoreError> {
+    serde_json::from_str(&stored.body).map_err(|e| StoreError::Corrupt {
+        collection: collection.into(),
+        id: stored.id,
+        reason: e.to_string(),
+    })
+}
+
+/// The total of a listing whose page came back with `found` items, when the page itself
+/// tells it (as Spring Data does): a first page that is not full, or a later page that is
+/// neither full nor empty. `None`: the store has to count.
+pub(crate) fn total_from_page(query: &Query, found: usize) -> Option<u64> {
+    let found = found as u64;
+    let offset = query.page.saturating_mul(query.size);
+    let partial = found < query.size;
+    (partial && (query.page == 0 || found > 0)).then(|| offset.saturating_add(found))
+}
+
 fn decode<T: DeserializeOwned>(collection: &str, id: i64, v: Value) -> Result<T, StoreError> {
     serde_json::from_value(v).map_err(|e| StoreError::Corrupt {
         collection: collection.into(),
@@ -267,4 +308,27 @@ where
     })
     .await
     .map_err(|e| E::from(StoreError::Task(e.to_string())))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(page: u64, size: u64) -> Query {
+        Query {
+            page,
+            size,
+            ..Query::default()
+        }
+    }
+
+    #[test]
+    fn a_page_tells_the_total_only_when_it_is_partial_and_not_past_the_end() {
+        assert_eq!(total_from_page(&page(0, 20), 5), Some(5));
+        assert_eq!(total_from_page(&page(0, 20), 0), Some(0));
+        assert_eq!(total_from_page(&page(2, 20), 5), Some(45));
+        // A full page, or an empty page past the end: the store counts.
+        assert_eq!(total_from_page(&page(0, 20), 20), None);
+        assert_eq!(total_from_page(&page(3, 20), 0), None);
+    }
 }

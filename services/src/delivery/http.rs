@@ -6,16 +6,16 @@ use axum::extract::{Extension, Path, RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use serde_json::{json, Value};
+use serde_json::json;
 use utoipa::openapi::path::HttpMethod;
 
 use super::{Delivery, DeliveryPatch, RESOURCE};
 use crate::access::Access;
 use crate::context::Ctx;
-use crate::hal::{self, Hal, Params};
+use crate::hal::{self, Hal, HalText, Params};
 use crate::openapi::{self, Api};
 use crate::problem::{AppError, Body};
-use crate::resource::{owned_by, where_eq, where_in, Render};
+use crate::resource::{owned_by, where_eq, where_in, Keys, Render};
 use crate::role::Role;
 use crate::store;
 use mall_auth::policy::Action;
@@ -61,21 +61,16 @@ async fn api_docs(State(ctx): State<Ctx>) -> Response {
 
 fn render(ctx: &Ctx) -> Render {
     let urls = Arc::clone(&ctx.urls);
-    Arc::new(move |doc: Value| {
-        let id = doc["id"].as_i64().unwrap_or_default();
-        let order = doc["orderId"].as_i64().unwrap_or_default();
-        let href = RESOURCE.item_href(&urls[Role::Delivery], id);
-        hal::with_links(
-            doc,
-            vec![
-                ("self", hal::link(&href)),
-                ("delivery", hal::link(&href)),
-                (
-                    "order",
-                    hal::link(format!("{}/orders/{order}", urls[Role::Order])),
-                ),
-            ],
-        )
+    Render::new(move |keys: &Keys| {
+        let href = RESOURCE.item_href(&urls[Role::Delivery], keys.id.0);
+        vec![
+            ("self", href.clone()),
+            ("delivery", href),
+            (
+                "order",
+                format!("{}/orders/{}", urls[Role::Order], keys.order.0),
+            ),
+        ]
     })
 }
 
@@ -103,7 +98,7 @@ async fn list(
     State(ctx): State<Ctx>,
     Extension(access): Extension<Access>,
     RawQuery(q): RawQuery,
-) -> Result<Hal, AppError> {
+) -> Result<HalText, AppError> {
     let params = Params::parse(q.as_deref());
     let own = access.listing(Action::ListDeliveries, None)?;
     let base = &ctx.urls[Role::Delivery];
@@ -123,7 +118,7 @@ async fn find_by_order(
     State(ctx): State<Ctx>,
     Extension(access): Extension<Access>,
     RawQuery(q): RawQuery,
-) -> Result<Hal, AppError> {
+) -> Result<HalText, AppError> {
     let params = Params::parse(q.as_deref());
     let own = access.listing(Action::ListDeliveries, None)?;
     let order = params.require_id("orderId")?;
@@ -148,7 +143,7 @@ async fn find_by_order_in(
     State(ctx): State<Ctx>,
     Extension(access): Extension<Access>,
     RawQuery(q): RawQuery,
-) -> Result<Hal, AppError> {
+) -> Result<HalText, AppError> {
     let params = Params::parse(q.as_deref());
     let own = access.listing(Action::ListDeliveries, None)?;
     let ids = params.ids("orderIds")?;
@@ -174,7 +169,7 @@ async fn find_by_customer(
     State(ctx): State<Ctx>,
     Extension(access): Extension<Access>,
     RawQuery(q): RawQuery,
-) -> Result<Hal, AppError> {
+) -> Result<HalText, AppError> {
     let params = Params::parse(q.as_deref());
     let customer = params.require_text("customerId", 200)?.to_owned();
     access.listing(Action::ListDeliveries, Some(&customer))?;
@@ -200,7 +195,7 @@ async fn find_by_id_in(
     State(ctx): State<Ctx>,
     Extension(access): Extension<Access>,
     RawQuery(q): RawQuery,
-) -> Result<Hal, AppError> {
+) -> Result<HalText, AppError> {
     let params = Params::parse(q.as_deref());
     let own = access.listing(Action::ListDeliveries, None)?;
     let ids = params.ids("ids")?;
@@ -249,5 +244,5 @@ async fn complete(
     })
     .await?;
     ctx.committed();
-    Ok(Hal(render(&ctx)(hal::to_value(&delivery)?)))
+    Ok(Hal(render(&ctx).value(hal::to_value(&delivery)?)))
 }

@@ -6,15 +6,15 @@ use axum::extract::{Extension, Path, RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::{MyPageRow, RESOURCE};
 use crate::access::Access;
 use crate::context::Ctx;
-use crate::hal::{self, Hal, Params};
+use crate::hal::{self, Hal, HalText, Params};
 use crate::openapi::{self, Api};
 use crate::problem::AppError;
-use crate::resource::{owned_by, where_eq, Render};
+use crate::resource::{owned_by, where_eq, Keys, Render};
 use crate::role::Role;
 use mall_auth::policy::Action;
 
@@ -42,20 +42,14 @@ async fn api_docs(State(ctx): State<Ctx>) -> Response {
 
 fn render(ctx: &Ctx) -> Render {
     let urls = Arc::clone(&ctx.urls);
-    Arc::new(move |doc: Value| {
-        let id = doc["id"].as_i64().unwrap_or_default();
+    Render::new(move |keys: &Keys| {
+        let id = keys.id.0;
         let href = RESOURCE.item_href(&urls[Role::Mypage], id);
-        hal::with_links(
-            doc,
-            vec![
-                ("self", hal::link(&href)),
-                ("myPage", hal::link(&href)),
-                (
-                    "order",
-                    hal::link(format!("{}/orders/{id}", urls[Role::Order])),
-                ),
-            ],
-        )
+        vec![
+            ("self", href.clone()),
+            ("myPage", href),
+            ("order", format!("{}/orders/{id}", urls[Role::Order])),
+        ]
     })
 }
 
@@ -83,7 +77,7 @@ async fn list(
     State(ctx): State<Ctx>,
     Extension(access): Extension<Access>,
     RawQuery(q): RawQuery,
-) -> Result<Hal, AppError> {
+) -> Result<HalText, AppError> {
     let own = access.listing(Action::ListOrders, None)?;
     let params = Params::parse(q.as_deref());
     let base = &ctx.urls[Role::Mypage];
@@ -103,7 +97,7 @@ async fn find_by_customer(
     State(ctx): State<Ctx>,
     Extension(access): Extension<Access>,
     RawQuery(q): RawQuery,
-) -> Result<Hal, AppError> {
+) -> Result<HalText, AppError> {
     let params = Params::parse(q.as_deref());
     let customer = params.require_text("customerId", 200)?.to_owned();
     access.allow(

@@ -7,7 +7,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use serde_json::{json, Value};
+use serde_json::json;
 use utoipa::openapi::path::HttpMethod;
 
 use super::catalog::Catalog;
@@ -15,10 +15,10 @@ use super::idempotency::IdempotencyKey;
 use super::{Order, PlaceOrder, RESOURCE};
 use crate::access::Access;
 use crate::context::Ctx;
-use crate::hal::{self, Hal, Params};
+use crate::hal::{self, Hal, HalText, Params};
 use crate::openapi::{self, Api};
 use crate::problem::{AppError, Body};
-use crate::resource::{owned_by, where_eq, where_in, Render};
+use crate::resource::{owned_by, where_eq, where_in, Keys, Render};
 use crate::role::Role;
 use crate::store;
 use mall_auth::policy::Action;
@@ -88,28 +88,24 @@ async fn api_docs(State(s): State<OrderState>) -> Response {
 
 fn render(ctx: &Ctx) -> Render {
     let urls = Arc::clone(&ctx.urls);
-    Arc::new(move |doc: Value| {
-        let id = doc["id"].as_i64().unwrap_or_default();
-        let product = doc["productId"].as_i64().unwrap_or_default();
+    Render::new(move |keys: &Keys| {
+        let (id, product) = (keys.id.0, keys.product.0);
         let href = RESOURCE.item_href(&urls[Role::Order], id);
-        hal::with_links(
-            doc,
-            vec![
-                ("self", hal::link(&href)),
-                ("order", hal::link(&href)),
-                (
-                    "product",
-                    hal::link(format!("{}/products/{product}", urls[Role::Product])),
+        vec![
+            ("self", href.clone()),
+            ("order", href),
+            (
+                "product",
+                format!("{}/products/{product}", urls[Role::Product]),
+            ),
+            (
+                "delivery",
+                format!(
+                    "{}/deliveries/search/findByOrderId?orderId={id}",
+                    urls[Role::Delivery]
                 ),
-                (
-                    "delivery",
-                    hal::link(format!(
-                        "{}/deliveries/search/findByOrderId?orderId={id}",
-                        urls[Role::Delivery]
-                    )),
-                ),
-            ],
-        )
+            ),
+        ]
     })
 }
 
@@ -137,7 +133,7 @@ async fn list(
     State(s): State<OrderState>,
     Extension(access): Extension<Access>,
     RawQuery(q): RawQuery,
-) -> Result<Hal, AppError> {
+) -> Result<HalText, AppError> {
     let own = access.listing(Action::ListOrders, None)?;
     let params = Params::parse(q.as_deref());
     let base = &s.ctx.urls[Role::Order];
@@ -157,7 +153,7 @@ async fn find_by_customer(
     State(s): State<OrderState>,
     Extension(access): Extension<Access>,
     RawQuery(q): RawQuery,
-) -> Result<Hal, AppError> {
+) -> Result<HalText, AppError> {
     let params = Params::parse(q.as_deref());
     let customer = params.require_text("customerId", 200)?.to_owned();
     access.listing(Action::ListOrders, Some(&customer))?;
@@ -183,7 +179,7 @@ async fn find_by_id_in(
     State(s): State<OrderState>,
     Extension(access): Extension<Access>,
     RawQuery(q): RawQuery,
-) -> Result<Hal, AppError> {
+) -> Result<HalText, AppError> {
     let own = access.listing(Action::ListOrders, None)?;
     let params = Params::parse(q.as_deref());
     let ids = params.ids("ids")?;
@@ -253,7 +249,7 @@ async fn place(
         s.ctx.committed();
     }
     let href = RESOURCE.item_href(&s.ctx.urls[Role::Order], order.id);
-    let doc = render(&s.ctx)(hal::to_value(&order)?);
+    let doc = render(&s.ctx).value(hal::to_value(&order)?);
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -280,5 +276,5 @@ async fn cancel(
     })
     .await?;
     s.ctx.committed();
-    Ok(Hal(render(&s.ctx)(hal::to_value(&order)?)))
+    Ok(Hal(render(&s.ctx).value(hal::to_value(&order)?)))
 }

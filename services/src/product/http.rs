@@ -1,22 +1,19 @@
 //! The product service's REST API.
 
-use std::sync::Arc;
-
 use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use serde_json::Value;
 use utoipa::openapi::path::HttpMethod;
 
 use super::{NewProduct, Product, RESOURCE};
 use crate::access::Access;
 use crate::context::Ctx;
-use crate::hal::{self, Hal, Params};
+use crate::hal::{self, Hal, HalText, Params};
 use crate::openapi::{self, Api};
 use crate::problem::{AppError, Body};
-use crate::resource::{where_in, Render};
+use crate::resource::{where_in, Keys, Render};
 use crate::role::Role;
 use crate::store;
 use mall_auth::policy::Action;
@@ -57,13 +54,9 @@ async fn api_docs(State(ctx): State<Ctx>) -> Response {
 
 fn render(ctx: &Ctx) -> Render {
     let base = ctx.urls[Role::Product].to_owned();
-    Arc::new(move |doc: Value| {
-        let id = doc["id"].as_i64().unwrap_or_default();
-        let href = RESOURCE.item_href(&base, id);
-        hal::with_links(
-            doc,
-            vec![("self", hal::link(&href)), ("product", hal::link(&href))],
-        )
+    Render::new(move |keys: &Keys| {
+        let href = RESOURCE.item_href(&base, keys.id.0);
+        vec![("self", href.clone()), ("product", href)]
     })
 }
 
@@ -87,7 +80,7 @@ async fn search_index(State(ctx): State<Ctx>) -> Hal {
     RESOURCE.search_index(&ctx.urls[Role::Product])
 }
 
-async fn list(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<Hal, AppError> {
+async fn list(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<HalText, AppError> {
     let params = Params::parse(q.as_deref());
     let base = &ctx.urls[Role::Product];
     RESOURCE
@@ -102,7 +95,7 @@ async fn list(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<Hal, AppE
         .await
 }
 
-async fn find_by_id_in(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<Hal, AppError> {
+async fn find_by_id_in(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> Result<HalText, AppError> {
     let params = Params::parse(q.as_deref());
     let ids = params.ids("ids")?;
     let base = &ctx.urls[Role::Product];
@@ -139,8 +132,7 @@ async fn create(
     })
     .await?;
     let href = RESOURCE.item_href(&ctx.urls[Role::Product], product.id);
-    let doc = render(&ctx)(
-        serde_json::to_value(&product).map_err(|e| AppError::Internal(e.to_string()))?,
-    );
+    let doc = render(&ctx)
+        .value(serde_json::to_value(&product).map_err(|e| AppError::Internal(e.to_string()))?);
     Ok((StatusCode::CREATED, [(header::LOCATION, href)], Hal(doc)).into_response())
 }

@@ -8,7 +8,10 @@ use r2d2::{Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
 use serde_json::Value;
 
-use super::{dead_letter_of, DeadLetter, Page, Pending, Query, Store, StoreError, Tx};
+use super::{
+    dead_letter_of, total_from_page, DeadLetter, Page, Pending, Query, Store, StoreError, Stored,
+    Tx,
+};
 use crate::event::Event;
 
 type Manager = PostgresConnectionManager<NoTls>;
@@ -185,7 +188,7 @@ impl Tx for PgTx {
         Ok(())
     }
 
-    fn list_raw(&mut self, collection: &str, query: &Query) -> Result<Page<Value>, StoreError> {
+    fn list_text(&mut self, collection: &str, query: &Query) -> Result<Page<Stored>, StoreError> {
         let mut args: Vec<Box<dyn ToSql + Sync>> = vec![Box::new(collection.to_owned())];
         let mut filter = String::from("collection = $1");
         for (field, value) in &query.equals {
@@ -218,15 +221,7 @@ impl Tx for PgTx {
                 ));
             }
         }
-        let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a.as_ref()).collect();
-        let total: i64 = self
-            .conn
-            .query_one(
-                &format!("SELECT COUNT(*) FROM documents WHERE {filter}"),
-                &refs,
-            )?
-            .get(0);
-        let mut args = args;
+        let filtered = args.len();
         let order = match &query.sort {
             Some(s) if s.field != "id" => {
                 args.push(Box::new(s.field.clone()));
@@ -244,21 +239,34 @@ impl Tx for PgTx {
             query.page.saturating_mul(query.size).min(i64::MAX as u64) as i64,
         ));
         let sql = format!(
-            "SELECT body FROM documents WHERE {filter} ORDER BY {order} LIMIT ${} OFFSET ${}",
+            "SELECT id, body::text FROM documents WHERE {filter} ORDER BY {order} LIMIT ${} OFFSET ${}",
             args.len() - 1,
             args.len()
         );
         let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a.as_ref()).collect();
-        let items = self
+        let items: Vec<Stored> = self
             .conn
             .query(&sql, &refs)?
             .into_iter()
-            .map(|r| r.get::<_, Value>(0))
+            .map(|r| Stored {
+                id: r.get(0),
+                body: r.get(1),
+            })
             .collect();
-        Ok(Page {
-            items,
-            total: total.max(0) as u64,
-        })
+        let total = match total_from_page(query, items.len()) {
+            Some(total) => total,
+            None => {
+                let total: i64 = self
+                    .conn
+                    .query_one(
+                        &format!("SELECT COUNT(*) FROM documents WHERE {filter}"),
+                        &refs[..filtered],
+                    )?
+                    .get(0);
+                total.max(0) as u64
+            }
+        };
+        Ok(Page { items, total })
     }
 
     fn push_event(&mut self, event: &Event) -> Result<(), StoreError> {

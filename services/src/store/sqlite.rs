@@ -9,7 +9,10 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use serde_json::Value;
 
-use super::{dead_letter_of, DeadLetter, Page, Pending, Query, Store, StoreError, Tx};
+use super::{
+    dead_letter_of, parse, total_from_page, DeadLetter, Page, Pending, Query, Store, StoreError,
+    Stored, Tx,
+};
 use crate::event::Event;
 
 const SCHEMA: &str = "
@@ -140,7 +143,8 @@ impl Tx for SqliteTx<'_> {
                 |r| r.get(0),
             )
             .optional()?;
-        body.map(|b| parse(collection, id, &b)).transpose()
+        body.map(|body| parse(collection, &Stored { id, body }))
+            .transpose()
     }
 
     fn put_raw(&mut self, collection: &str, id: i64, doc: &Value) -> Result<(), StoreError> {
@@ -152,7 +156,7 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn list_raw(&mut self, collection: &str, query: &Query) -> Result<Page<Value>, StoreError> {
+    fn list_text(&mut self, collection: &str, query: &Query) -> Result<Page<Stored>, StoreError> {
         let mut filter = String::from("collection = ?");
         let mut args: Vec<rusqlite::types::Value> = vec![collection.to_owned().into()];
         for (field, value) in &query.equals {
@@ -176,11 +180,7 @@ impl Tx for SqliteTx<'_> {
             }
             args.extend(values.iter().map(sql_value));
         }
-        let total: i64 = self.conn.query_row(
-            &format!("SELECT COUNT(*) FROM documents WHERE {filter}"),
-            params_from_iter(args.iter()),
-            |r| r.get(0),
-        )?;
+        let filtered = args.len();
         let order = match &query.sort {
             Some(s) if s.field != "id" => {
                 args.push(path_of(&s.field).into());
@@ -194,22 +194,31 @@ impl Tx for SqliteTx<'_> {
         };
         args.push((query.size.min(i64::MAX as u64) as i64).into());
         args.push((query.page.saturating_mul(query.size).min(i64::MAX as u64) as i64).into());
+        // The same few statement shapes come back with every request: prepared once each.
         let sql = format!(
             "SELECT id, body FROM documents WHERE {filter} ORDER BY {order} LIMIT ? OFFSET ?"
         );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-        })?;
-        let mut items = Vec::new();
-        for row in rows {
-            let (id, body) = row?;
-            items.push(parse(collection, id, &body)?);
-        }
-        Ok(Page {
-            items,
-            total: total.max(0) as u64,
-        })
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let items = stmt
+            .query_map(params_from_iter(args.iter()), |r| {
+                Ok(Stored {
+                    id: r.get(0)?,
+                    body: r.get(1)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let total = match total_from_page(query, items.len()) {
+            Some(total) => total,
+            None => {
+                let mut count = self
+                    .conn
+                    .prepare_cached(&format!("SELECT COUNT(*) FROM documents WHERE {filter}"))?;
+                let total: i64 =
+                    count.query_row(params_from_iter(args[..filtered].iter()), |r| r.get(0))?;
+                total.max(0) as u64
+            }
+        };
+        Ok(Page { items, total })
     }
 
     fn push_event(&mut self, event: &Event) -> Result<(), StoreError> {
@@ -348,14 +357,6 @@ fn sql_value(v: &Value) -> rusqlite::types::Value {
         Value::String(s) => s.clone().into(),
         other => other.to_string().into(),
     }
-}
-
-fn parse(collection: &str, id: i64, body: &str) -> Result<Value, StoreError> {
-    serde_json::from_str(body).map_err(|e| StoreError::Corrupt {
-        collection: collection.into(),
-        id,
-        reason: e.to_string(),
-    })
 }
 
 impl Store for SqliteStore {
