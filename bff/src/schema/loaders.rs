@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use async_graphql::{Context, ErrorExtensions};
+use futures::future::{BoxFuture, FutureExt, Shared};
 use serde_json::json;
 use tracing::Instrument;
 
@@ -88,26 +89,44 @@ impl StaleMarks {
 pub struct RequestData {
     /// Who is calling (the loaders' upstream calls carry it too).
     pub context: RequestContext,
-    pub products: DataLoader<ProductLoader, HashMapCache>,
-    pub deliveries: DataLoader<DeliveryLoader, HashMapCache>,
+    pub products: Arc<DataLoader<ProductLoader, HashMapCache>>,
+    pub deliveries: Arc<DataLoader<DeliveryLoader, HashMapCache>>,
     pub stale: StaleMarks,
+    /// The batches a list of orders sent for its rows ([`prefetch`]), until they are in the
+    /// loaders.
+    prefetching: Mutex<Option<Prefetching>>,
 }
+
+type Prefetching = Shared<BoxFuture<'static, ()>>;
 
 impl RequestData {
     pub fn new(gateway: Arc<Gateway>, context: RequestContext) -> RequestData {
         RequestData {
-            products: DataLoader::with_cache(
+            products: Arc::new(DataLoader::with_cache(
                 ProductLoader(gateway.clone(), context.clone()),
                 tokio::spawn,
                 HashMapCache::default(),
-            ),
-            deliveries: DataLoader::with_cache(
+            )),
+            deliveries: Arc::new(DataLoader::with_cache(
                 DeliveryLoader(gateway, context.clone()),
                 tokio::spawn,
                 HashMapCache::default(),
-            ),
+            )),
             context,
             stale: StaleMarks::default(),
+            prefetching: Mutex::new(None),
+        }
+    }
+
+    /// Waits until the batches a list of orders sent are in the loaders (if one did).
+    async fn prefetched(&self) {
+        let pending = self
+            .prefetching
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(pending) = pending {
+            pending.await;
         }
     }
 }
@@ -146,39 +165,59 @@ fn delivery_key(order: &Order) -> DeliveryRef {
     }
 }
 
-/// Loads the products and the deliveries of `orders` (those the query selects) in one
-/// batch each, concurrently, into the request's loaders, where the rows' `product` and
-/// `delivery` fields then find them: a level of the query costs one round trip per
-/// upstream whatever its number of rows. Failures are kept in the loaders too and come
-/// out at the fields.
+/// Loads the products and deliveries (those the query selects) of a list of orders' rows:
+/// every key at once, one batch per upstream, both upstreams concurrently, into the request's loaders, where the
+/// rows' `product` and `delivery` fields then find them: a level of the query costs one
+/// round trip per upstream whatever its number of rows. Failures are kept in the loaders
+/// too and come out at the fields.
 ///
-/// The batches are sent from here, at once, and their results fed into the loaders'
-/// caches: every key is known, so there is nothing to wait for. Through `load_many`, each
-/// batch waited for the DataLoader's window (1 ms on async-graphql's own timer thread) and
-/// then for a task of its own to be scheduled, which on a busy machine added milliseconds
-/// between the levels of a query.
+/// The batches are sent from here, at once (every key is known, so nothing is gained by
+/// waiting): through `load_many`, each batch waited for the DataLoader's window (1 ms on
+/// async-graphql's own timer thread) and then for a task of its own to be scheduled, which
+/// on a busy machine added milliseconds between the levels of a query. The list is
+/// answered without waiting for them: the rows' own fields resolve while the batches are
+/// out, and only `product` and `delivery` wait ([`RequestData::prefetched`]); the
+/// resolution of a long list's rows no longer follows the second level's answers.
 pub async fn prefetch(ctx: &Context<'_>, orders: &[Order]) {
     let Ok(data) = ctx.data::<RequestData>() else {
         return;
     };
     tracing::debug!(orders = orders.len(), "prefetch");
     let look = ctx.look_ahead();
-    let gateway = &data.products.loader().0;
-    let products = async {
-        if look.field("product").exists() {
-            let keys = distinct(orders.iter().map(product_key));
-            let loaded = gateway.products.load(&data.context, &keys).await;
-            data.products.feed_many(loaded).await;
-        }
-    };
-    let deliveries = async {
-        if look.field("delivery").exists() {
-            let keys = distinct(orders.iter().map(delivery_key));
-            let loaded = gateway.deliveries.load(&data.context, &keys).await;
-            data.deliveries.feed_many(loaded).await;
-        }
-    };
-    futures::join!(products, deliveries);
+    let product_keys = look
+        .field("product")
+        .exists()
+        .then(|| distinct(orders.iter().map(product_key)));
+    let delivery_keys = look
+        .field("delivery")
+        .exists()
+        .then(|| distinct(orders.iter().map(delivery_key)));
+    let gateway = Arc::clone(&data.products.loader().0);
+    let context = data.context.clone();
+    let (products, deliveries) = (Arc::clone(&data.products), Arc::clone(&data.deliveries));
+    let mut batches = async move {
+        let products = async {
+            if let Some(keys) = product_keys {
+                products
+                    .feed_many(gateway.products.load(&context, &keys).await)
+                    .await;
+            }
+        };
+        let deliveries = async {
+            if let Some(keys) = delivery_keys {
+                deliveries
+                    .feed_many(gateway.deliveries.load(&context, &keys).await)
+                    .await;
+            }
+        };
+        futures::join!(products, deliveries);
+    }
+    .boxed()
+    .shared();
+    // Polled once here, so both requests are on their way before the rows resolve.
+    if futures::poll!(&mut batches).is_pending() {
+        *data.prefetching.lock().unwrap_or_else(|e| e.into_inner()) = Some(batches);
+    }
 }
 
 /// Each key once, as the DataLoader would ask for them.
@@ -189,13 +228,17 @@ fn distinct<K: Eq + std::hash::Hash>(keys: impl Iterator<Item = K>) -> Vec<K> {
 
 pub async fn product_of(ctx: &Context<'_>, order: &Order) -> Result<Option<Product>, BffError> {
     let key = product_key(order);
-    let loaded = request_data(ctx)?.products.load_one(key).await?;
+    let data = request_data(ctx)?;
+    data.prefetched().await;
+    let loaded = data.products.load_one(key).await?;
     Ok(null_on_error(ctx, loaded))
 }
 
 pub async fn delivery_of(ctx: &Context<'_>, order: &Order) -> Result<Option<Delivery>, BffError> {
     let key = delivery_key(order);
-    let loaded = request_data(ctx)?.deliveries.load_one(key).await?;
+    let data = request_data(ctx)?;
+    data.prefetched().await;
+    let loaded = data.deliveries.load_one(key).await?;
     Ok(null_on_error(ctx, loaded))
 }
 

@@ -402,6 +402,7 @@ pub async fn execute(
     context: RequestContext,
     request: async_graphql::Request,
 ) -> async_graphql::Response {
+    tracing::debug!("executing");
     let request = match prepare(schema, request) {
         Ok(request) => request,
         Err(missing) => return async_graphql::Response::from_errors(vec![missing]),
@@ -417,6 +418,7 @@ pub async fn execute(
             response.extensions.insert("stale".to_owned(), v);
         }
     }
+    tracing::debug!("executed");
     response
 }
 

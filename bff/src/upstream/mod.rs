@@ -10,6 +10,7 @@
 pub mod call;
 pub mod client;
 pub mod hal;
+pub mod service_tokens;
 pub mod stack;
 
 use std::collections::BTreeMap;
