@@ -84,11 +84,6 @@ impl TokenIssuer {
         &self.key
     }
 
-    /// How long a token signed for one call to a service lives.
-    pub fn service_token_ttl(&self) -> Duration {
-        self.settings.service_token_ttl
-    }
-
     /// A token for one call by `caller` to the service `audience` (`order`, `delivery`, …).
     /// `None` for an anonymous caller: its calls carry no token.
     pub fn for_service(

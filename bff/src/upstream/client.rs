@@ -23,7 +23,6 @@ use crate::resilience::breaker::{Breaker, CircuitOpen, CircuitState};
 use crate::stale::{Fetched, StaleCache};
 use crate::upstream::call::{BodyTooLarge, ServerFailure, UpstreamRequest, UpstreamResponse};
 use crate::upstream::hal::{Document, Link, Links, Var};
-use crate::upstream::service_tokens::ServiceTokens;
 use crate::upstream::stack::UpstreamSettings;
 use crate::upstream::stack::{self, Stack};
 use crate::upstream::Upstream;
@@ -47,8 +46,8 @@ pub struct UpstreamClient {
     /// The last answer read from each URL, as the upstream sent it (parsed again when
     /// recalled: a rare event, while every fresh read is remembered).
     documents: StaleCache<String, Bytes>,
-    /// Signs (and keeps) the token each call carries for its caller.
-    tokens: Option<ServiceTokens>,
+    /// Signs the token each call carries for its caller.
+    signer: Option<TokenIssuer>,
 }
 
 impl UpstreamClient {
@@ -82,7 +81,7 @@ impl UpstreamClient {
             root: Mutex::new(None),
             searches: Mutex::new(HashMap::new()),
             documents: StaleCache::new(upstream, stale_bytes),
-            tokens: signer.map(|issuer| ServiceTokens::new(issuer, upstream.as_str())),
+            signer,
         })
     }
 
@@ -196,15 +195,22 @@ impl UpstreamClient {
         answer.map_err(|e| self.classify(e))
     }
 
-    /// `Authorization: Bearer` with a token signed for this caller: the caller's subject and
-    /// roles, audience = this upstream (DESIGN.md section 8), reused while it is fresh
-    /// ([`ServiceTokens`]). None for an anonymous caller
+    /// `Authorization: Bearer` with a token signed for this call: the caller's subject and
+    /// roles, audience = this upstream (DESIGN.md section 8). None for an anonymous caller
     /// or a BFF built without a signer (its upstreams then see every call as anonymous).
     fn token_for(&self, ctx: &RequestContext) -> Result<Option<HeaderValue>, BffError> {
-        match &self.tokens {
-            Some(tokens) => tokens.header_for(ctx.caller()),
-            None => Ok(None),
-        }
+        let Some(signer) = &self.signer else {
+            return Ok(None);
+        };
+        let token = signer
+            .for_service(ctx.caller(), self.upstream.as_str())
+            .map_err(|e| BffError::Internal(format!("cannot sign an upstream token: {e}")))?;
+        token
+            .map(|t| {
+                HeaderValue::from_str(&format!("Bearer {t}"))
+                    .map_err(|_| BffError::Internal("a signed token is not a header".into()))
+            })
+            .transpose()
     }
 
     fn classify(&self, e: BoxError) -> BffError {

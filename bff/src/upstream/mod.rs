@@ -10,7 +10,6 @@
 pub mod call;
 pub mod client;
 pub mod hal;
-pub mod service_tokens;
 pub mod stack;
 
 use std::collections::BTreeMap;
