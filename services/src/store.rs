@@ -294,13 +294,25 @@ where
     .map_err(|e| E::from(StoreError::Task(e.to_string())))?
 }
 
-/// Runs a read-only closure on a blocking thread (the transaction is rolled back).
+/// Runs a read-only closure (the transaction is rolled back) where blocking is allowed: on
+/// a multi-threaded runtime in place, the worker handing its other tasks to another
+/// thread, else on a blocking thread. A read is short (a few rows, or a page of them); in
+/// place it starts at once, while a blocking thread first has to be woken and then has to
+/// wake the task again, which after an idle moment cost about 0.15 ms of every answer.
 pub async fn read<R, E, F>(store: &Arc<dyn Store>, work: F) -> Result<R, E>
 where
     R: Send + 'static,
     E: From<StoreError> + Send + 'static,
     F: FnOnce(&mut dyn Tx) -> Result<R, E> + Send + 'static,
 {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    let flavor = Handle::try_current().map(|h| h.runtime_flavor());
+    if matches!(flavor, Ok(RuntimeFlavor::MultiThread)) {
+        return tokio::task::block_in_place(|| {
+            let mut tx = store.begin_read()?;
+            work(&mut *tx)
+        });
+    }
     let store = Arc::clone(store);
     tokio::task::spawn_blocking(move || {
         let mut tx = store.begin_read()?;
