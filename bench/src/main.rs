@@ -12,6 +12,8 @@ use anyhow::{bail, Result};
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    const USAGE: &str = "usage: mall-bench [--only 1,2,...] [--mall PATH] [--baseline PATH] \
+        (`cargo xtask bench` passes these on)";
     let mut only = Vec::new();
     let mut mall = None;
     let mut baseline = None;
@@ -39,10 +41,11 @@ async fn main() -> Result<()> {
                 };
                 baseline = Some(PathBuf::from(path));
             }
-            other => bail!(
-                "unknown argument `{other}`; usage: mall-bench [--only 1,2,...] [--mall PATH] \
-                 [--baseline PATH]"
-            ),
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            other => bail!("unknown argument `{other}`; {USAGE}"),
         }
     }
     mall_bench::run(&only, mall, baseline).await

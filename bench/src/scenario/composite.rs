@@ -21,10 +21,14 @@ use crate::Bench;
 pub const SCENARIO: &str = "1 Composite depth";
 
 /// The previous published run, for comparison.
-const PREVIOUS: &str = "Previous run (2026-12-01 05:14, before the stage-by-stage trace, \
-    when the proxy's delay could overshoot by up to a millisecond): BFF 2.30 d at N = 1, 2.35 d \
-    at N = 10, 2.39 d at N = 50, 2.49 d at N = 100; naive / BFF 1.9×, 10.4×, 48.1×, 91.5×. \
-    On 2026-11-25 (before sign-in): 2.50, 2.54, 2.83 and 2.79 d.";
+const PREVIOUS: &str =
+    "Previous run (2026-12-02, the day's first, on the same machine as this run, before \
+    the services wrote a listing from its stored text and read in place, and before the rows' \
+    own fields resolved while the second level was out): BFF 2.15 d at N = 1, 2.19 d at N = 10, \
+    2.27 d at N = 50, 2.32 d at N = 100 (at N = 100 the BFF's own 2.89 ms, the services' and \
+    proxy's 3.53 ms, the order service 1.49 ms and the delivery search 1.62 ms); naive / BFF \
+    1.9×, 10.6×, 48.6×, 93.6×. On 2026-12-01 07:49 (another machine): 2.22, 2.28, 2.43 and \
+    2.52 d.";
 
 /// The injected delay of every upstream answer.
 pub const DELAY: Duration = Duration::from_millis(20);
