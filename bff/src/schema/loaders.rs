@@ -166,10 +166,10 @@ fn delivery_key(order: &Order) -> DeliveryRef {
 }
 
 /// Loads the products and deliveries (those the query selects) of a list of orders' rows:
-/// every key at once, one batch per upstream, both upstreams concurrently, into the request's loaders, where the
-/// rows' `product` and `delivery` fields then find them: a level of the query costs one
-/// round trip per upstream whatever its number of rows. Failures are kept in the loaders
-/// too and come out at the fields.
+/// every key at once, one batch per upstream, both upstreams concurrently, into the
+/// request's loaders, where the rows' `product` and `delivery` fields then find them: a
+/// level of the query costs one round trip per upstream whatever its number of rows.
+/// Failures are kept in the loaders too and come out at the fields.
 ///
 /// The batches are sent from here, at once (every key is known, so nothing is gained by
 /// waiting): through `load_many`, each batch waited for the DataLoader's window (1 ms on
