@@ -24,9 +24,9 @@ impl IntoResponse for Hal {
     }
 }
 
-/// A `application/hal+json` response already written as text: a listing, whose items'
-/// stored text is spliced in without being parsed into `Value` trees and printed again.
-pub struct HalText(pub String);
+/// A `application/hal+json` response already written out: a listing, whose items' stored
+/// text is spliced in without being parsed into `Value` trees and printed again.
+pub struct HalText(pub Vec<u8>);
 
 impl IntoResponse for HalText {
     fn into_response(self) -> Response {
@@ -204,20 +204,20 @@ impl Paging {
     }
 }
 
-/// Writes a collection document with `_embedded`, `page` and the paging links; `items` is
-/// the text of the embedded items' JSON array.
+/// Writes a collection document with `_embedded`, `page` and the paging links; `items`
+/// writes the embedded items, comma-separated, between the array's brackets.
 ///
 /// `href` is the absolute URL of the listing without paging parameters (it may carry a
 /// query of its own, e.g. a search's `?customerId=…`).
-pub fn collection(
+pub fn collection<E>(
     rel: &str,
     href: &str,
     profile: &str,
     search: Option<&str>,
-    items: &str,
     paging: &Paging,
     total: u64,
-) -> String {
+    items: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+) -> Result<Vec<u8>, E> {
     let total_pages = total.div_ceil(paging.size);
     let page_href = |n: u64| {
         let sep = if href.contains('?') { '&' } else { '?' };
@@ -256,17 +256,27 @@ pub fn collection(
         "totalPages": total_pages,
         "number": paging.page,
     });
-    let mut out = String::with_capacity(items.len() + 512);
-    out.push_str("{\"_embedded\":{");
-    out.push_str(&Value::from(rel).to_string());
-    out.push(':');
-    out.push_str(items);
-    out.push_str("},\"_links\":");
-    out.push_str(&Value::Object(links).to_string());
-    out.push_str(",\"page\":");
-    out.push_str(&page.to_string());
-    out.push('}');
-    out
+    let mut out = Vec::with_capacity(512);
+    out.extend_from_slice(b"{\"_embedded\":{");
+    json_string(&mut out, rel);
+    out.extend_from_slice(b":[");
+    items(&mut out)?;
+    out.extend_from_slice(b"]},\"_links\":");
+    write_json(&mut out, &Value::Object(links));
+    out.extend_from_slice(b",\"page\":");
+    write_json(&mut out, &page);
+    out.push(b'}');
+    Ok(out)
+}
+
+/// `s` written as a JSON string.
+pub fn json_string(out: &mut Vec<u8>, s: &str) {
+    write_json(out, s);
+}
+
+fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
+    // Writing into a Vec cannot fail, and strings and trees always serialise.
+    let _ = serde_json::to_writer(&mut *out, v);
 }
 
 /// Adds `_links` to an item document.
@@ -306,11 +316,12 @@ mod tests {
             "http://h/products",
             "http://h/profile/products",
             Some("http://h/products/search"),
-            "[]",
             &paging,
             5,
-        );
-        let doc: Value = serde_json::from_str(&doc).expect("a JSON document");
+            |_| Ok::<_, ()>(()),
+        )
+        .expect("written");
+        let doc: Value = serde_json::from_slice(&doc).expect("a JSON document");
         assert_eq!(doc["page"]["totalPages"], 3);
         assert_eq!(
             doc["_links"]["next"]["href"],

@@ -46,13 +46,9 @@ impl<'de> Deserialize<'de> for Whole {
 }
 
 impl Keys {
+    /// The keys of a document tree (none of a tree that is not an object).
     fn of(doc: &Value) -> Keys {
-        let whole = |field: &str| Whole(doc[field].as_i64().unwrap_or_default());
-        Keys {
-            id: whole("id"),
-            product: whole("productId"),
-            order: whole("orderId"),
-        }
+        Keys::deserialize(doc).unwrap_or_default()
     }
 }
 
@@ -111,20 +107,14 @@ impl Render {
             if i > 0 {
                 out.push(b',');
             }
-            string(out, rel);
+            hal::json_string(out, rel);
             out.extend_from_slice(br#":{"href":"#);
-            string(out, href);
+            hal::json_string(out, href);
             out.push(b'}');
         }
         out.extend_from_slice(b"}}");
         Ok(())
     }
-}
-
-/// `s` as a JSON string.
-fn string(out: &mut Vec<u8>, s: &str) {
-    // Writing into a Vec cannot fail, and a str always serialises.
-    let _ = serde_json::to_writer(&mut *out, s);
 }
 
 impl Resource {
@@ -197,27 +187,25 @@ impl Resource {
             Ok::<_, AppError>(tx.list_text(collection, &query)?)
         })
         .await?;
-        let mut items =
-            Vec::with_capacity(2 + page.items.iter().map(|s| s.body.len() + 256).sum::<usize>());
-        items.push(b'[');
-        for (i, stored) in page.items.iter().enumerate() {
-            if i > 0 {
-                items.push(b',');
-            }
-            render.write(&mut items, collection, stored)?;
-        }
-        items.push(b']');
-        let items = String::from_utf8(items)
-            .map_err(|_| AppError::Internal("a listing is not UTF-8".into()))?;
-        Ok(HalText(hal::collection(
+        let body = hal::collection(
             self.collection,
             &href,
             &self.profile_href(base),
             Some(&self.search_href(base)),
-            &items,
             &paging,
             page.total,
-        )))
+            |out| {
+                out.reserve(page.items.iter().map(|s| s.body.len() + 256).sum());
+                for (i, stored) in page.items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    render.write(out, collection, stored)?;
+                }
+                Ok::<_, StoreError>(())
+            },
+        )?;
+        Ok(HalText(body))
     }
 
     /// One item by id, rendered, or 404 with a problem document.
@@ -344,10 +332,11 @@ mod tests {
                 id: 1,
                 body: body.into(),
             };
-            let mut out = Vec::new();
+            let mut out = b"[".to_vec();
             let err = order_links()
                 .write(&mut out, "orders", &stored)
                 .expect_err(body);
+            assert_eq!(out, b"[", "{body}: nothing written");
             assert!(
                 matches!(err, StoreError::Corrupt { ref collection, id: 1, .. } if collection == "orders"),
                 "{body}: {err}"

@@ -56,7 +56,6 @@ pub struct Query {
     pub size: u64,
 }
 
-/// One page of a listing and the total number of matching documents.
 /// A stored document as the store holds it: its id and its JSON text, unparsed (a listing
 /// is written out with its items' text spliced in, [`crate::resource::Render::write`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +64,7 @@ pub struct Stored {
     pub body: String,
 }
 
+/// One page of a listing and the total number of matching documents.
 #[derive(Debug, Clone)]
 pub struct Page<T> {
     pub items: Vec<T>,
@@ -97,19 +97,6 @@ pub trait Tx {
     fn put_raw(&mut self, collection: &str, id: i64, doc: &Value) -> Result<(), StoreError>;
     /// The documents matching `query`, one page of them, as stored text.
     fn list_text(&mut self, collection: &str, query: &Query) -> Result<Page<Stored>, StoreError>;
-    /// As [`Tx::list_text`], each document parsed.
-    fn list_raw(&mut self, collection: &str, query: &Query) -> Result<Page<Value>, StoreError> {
-        let page = self.list_text(collection, query)?;
-        let items = page
-            .items
-            .iter()
-            .map(|s| parse(collection, s))
-            .collect::<Result<_, _>>()?;
-        Ok(Page {
-            items,
-            total: page.total,
-        })
-    }
     /// Records an event to publish once this transaction commits.
     fn push_event(&mut self, event: &Event) -> Result<(), StoreError>;
     /// Marks an incoming event as processed by `consumer`; false if it already was.
@@ -211,14 +198,11 @@ impl<X: Tx + ?Sized> TxExt for X {
         collection: &str,
         query: &Query,
     ) -> Result<Page<T>, StoreError> {
-        let page = self.list_raw(collection, query)?;
+        let page = self.list_text(collection, query)?;
         let items = page
             .items
-            .into_iter()
-            .map(|v| {
-                let id = v.get("id").and_then(Value::as_i64).unwrap_or_default();
-                decode(collection, id, v)
-            })
+            .iter()
+            .map(|stored| parse(collection, stored))
             .collect::<Result<_, _>>()?;
         Ok(Page {
             items,
@@ -249,8 +233,11 @@ pub(crate) fn dead_letter_of(
     })
 }
 
-/// A stored document's text parsed; a document that is not JSON is [`StoreError::Corrupt`].
-pub(crate) fn parse(collection: &str, stored: &Stored) -> Result<Value, StoreError> {
+/// A stored document's text read as `T`; one that does not read is [`StoreError::Corrupt`].
+pub(crate) fn parse<T: DeserializeOwned>(
+    collection: &str,
+    stored: &Stored,
+) -> Result<T, StoreError> {
     serde_json::from_str(&stored.body).map_err(|e| StoreError::Corrupt {
         collection: collection.into(),
         id: stored.id,

@@ -92,9 +92,9 @@ pub struct RequestData {
     pub products: Arc<DataLoader<ProductLoader, HashMapCache>>,
     pub deliveries: Arc<DataLoader<DeliveryLoader, HashMapCache>>,
     pub stale: StaleMarks,
-    /// The batches a list of orders sent for its rows ([`prefetch`]), until they are in the
-    /// loaders.
-    prefetching: Mutex<Option<Prefetching>>,
+    /// The batches lists of orders sent for their rows ([`prefetch`]; one list, unless a
+    /// query lists orders more than once), until they are in the loaders.
+    prefetching: Mutex<Vec<Prefetching>>,
 }
 
 type Prefetching = Shared<BoxFuture<'static, ()>>;
@@ -114,20 +114,19 @@ impl RequestData {
             )),
             context,
             stale: StaleMarks::default(),
-            prefetching: Mutex::new(None),
+            prefetching: Mutex::new(Vec::new()),
         }
     }
 
-    /// Waits until the batches a list of orders sent are in the loaders (if one did).
+    /// Waits until the batches lists of orders sent are in the loaders (if any did), so
+    /// that a row finds its key there instead of asking for it again.
     async fn prefetched(&self) {
-        let pending = self
-            .prefetching
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        if let Some(pending) = pending {
-            pending.await;
-        }
+        let pending = self.prefetching().clone();
+        futures::future::join_all(pending).await;
+    }
+
+    fn prefetching(&self) -> std::sync::MutexGuard<'_, Vec<Prefetching>> {
+        self.prefetching.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -216,7 +215,9 @@ pub async fn prefetch(ctx: &Context<'_>, orders: &[Order]) {
     .shared();
     // Polled once here, so both requests are on their way before the rows resolve.
     if futures::poll!(&mut batches).is_pending() {
-        *data.prefetching.lock().unwrap_or_else(|e| e.into_inner()) = Some(batches);
+        let mut pending = data.prefetching();
+        pending.retain(|p| p.peek().is_none());
+        pending.push(batches);
     }
 }
 
