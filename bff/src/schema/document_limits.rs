@@ -1,4 +1,5 @@
-//! What a document may ask, checked once it is parsed: its depth, counted on the caller's
+//! What a document may ask, checked once it is parsed (by [`super::execute`], before
+//! async-graphql runs it): its depth, counted on the caller's
 //! own selections, whether it introspects when introspection is off, and how wide its
 //! operations are: root fields per operation (each alias is one; fields merged under one
 //! response key are one) and mutations per operation. Every root field is at least one
@@ -7,23 +8,22 @@
 //! `limits.max_complexity` (async-graphql's own check, priced by [`super::cost`]: list fields
 //! count their rows), with a message that says what to ask for instead.
 //!
+//! These are checks on the parsed document, not a schema extension: any extension puts every
+//! field of every row on async-graphql's slower extension path (see [`super::field_errors`]).
+//!
 //! async-graphql's `limit_depth` counts every field, introspection included, and the
 //! standard introspection query of graphql-js (what GraphiQL-from-URL, codegen tools,
 //! Postman, Altair and Schemathesis send) nests `ofType` seven levels deep inside
-//! `__type`: the built-in limit refuses every GraphQL tool. This extension counts the
-//! depth of the operations' selections with fragments inlined, and counts a `__schema` or
+//! `__type`: the built-in limit refuses every GraphQL tool. These checks count the
+//! depth of the operations' selections with fragments inlined, and count a `__schema` or
 //! `__type` field as one level whatever it selects (the introspection schema is finite and
 //! served from memory, so its depth costs nothing upstream).
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
-};
 use async_graphql::parser::types::OperationType;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ErrorExtensionValues, ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql::{ErrorExtensionValues, ServerError};
 
 /// The message of a refused query (kept from async-graphql's own limit).
 pub const TOO_DEEP: &str = "Query is nested too deep.";
@@ -85,58 +85,37 @@ fn too_expensive(message: String) -> ServerError {
     error
 }
 
-impl ExtensionFactory for DocumentLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(*self)
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for DocumentLimits {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        if depth_of(&document) > self.max_depth {
+impl DocumentLimits {
+    /// Why `document` is refused, if it is: too deep, introspecting when introspection is
+    /// off, or too wide. Run on every request's parsed document before it executes.
+    pub fn check(&self, document: &ExecutableDocument) -> Result<(), ServerError> {
+        if depth_of(document) > self.max_depth {
             return Err(ServerError::new(TOO_DEEP, None));
         }
-        if !self.introspection && introspects(&document) {
+        if !self.introspection && introspects(document) {
             return Err(ServerError::new(NO_INTROSPECTION, None));
         }
-        if let Some(message) = self.too_wide(&document) {
+        if let Some(message) = self.too_wide(document) {
             return Err(too_expensive(message));
         }
-        Ok(document)
+        Ok(())
     }
 
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|errors| {
-            errors
-                .into_iter()
-                .map(|e| {
-                    if e.message == TOO_COMPLEX {
-                        too_expensive(format!(
-                            "this query could bring back too much at once: each field of each \
-                             row it may return counts (a page its size, an unpaged list {} \
-                             rows), and it is past {} (limits.max_complexity); ask for smaller \
-                             pages, fewer fields or fewer aliases",
-                            super::cost::EXPECTED_ROWS,
-                            self.max_complexity
-                        ))
-                    } else {
-                        e
-                    }
-                })
-                .collect()
-        })
+    /// Gives async-graphql's refusal of a document past `limit_complexity` (a request error,
+    /// without a path) its code and a message that says what to ask for instead.
+    pub fn explain(&self, response: &mut async_graphql::Response) {
+        for error in &mut response.errors {
+            if error.message == TOO_COMPLEX && error.path.is_empty() {
+                *error = too_expensive(format!(
+                    "this query could bring back too much at once: each field of each row it \
+                     may return counts (a page its size, an unpaged list {} rows), and it is \
+                     past {} (limits.max_complexity); ask for smaller pages, fewer fields or \
+                     fewer aliases",
+                    super::cost::EXPECTED_ROWS,
+                    self.max_complexity
+                ));
+            }
+        }
     }
 }
 

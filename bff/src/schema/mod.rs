@@ -3,7 +3,8 @@
 //!
 //! - [`types`]: the GraphQL objects, each exposing a type of [`crate::model`]
 //! - [`errors`]: [`BffError`] as GraphQL errors (`extensions.code`, `upstream`)
-//! - [`field_errors`]: failed fields answered as the specification says (null, propagation)
+//! - [`field_errors`]: failed fields answered as the specification says (null, propagation),
+//!   on the finished response
 //! - [`document_limits`], [`variables`]: what a request may ask, checked before it runs
 //! - [`parsed`]: parsed documents kept by their text (a query sent again is not parsed again)
 //! - [`cost`]: what a query is expected to bring back (list fields count their rows)
@@ -28,6 +29,7 @@ pub mod variables;
 
 use std::sync::Arc;
 
+use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{Context, Object, Schema, SchemaBuilder};
 use futures::stream::BoxStream;
 use futures::StreamExt;
@@ -353,15 +355,15 @@ pub fn builder(
         .data(gateway)
         .data(rendered::RenderedChanges::new(rendered::DEFAULT_MAX_BYTES))
         .data(parsed::ParsedDocuments::new(parsed::DEFAULT_MAX_BYTES))
-        .extension(document_limits::DocumentLimits {
+        .data(document_limits::DocumentLimits {
             max_depth: limits.max_depth,
             introspection: limits.introspection,
             max_root_fields: limits.max_root_fields,
             max_mutations: limits.max_mutations,
             max_complexity: limits.max_complexity,
         })
-        .limit_complexity(limits.max_complexity)
-        .extension(field_errors::FieldErrors);
+        .data(field_errors::FieldTypes::of::<Query, Mutation, Subscription>())
+        .limit_complexity(limits.max_complexity);
     if limits.introspection {
         builder
     } else {
@@ -374,24 +376,54 @@ pub fn sdl() -> String {
     Schema::build(Query, Mutation, Subscription).finish().sdl()
 }
 
-/// The request with its document parsed once (or a copy of the one kept for its text: see
-/// [`parsed`]) for async-graphql to run; the error of a required variable it lacks instead.
-/// A document that does not parse is left to async-graphql, which reports why.
+/// The document of `query`, parsed (or a copy of the one kept for its text: see [`parsed`]);
+/// `None` when it does not parse.
+fn parse(schema: &BffSchema, query: &str) -> Option<ExecutableDocument> {
+    match schema.data::<parsed::ParsedDocuments>() {
+        Some(kept) => kept.parse(query),
+        None => async_graphql::parser::parse_query(query).ok(),
+    }
+}
+
+/// The request with its document parsed once for async-graphql to run; the refusal of a
+/// document past the [`document_limits`] or of a required variable it lacks instead. A
+/// document that does not parse is left to async-graphql, which reports why.
 fn prepare(
     schema: &BffSchema,
     mut request: async_graphql::Request,
 ) -> Result<async_graphql::Request, async_graphql::ServerError> {
-    let document = match schema.data::<parsed::ParsedDocuments>() {
-        Some(kept) => kept.parse(&request.query),
-        None => async_graphql::parser::parse_query(&request.query).ok(),
-    };
-    if let Some(document) = document {
+    if let Some(document) = parse(schema, &request.query) {
+        if let Some(limits) = schema.data::<document_limits::DocumentLimits>() {
+            limits.check(&document)?;
+        }
         if let Some(missing) = variables::missing_required(&document, &request) {
             return Err(missing);
         }
         request.set_parsed_query(document);
     }
     Ok(request)
+}
+
+/// Puts a response in the specification's shape ([`field_errors`]) and gives a refusal for
+/// cost its code ([`document_limits`]). The document is looked up again only when the
+/// response has a field error.
+fn finish(
+    schema: &BffSchema,
+    query: &str,
+    operation: Option<&str>,
+    response: &mut async_graphql::Response,
+) {
+    if let Some(limits) = schema.data::<document_limits::DocumentLimits>() {
+        limits.explain(response);
+    }
+    if response.errors.iter().any(|e| !e.path.is_empty()) {
+        if let (Some(types), Some(document)) = (
+            schema.data::<field_errors::FieldTypes>(),
+            parse(schema, query),
+        ) {
+            field_errors::shape(response, &document, operation, types);
+        }
+    }
 }
 
 /// Executes one request with fresh per-request loaders, then gives errors their codes and
@@ -408,9 +440,11 @@ pub async fn execute(
         Err(missing) => return async_graphql::Response::from_errors(vec![missing]),
     };
     let query = request.query.clone();
+    let operation = request.operation_name.clone();
     let data = RequestData::new(gateway.clone(), context);
     let stale = data.stale.clone();
     let mut response = schema.execute(request.data(data)).await;
+    finish(schema, &query, operation.as_deref(), &mut response);
     extend_errors(&mut response);
     errors::code_request_errors(&mut response, &query);
     if let Some(marks) = stale.take() {
@@ -442,6 +476,7 @@ pub fn execute_stream(
         }
     };
     let query = request.query.clone();
+    let operation = request.operation_name.clone();
     let selection = rendered::Selection::of(&request);
     let request = request
         .data(RequestData::new(gateway.clone(), context))
@@ -452,8 +487,10 @@ pub fn execute_stream(
             .boxed(),
         None => schema.execute_stream(request).boxed(),
     };
+    let schema = schema.clone();
     responses
         .map(move |mut response| {
+            finish(&schema, &query, operation.as_deref(), &mut response);
             extend_errors(&mut response);
             errors::code_request_errors(&mut response, &query);
             response
