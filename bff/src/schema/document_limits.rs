@@ -132,39 +132,8 @@ pub fn depth_of(document: &ExecutableDocument) -> usize {
 /// The root fields a selection set runs: its distinct response keys (alias, else name),
 /// fragments inlined, meta fields (`__typename`, `__schema`, `__type`) not counted.
 pub fn root_fields(document: &ExecutableDocument, set: &SelectionSet) -> usize {
-    fn collect<'a>(
-        document: &'a ExecutableDocument,
-        set: &'a SelectionSet,
-        keys: &mut HashSet<&'a str>,
-        open: &mut HashSet<&'a str>,
-    ) {
-        for selection in &set.items {
-            match &selection.node {
-                Selection::Field(field) => {
-                    let name = field.node.name.node.as_str();
-                    if !name.starts_with("__") {
-                        keys.insert(field.node.response_key().node.as_str());
-                    }
-                }
-                Selection::InlineFragment(fragment) => {
-                    collect(document, &fragment.node.selection_set.node, keys, open)
-                }
-                Selection::FragmentSpread(spread) => {
-                    let name = spread.node.fragment_name.node.as_str();
-                    if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node)
-                    {
-                        if open.insert(name) {
-                            collect(document, &fragment.node.selection_set.node, keys, open);
-                            open.remove(name);
-                        }
-                    }
-                }
-            }
-        }
-    }
-    let mut keys = HashSet::new();
-    collect(document, set, &mut keys, &mut HashSet::new());
-    keys.len()
+    super::selections::response_keys(document, &[set], |field| !field.name.node.starts_with("__"))
+        .len()
 }
 
 /// Whether any selection of the document (fragments included) is `__schema` or `__type`.

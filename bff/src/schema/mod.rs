@@ -7,6 +7,7 @@
 //!   on the finished response
 //! - [`document_limits`], [`variables`]: what a request may ask, checked before it runs
 //! - [`parsed`]: parsed documents kept by their text (a query sent again is not parsed again)
+//! - [`selections`]: the fields a selection runs, fragments inlined
 //! - [`cost`]: what a query is expected to bring back (list fields count their rows)
 //! - [`loaders`]: per-request DataLoaders and the stale marks
 //! - [`subscription`]: the `myPage` subscription, fed by [`crate::live`]
@@ -23,6 +24,7 @@ pub mod field_errors;
 pub mod loaders;
 pub mod parsed;
 pub mod rendered;
+pub mod selections;
 pub mod subscription;
 pub mod types;
 pub mod variables;
