@@ -20,16 +20,21 @@
 //   (by the healthy loads' median first data) in its manifest, interleaved; these loads also
 //   read the renderer's main-thread time (`main`, see once());
 // - repeatComposed / repeatAlone: the same two as a repeat visit (a second load in the same
-//   browser context, its bundles in the HTTP cache), interleaved.
+//   browser context, its bundles in the HTTP cache), interleaved;
+// - tracedComposed / tracedAlone: the same two again under a Chromium trace (which slows a
+//   load, so these loads time nothing): how much of the renderer's main thread went to V8
+//   compiling wasm functions on their first call (see compileOnFirstCall).
 //
 // node bench/browser.mjs URL RUNS [ALONE_URL ALONE_MANIFEST]  →  prints one JSON object:
 // { "healthy": [Sample, ...], "routed": [...], "hung": {"order": [...], ...},
 //   "composed": [...], "alone": [...], "slowest": "order",
 //   "repeatComposed": [...], "repeatAlone": [...],
+//   "tracedComposed": [Compile, ...], "tracedAlone": [...],
 //   "timeline": [{"/shell/0.1.0/mall_shell_bg.wasm": 120.5, ...}, ...] (healthy loads: when
 //   each file had arrived) }
 // where Sample = { ready: {product, order, delivery}, data: {...}, depth, chain: [names],
-//   main: {task, script} (ms; composed, alone and repeat loads only) }.
+//   main: {task, script} (ms; composed, alone and repeat loads only) }
+// and Compile = { tasks, compile, functions } (see compileOnFirstCall).
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { chromium } from 'playwright';
@@ -37,6 +42,8 @@ import { chromium } from 'playwright';
 const [url, runsArg, aloneUrl, aloneManifest] = process.argv.slice(2);
 const runs = Number(runsArg ?? 5);
 const NAMES = ['product', 'order', 'delivery'];
+// How many traced loads of each of the composition's two pages.
+const TRACED = 3;
 // How long a repeat visit's first load is left before the second.
 const REPEAT_AFTER_MS = 3000;
 // The first GraphQL-backed content of each component, inside its shadow root.
@@ -222,6 +229,67 @@ async function once(
   return { ready: pick(seen.ready), data, ...chainDepth(entries, until), arrived, main };
 }
 
+// How much of the renderer's main thread a traced load spent compiling wasm: V8 compiles a
+// wasm function (Liftoff) the first time it is called, on the thread calling it, so every
+// component's start-up compiles the code it runs, its own copy of leptos and std included,
+// on the page's one main thread. From the trace's events on that thread (the renderer's main
+// thread with the most top-level tasks), as thread time (CPU, not wall time): `tasks`, every
+// top-level task; `compile`, V8's `wasm.CompileLazy` (compiling, publishing and flushing one
+// function); `functions`, how many were compiled. In ms.
+function compileOnFirstCall(trace) {
+  const events = trace.traceEvents ?? trace;
+  const mains = new Set(
+    events
+      .filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain')
+      .map((e) => `${e.pid}:${e.tid}`),
+  );
+  const byThread = new Map();
+  for (const e of events) {
+    const key = `${e.pid}:${e.tid}`;
+    if (e.ph !== 'X' || !mains.has(key) || e.tdur === undefined) continue;
+    if (!byThread.has(key)) byThread.set(key, []);
+    byThread.get(key).push(e);
+  }
+  const topLevel = (list) => {
+    const sorted = [...list].sort((a, b) => a.ts - b.ts || b.dur - a.dur);
+    const out = [];
+    let end = -Infinity;
+    for (const e of sorted) {
+      if (e.ts >= end) {
+        out.push(e);
+        end = e.ts + e.dur;
+      }
+    }
+    return out;
+  };
+  let best = null;
+  for (const list of byThread.values()) {
+    const tasks = topLevel(list.filter((e) => e.cat.split(',').includes('toplevel')));
+    if (!best || tasks.length > best.tasks.length) best = { list, tasks };
+  }
+  if (!best) return null;
+  const compiles = topLevel(best.list.filter((e) => e.name === 'wasm.CompileLazy'));
+  const sum = (xs) => xs.reduce((t, e) => t + e.tdur, 0) / 1000;
+  return { tasks: sum(best.tasks), compile: sum(compiles), functions: compiles.length };
+}
+
+// One fresh load (as once() makes it) under a trace, read by compileOnFirstCall.
+async function traced(base, state, expected) {
+  const context = await browser.newContext({ storageState: state });
+  const page = await context.newPage();
+  await page.addInitScript(watchSlots, MARKERS);
+  await browser.startTracing(page, { categories: ['toplevel', 'v8.wasm'] });
+  await page.goto(base, { waitUntil: 'commit' });
+  await page.waitForFunction(
+    (names) => names.every((n) => n in window.__mallData),
+    expected,
+    { timeout: 30_000 },
+  );
+  const trace = JSON.parse((await browser.stopTracing()).toString('utf8'));
+  await context.close();
+  return compileOnFirstCall(trace);
+}
+
 const median = (xs) => {
   const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
   if (v.length === 0) return NaN;
@@ -281,6 +349,12 @@ if (aloneUrl && aloneManifest) {
       list.push(await once(base, state, { expected, context, metrics: true }));
       await context.close();
     }
+  }
+  result.tracedComposed = [];
+  result.tracedAlone = [];
+  for (let i = 0; i < TRACED; i++) {
+    result.tracedComposed.push(await traced(url, signedIn, NAMES));
+    result.tracedAlone.push(await traced(aloneUrl, aloneSignedIn, [slowest]));
   }
 }
 await browser.close();

@@ -33,11 +33,12 @@ const HUNG_SLOWDOWN: f64 = 0.10;
 const COMPOSITION: f64 = 1.25;
 /// Levels of requests from the document to the data.
 const CHAIN_DEPTH: u32 = 3;
-/// The previous published run, for comparison (signed out: the order and delivery
-/// components mounted without data; times to `data-state="ready"`).
-const PREVIOUS: &str = "Previous run (2026-12-01 05:14, before the main-thread and repeat-visit \
-    readings): all three showed data after 291 ms; composition 1.435× (269 ms / 187 ms, order \
-    the slowest); chain depth 2. On 2026-11-25 (before sign-in, signed out): mounted \
+/// The previous published runs, for comparison.
+const PREVIOUS: &str = "Previous run (2026-12-02 06:29, on a quieter machine of the same \
+    kind, before the traced loads): all three showed data after 240 ms; composition 1.413× \
+    (227 ms / 160 ms, delivery the slowest), repeat visit 1.407×; main-thread tasks 213 ms \
+    (script 64 ms) → 155 ms (script 30 ms); chain depth 2. On 2026-12-01 05:14: all three \
+    after 291 ms, composition 1.435×. On 2026-11-25 (before sign-in, signed out): mounted \
     (data-state ready) product 615 ms, order 636 ms, delivery 595 ms, all three 681 ms; \
     hung-bundle slowdowns of the others at most -2%.";
 /// Page loads per variant (healthy, and each component hung); medians are reported.
@@ -83,6 +84,15 @@ pub fn median_main(samples: &[Sample], figure: fn(&MainThread) -> f64) -> Option
     )
 }
 
+/// A traced load's renderer main thread (bench/browser.mjs `compileOnFirstCall`), thread
+/// time in ms: every top-level task, and V8 compiling wasm functions on their first call.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct FirstCallCompile {
+    pub tasks: f64,
+    pub compile: f64,
+    pub functions: u32,
+}
+
 #[derive(Debug, Deserialize)]
 pub struct BrowserRuns {
     pub healthy: Vec<Sample>,
@@ -101,6 +111,11 @@ pub struct BrowserRuns {
     pub repeat_composed: Vec<Sample>,
     #[serde(default, rename = "repeatAlone")]
     pub repeat_alone: Vec<Sample>,
+    /// The same two under a trace (no timings: the trace slows them).
+    #[serde(default, rename = "tracedComposed")]
+    pub traced_composed: Vec<Option<FirstCallCompile>>,
+    #[serde(default, rename = "tracedAlone")]
+    pub traced_alone: Vec<Option<FirstCallCompile>>,
     /// For the healthy loads: when each file of the page had arrived.
     #[serde(default)]
     pub timeline: Vec<Load>,
@@ -320,6 +335,53 @@ fn main_thread(
             "most of the composition's cost is not the page's main thread (waiting on the \
              network, or on cores busy elsewhere)."
         }
+    ))
+}
+
+/// The main thread's wasm compiling of the traced loads (a row), and its sentence.
+fn first_call_compile(r: &mut Report, runs: &BrowserRuns, slowest: &str) -> Option<String> {
+    let medians = |loads: &[Option<FirstCallCompile>]| {
+        let loads: Vec<FirstCallCompile> = loads.iter().flatten().copied().collect();
+        let of = |f: fn(&FirstCallCompile) -> f64| median(&loads.iter().map(f).collect::<Vec<_>>());
+        Some((
+            of(|c| c.tasks)?,
+            of(|c| c.compile)?,
+            of(|c| f64::from(c.functions))?,
+            loads.len(),
+        ))
+    };
+    let (ct, cc, cf, n) = medians(&runs.traced_composed)?;
+    let (at, ac, af, _) = medians(&runs.traced_alone)?;
+    let (extra_tasks, extra_compile) = (ct - at, cc - ac);
+    r.row(
+        SCENARIO,
+        "renderer main thread compiling wasm on first call: whole page → slowest alone",
+        format!(
+            "{n} traced loads of each, interleaved (not timed: tracing slows them); thread \
+             time of V8's wasm.CompileLazy and of every top-level task on the renderer's main \
+             thread, medians"
+        ),
+        format!(
+            "{cc:.0} ms ({cf:.0} functions) of {ct:.0} ms of tasks → {ac:.0} ms ({af:.0} \
+             functions) of {at:.0} ms; {extra_compile:.0} ms of the whole page's extra \
+             {extra_tasks:.0} ms"
+        ),
+        "",
+        Verdict::Info,
+    );
+    Some(format!(
+        "What that start-up is, from Chromium traces of {n} more loads of each (thread time \
+         on the renderer's main thread; these loads are not timed): V8 compiles a wasm \
+         function with its baseline compiler the first time it is called, on the calling \
+         thread, so each component compiles the code its start-up runs, its own copy of \
+         leptos, std and the browser bindings included, on the page's one main thread. The \
+         whole page compiled {cf:.0} functions in {cc:.0} ms of {ct:.0} ms of tasks, \
+         {slowest} alone {af:.0} in {ac:.0} ms of {at:.0} ms: {extra_compile:.0} ms of the \
+         whole page's extra {extra_tasks:.0} ms of main-thread work is compiling the other \
+         components' code, the rest is running it (as the baseline compiler made it) and \
+         laying out their views. A page cannot move that compiling off its main thread, nor \
+         share it between modules that deploy on their own; a repeat visit finds the \
+         compiled code in Chromium's cache (below). "
     ))
 }
 
@@ -586,6 +648,9 @@ async fn browser(
         .and_then(|(slowest, composed, alone, ..)| {
             main_thread(r, &runs, slowest, *composed, *alone)
         });
+    let compile = composition
+        .as_ref()
+        .and_then(|(slowest, ..)| first_call_compile(r, &runs, slowest));
     // The request chain depth, document → … → GraphQL data.
     let depth = chain_depth(&runs.healthy);
     match &depth {
@@ -672,8 +737,9 @@ async fn browser(
         None => String::new(),
     };
     let composition_text = format!(
-        "{composition_text}{}{}",
+        "{composition_text}{}{}{}",
         main_thread.unwrap_or_default(),
+        compile.unwrap_or_default(),
         repeat.unwrap_or_default()
     );
     let depth_text = match &depth {
@@ -866,6 +932,42 @@ mod tests {
             rendered.contains("tasks 250 ms (script 85 ms) → 190 ms (script 45 ms)"),
             "{rendered}"
         );
+    }
+
+    #[test]
+    fn the_traced_loads_wasm_compiling_is_read_and_reported() {
+        let runs: BrowserRuns = serde_json::from_str(
+            r#"{"healthy":[],"routed":[],"hung":{},"slowest":"delivery",
+                "tracedComposed":[{"tasks":130,"compile":30,"functions":1527},
+                                  {"tasks":170,"compile":38,"functions":1597},
+                                  {"tasks":120,"compile":26,"functions":1527},
+                                  null],
+                "tracedAlone":[{"tasks":104,"compile":15,"functions":580},
+                               {"tasks":110,"compile":17,"functions":580}]}"#,
+        )
+        .expect("the script's JSON");
+        let mut report = Report::default();
+        let text = first_call_compile(&mut report, &runs, "delivery").expect("read");
+        assert!(
+            text.contains(
+                "The whole page compiled 1527 functions in 30 ms of 130 ms of tasks, delivery \
+                 alone 580 in 16 ms of 107 ms: 14 ms of the whole page's extra 23 ms"
+            ),
+            "{text}"
+        );
+        assert!(
+            report
+                .table()
+                .contains("30 ms (1527 functions) of 130 ms of tasks → 16 ms (580 functions)"),
+            "{}",
+            report.table()
+        );
+        // No traced loads (an older browser.mjs, or traces that could not be read): no row.
+        let none = BrowserRuns {
+            traced_alone: vec![None],
+            ..runs
+        };
+        assert_eq!(first_call_compile(&mut report, &none, "delivery"), None);
     }
 
     #[test]
