@@ -177,7 +177,14 @@ function chainDepth(entries, until) {
 async function once(
   base,
   state,
-  { routed = false, hung = null, expected = NAMES, context: given = null, metrics = false } = {},
+  {
+    routed = false,
+    hung = null,
+    expected = NAMES,
+    context: given = null,
+    metrics = false,
+    traced = false,
+  } = {},
 ) {
   const context = given ?? (await browser.newContext({ storageState: state }));
   const page = await context.newPage();
@@ -195,12 +202,18 @@ async function once(
     });
   }
   await page.addInitScript(watchSlots, MARKERS);
+  // `traced`: the load under a Chromium trace, read by compileOnFirstCall (a trace slows the
+  // load, so its times are not to be used).
+  if (traced) await browser.startTracing(page, { categories: ['toplevel', 'v8.wasm'] });
   await page.goto(base, { waitUntil: 'commit' });
   await page.waitForFunction(
     (names) => names.every((n) => n in window.__mallData && n in window.__mallReady),
     expected,
     { timeout: 30_000 },
   );
+  const compile = traced
+    ? compileOnFirstCall(JSON.parse((await browser.stopTracing()).toString('utf8')))
+    : undefined;
   let main;
   if (cdp) {
     const { metrics: list } = await cdp.send('Performance.getMetrics');
@@ -226,7 +239,7 @@ async function once(
   const arrived = Object.fromEntries(
     entries.filter((e) => e.start <= until && Number.isFinite(e.end)).map((e) => [e.name, e.end]),
   );
-  return { ready: pick(seen.ready), data, ...chainDepth(entries, until), arrived, main };
+  return { ready: pick(seen.ready), data, ...chainDepth(entries, until), arrived, main, compile };
 }
 
 // How much of the renderer's main thread a traced load spent compiling wasm: V8 compiles a
@@ -271,23 +284,6 @@ function compileOnFirstCall(trace) {
   const compiles = topLevel(best.list.filter((e) => e.name === 'wasm.CompileLazy'));
   const sum = (xs) => xs.reduce((t, e) => t + e.tdur, 0) / 1000;
   return { tasks: sum(best.tasks), compile: sum(compiles), functions: compiles.length };
-}
-
-// One fresh load (as once() makes it) under a trace, read by compileOnFirstCall.
-async function traced(base, state, expected) {
-  const context = await browser.newContext({ storageState: state });
-  const page = await context.newPage();
-  await page.addInitScript(watchSlots, MARKERS);
-  await browser.startTracing(page, { categories: ['toplevel', 'v8.wasm'] });
-  await page.goto(base, { waitUntil: 'commit' });
-  await page.waitForFunction(
-    (names) => names.every((n) => n in window.__mallData),
-    expected,
-    { timeout: 30_000 },
-  );
-  const trace = JSON.parse((await browser.stopTracing()).toString('utf8'));
-  await context.close();
-  return compileOnFirstCall(trace);
 }
 
 const median = (xs) => {
@@ -353,8 +349,10 @@ if (aloneUrl && aloneManifest) {
   result.tracedComposed = [];
   result.tracedAlone = [];
   for (let i = 0; i < TRACED; i++) {
-    result.tracedComposed.push(await traced(url, signedIn, NAMES));
-    result.tracedAlone.push(await traced(aloneUrl, aloneSignedIn, [slowest]));
+    result.tracedComposed.push((await once(url, signedIn, { traced: true })).compile);
+    result.tracedAlone.push(
+      (await once(aloneUrl, aloneSignedIn, { expected: [slowest], traced: true })).compile,
+    );
   }
 }
 await browser.close();

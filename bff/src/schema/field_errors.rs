@@ -93,9 +93,6 @@ pub fn shape(
     operation: Option<&str>,
     types: &FieldTypes,
 ) {
-    if response.errors.iter().all(|e| e.path.is_empty()) {
-        return;
-    }
     let Some((ty, set)) = root_of(document, operation) else {
         return;
     };
